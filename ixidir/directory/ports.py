@@ -1,0 +1,87 @@
+"""The ports the directory needs from persistent storage, as `typing.Protocol`s.
+
+No driver type, SQL text or row object appears here: `ixidir.storage` implements these on Firebird,
+and the core is tested against that real implementation, never a mock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+# Attribute values are octet strings (RFC 4511 §4.1.5); text syntaxes hold UTF-8.
+Attributes = Mapping[str, Sequence[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """One entry as persisted: its entryUUID, DN (as written), DN key and every attribute.
+
+    `attributes` is keyed by the schema's canonical attribute name and includes the operational
+    attributes the server maintains (createTimestamp, entryUUID, ...).
+    """
+
+    uuid: str
+    dn: str
+    dn_key: str
+    attributes: Attributes
+
+
+@dataclass(frozen=True, slots=True)
+class PutEntry:
+    """Insert or replace the entry with this uuid (a rename is a put with a new DN)."""
+
+    entry: StoredEntry
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteEntry:
+    uuid: str
+
+
+EntryWrite = PutEntry | DeleteEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One committed write, as other processes following the changelog see it."""
+
+    sequence: int
+    puts: tuple[StoredEntry, ...] = ()
+    deleted: tuple[str, ...] = field(default=())
+
+
+class StorageError(Exception):
+    """The store could not do what was asked; the directory maps it to a result code."""
+
+
+class StorageConflict(StorageError):
+    """A uniqueness rule of the store was hit (e.g. a DN key already taken by another uuid)."""
+
+
+class StorageUnavailable(StorageError):
+    """The database cannot be reached or opened."""
+
+
+class EntryStore(Protocol):
+    """Durable home of the entries: loaded whole at start, written one transaction per operation."""
+
+    def load(self) -> Iterator[StoredEntry]:
+        """Every stored entry, in no particular order."""
+        ...
+
+    def commit(self, writes: Sequence[EntryWrite]) -> int:
+        """Apply the writes and one changelog row in a single transaction; return its sequence.
+
+        When this returns, the change is on disk. On any error nothing is written.
+        """
+        ...
+
+    def last_sequence(self) -> int:
+        """The sequence number of the newest committed change (0 for none)."""
+        ...
+
+    def changes_since(self, sequence: int) -> list[Change]:
+        """The changes committed after `sequence`, oldest first, with the entries' current rows."""
+        ...
