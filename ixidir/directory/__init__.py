@@ -1,1 +1,1 @@
-"""The directory core: the DIT in memory, indexes, filters, access control and the LDAP operations."""
+"""The directory core: the DIT in memory, indexes, filters, access control, LDAP operations."""
