@@ -1,0 +1,245 @@
+"""The process configuration `DATA/ixidir.toml`: the `Config` value, where DATA is, load and write.
+
+Reading uses the standard library's `tomllib`. Python has no TOML writer, and the file holds only
+strings, integers, booleans and lists of strings, so a small emitter below writes it: cheaper than a
+runtime dependency on `tomli-w` (which Debian's python3 does not ship) for about thirty lines.
+Site settings that every node must share (country code, daily limits, ...) are not here: they live
+in the directory's `ixiUmsServerDefaults` entry (SCHEMA.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from ixidir.dn import DN
+from ixidir.errors import InvalidDNSyntax
+
+CONFIG_FILE = "ixidir.toml"
+_ONE_LINE_ARRAY = 72  # longer string lists are written one item per line, for readable diffs
+EMBEDDED_DATABASE = "ixidir.fdb"  # inside the data directory when `storage_dsn` is unset
+DEFAULT_DATA_DIR = "ixidir-data"
+DATA_ENV = "IXIDIR_DATA"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+_ADDRESS = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]]*)):(?P<port>[0-9]{1,5})")
+_ATTR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+# One line per key, written above it in the file so an administrator can edit it unaided.
+KEY_HELP = {
+    "base_dn": "suffix this server holds; the administrator is cn=admin,<base_dn>",
+    "listen": "addresses to serve LDAP on, HOST:PORT ([v6]:PORT for IPv6)",
+    "storage_dsn": "Firebird server database host:port/path; unset = embedded ixidir.fdb here",
+    "storage_user": "user name for the Firebird server",
+    "storage_password_file": "file holding that user's password (relative = to this folder)",
+    "anonymous_read": "whether anonymous clients may search (never secrets)",
+    "service_accounts": "DNs that may read every non-secret attribute (Messaging Connector)",
+    "password_scheme": "hash scheme for new userPassword values",
+    "indexed_attributes": "attributes with an equality index in memory",
+    "routing_attributes": "attributes whose numbers route to their entry (unique per number)",
+    "max_pdu_size": "largest LDAP request accepted, in bytes",
+    "size_limit": "default search size limit; 0 = none",
+    "tls_certificate": "PEM certificate for LDAPS/StartTLS (with tls_key)",
+    "tls_key": "PEM private key for tls_certificate",
+    "log_level": "one of debug, info, warning, error, critical",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+    def __init__(self, message: str, *, key: str | None = None, path: Path | None = None):
+        super().__init__(f"{path}: {message}" if path is not None else message)
+        self.key = key
+        self.path = path
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Settings of one ixidir process; validated on construction, so a `Config` is always usable."""
+
+    base_dn: str
+    listen: tuple[str, ...] = ("0.0.0.0:391",)
+    storage_dsn: str | None = None  # None: the embedded database DATA/ixidir.fdb
+    storage_user: str | None = None  # for a Firebird server (`host:port/path` DSN)
+    storage_password_file: str | None = None
+    anonymous_read: bool = False
+    service_accounts: tuple[str, ...] = ()  # DNs that may read every non-secret attribute
+    password_scheme: str = "PBKDF2-SHA512"  # noqa: S105 (a hash scheme's name, not a password)
+    indexed_attributes: tuple[str, ...] = (
+        "objectClass",
+        "uid",
+        "cn",
+        "mail",
+        "sn",
+        "givenName",
+        "displayName",
+        "facsimileTelephoneNumber",
+        "ixiVoiceNumber",
+        "ixiSmsNumber",
+        "telephoneNumber",
+        "mobile",
+        "entryUUID",
+    )
+    routing_attributes: tuple[str, ...] = (
+        "facsimileTelephoneNumber",
+        "ixiVoiceNumber",
+        "ixiSmsNumber",
+    )
+    max_pdu_size: int = 4 * 1024 * 1024  # larger requests are refused before decoding
+    size_limit: int = 0  # server-side default size limit; 0 = none
+    tls_certificate: str | None = None
+    tls_key: str | None = None
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        _check_dn("base_dn", self.base_dn)
+        if not self.listen:
+            raise ConfigError("'listen' needs at least one HOST:PORT", key="listen")
+        for address in self.listen:
+            split_address(address)
+        for account in self.service_accounts:
+            _check_dn("service_accounts", account)
+        for key in ("indexed_attributes", "routing_attributes"):
+            for name in getattr(self, key):
+                if not _ATTR_NAME.fullmatch(name):
+                    raise ConfigError(f"{key!r}: invalid attribute name {name!r}", key=key)
+        if self.max_pdu_size < 1:
+            raise ConfigError(
+                "'max_pdu_size' must be a positive number of bytes", key="max_pdu_size"
+            )
+        if self.size_limit < 0:
+            raise ConfigError("'size_limit' must be 0 (none) or positive", key="size_limit")
+        if (self.tls_certificate is None) != (self.tls_key is None):
+            raise ConfigError("'tls_certificate' and 'tls_key' go together", key="tls_key")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(
+                f"'log_level' must be one of {', '.join(LOG_LEVELS)}", key="log_level"
+            )
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """Split `HOST:PORT` (`[v6]:PORT` for IPv6) as `listen` and `ixidir serve --listen` take it."""
+    match = _ADDRESS.fullmatch(address)
+    if match is None or int(match["port"]) > 65535:
+        raise ConfigError(f"'listen': {address!r} is not HOST:PORT", key="listen")
+    return match["ipv6"] or match["host"], int(match["port"])
+
+
+def _check_dn(key: str, value: str) -> None:
+    try:
+        parsed = DN.parse(value)
+    except InvalidDNSyntax as err:
+        raise ConfigError(f"{key!r}: {err.message}", key=key) from None
+    if not parsed:
+        raise ConfigError(f"{key!r} must not be empty", key=key)
+
+
+def data_dir_from(arg: str | None, *, environ: Mapping[str, str] = os.environ) -> Path:
+    """The data directory: `--data DIR`, else `$IXIDIR_DATA`, else `./ixidir-data` (DESIGN.md)."""
+    return Path(arg or environ.get(DATA_ENV) or DEFAULT_DATA_DIR)
+
+
+def resolve_path(data_dir: Path, value: str) -> Path:
+    """A file named in the configuration; relative names are relative to the data directory."""
+    return data_dir / Path(value).expanduser()
+
+
+def load_config(data_dir: Path) -> Config:
+    """Read DATA/ixidir.toml; unknown keys and wrong types are errors, never silently ignored."""
+    path = Path(data_dir) / CONFIG_FILE
+    try:
+        with path.open("rb") as file:
+            raw = tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError("not found; create it with 'ixidir init'", path=path) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"not valid TOML: {err}", path=path) from None
+    hints = get_type_hints(Config)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in hints:
+            known = ", ".join(hints)
+            raise ConfigError(f"unknown key {key!r} (known keys: {known})", key=key, path=path)
+        values[key] = _typed(key, value, hints[key], path)
+    if "base_dn" not in values:
+        raise ConfigError("missing 'base_dn'", key="base_dn", path=path)
+    try:
+        return Config(**values)
+    except ConfigError as err:
+        raise ConfigError(str(err), key=err.key, path=path) from None
+
+
+def _typed(key: str, value: object, hint: object, path: Path) -> object:
+    """Check one TOML value against the field's type (bools are not integers here)."""
+    if hint == tuple[str, ...]:
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        expected = "a list of strings"
+    elif hint in (str, str | None):
+        if isinstance(value, str):
+            return value
+        expected = "a string"
+    elif hint is bool:
+        if isinstance(value, bool):
+            return value
+        expected = "true or false"
+    else:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        expected = "an integer"
+    found = type(value).__name__
+    raise ConfigError(f"{key!r} must be {expected}, not {found} {value!r}", key=key, path=path)
+
+
+def write_config(data_dir: Path, config: Config) -> Path:
+    """Write DATA/ixidir.toml atomically: a crash leaves the old file or the new one, never half."""
+    path = Path(data_dir) / CONFIG_FILE
+    temporary = path.with_name(CONFIG_FILE + ".tmp")
+    temporary.write_text(format_config(config), encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def format_config(config: Config) -> str:
+    """The TOML text of `config`: every key in field order, unset optional ones as comments."""
+    lines = ["# ixidir process configuration; read at start-up (README.md, 'Configuration')."]
+    for item in fields(config):
+        value = getattr(config, item.name)
+        lines.append(f"\n# {KEY_HELP[item.name]}")
+        if value is None:
+            lines.append(f'# {item.name} = ""')
+        else:
+            lines.append(f"{item.name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, tuple):
+        items = [_toml_string(str(item)) for item in value]
+        if sum(len(item) + 2 for item in items) <= _ONE_LINE_ARRAY:
+            return "[" + ", ".join(items) + "]"
+        return "[\n" + "".join(f"    {item},\n" for item in items) + "]"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: backslash, quote and control characters escaped (TOML 1.0 §String)."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char < " " or char == "\x7f":
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'

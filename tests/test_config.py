@@ -1,0 +1,193 @@
+"""Tests for ixidir.config: where the data directory is, loading, validation, writing."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import fields, replace
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ixidir.config import (
+    KEY_HELP,
+    Config,
+    ConfigError,
+    data_dir_from,
+    format_config,
+    load_config,
+    resolve_path,
+    split_address,
+    write_config,
+)
+
+
+def write_toml(data_dir: Path, text: str) -> Path:
+    path = data_dir / "ixidir.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_data_dir_prefers_argument_then_environment_then_default() -> None:
+    env = {"IXIDIR_DATA": "/srv/ixidir"}
+    assert data_dir_from("/data", environ=env) == Path("/data")
+    assert data_dir_from(None, environ=env) == Path("/srv/ixidir")
+    assert data_dir_from(None, environ={}) == Path("ixidir-data")
+    assert data_dir_from(None, environ={"IXIDIR_DATA": ""}) == Path("ixidir-data")
+
+
+def test_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
+    write_toml(tmp_path, 'base_dn = "dc=example,dc=com"\n')
+    config = load_config(tmp_path)
+    assert config == Config(base_dn="dc=example,dc=com")
+    assert config.listen == ("0.0.0.0:391",)
+    assert config.storage_dsn is None
+    assert config.anonymous_read is False
+    assert config.password_scheme == "PBKDF2-SHA512"
+    assert config.max_pdu_size == 4 * 1024 * 1024
+    assert config.routing_attributes == (
+        "facsimileTelephoneNumber",
+        "ixiVoiceNumber",
+        "ixiSmsNumber",
+    )
+    assert "entryUUID" in config.indexed_attributes
+
+
+def test_every_key_is_read(tmp_path: Path) -> None:
+    text = """
+base_dn = "o=ixi"
+listen = ["127.0.0.1:3891", "[::1]:3891"]
+storage_dsn = "db1:3050//srv/ixidir.fdb"
+storage_user = "IXIDIR"
+storage_password_file = "fb-password"
+anonymous_read = true
+service_accounts = ["cn=connector,o=ixi"]
+password_scheme = "PBKDF2-SHA256"
+indexed_attributes = ["cn"]
+routing_attributes = ["facsimileTelephoneNumber"]
+max_pdu_size = 65536
+size_limit = 500
+tls_certificate = "cert.pem"
+tls_key = "key.pem"
+log_level = "debug"
+"""
+    write_toml(tmp_path, text)
+    config = load_config(tmp_path)
+    assert config.listen == ("127.0.0.1:3891", "[::1]:3891")
+    assert config.service_accounts == ("cn=connector,o=ixi",)
+    assert (config.anonymous_read, config.size_limit, config.tls_key) == (True, 500, "key.pem")
+    assert {item.name for item in fields(Config)} == set(tomllib.loads(text))
+
+
+def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, 'base_dn = "o=ixi"\nlisten_port = 391\n')
+    with pytest.raises(ConfigError, match="unknown key 'listen_port'") as info:
+        load_config(tmp_path)
+    assert str(info.value).startswith(str(path))
+    assert info.value.key == "listen_port"
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "expected"),
+    [
+        ('listen = "0.0.0.0:391"', "listen", "a list of strings"),
+        ("listen = [391]", "listen", "a list of strings"),
+        ("anonymous_read = 1", "anonymous_read", "true or false"),
+        ("max_pdu_size = true", "max_pdu_size", "an integer"),
+        ('size_limit = "10"', "size_limit", "an integer"),
+        ("storage_dsn = 5", "storage_dsn", "a string"),
+    ],
+)
+def test_wrong_type_names_key_and_expected_type(
+    tmp_path: Path, line: str, key: str, expected: str
+) -> None:
+    path = write_toml(tmp_path, f'base_dn = "o=ixi"\n{line}\n')
+    with pytest.raises(ConfigError, match=f"'{key}' must be {expected}") as info:
+        load_config(tmp_path)
+    assert (info.value.key, info.value.path) == (key, path)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("log_level = 'info'", "base_dn"),
+        ('base_dn = "not a dn"', "base_dn"),
+        ('base_dn = ""', "base_dn"),
+        ('base_dn = "o=ixi"\nlisten = []', "listen"),
+        ('base_dn = "o=ixi"\nlisten = ["localhost"]', "listen"),
+        ('base_dn = "o=ixi"\nlisten = ["localhost:70000"]', "listen"),
+        ('base_dn = "o=ixi"\nservice_accounts = ["connector"]', "service_accounts"),
+        ('base_dn = "o=ixi"\nindexed_attributes = ["c n"]', "indexed_attributes"),
+        ('base_dn = "o=ixi"\nmax_pdu_size = 0', "max_pdu_size"),
+        ('base_dn = "o=ixi"\nsize_limit = -1', "size_limit"),
+        ('base_dn = "o=ixi"\ntls_certificate = "c.pem"', "tls_key"),
+        ('base_dn = "o=ixi"\nlog_level = "verbose"', "log_level"),
+    ],
+)
+def test_invalid_values_name_the_key_and_the_file(tmp_path: Path, text: str, key: str) -> None:
+    path = write_toml(tmp_path, text + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert (info.value.key, info.value.path) == (key, path)
+    assert key in str(info.value)
+
+
+def test_missing_file_says_to_run_init(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ixidir init"):
+        load_config(tmp_path)
+
+
+def test_broken_toml_is_a_config_error(tmp_path: Path) -> None:
+    write_toml(tmp_path, "base_dn = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("address", "parts"),
+    [("192.0.2.1:391", ("192.0.2.1", 391)), ("[::1]:0", ("::1", 0)), (":391", ("", 391))],
+)
+def test_split_address_reads_host_and_port(address: str, parts: tuple[str, int]) -> None:
+    assert split_address(address) == parts
+
+
+def test_relative_paths_are_relative_to_the_data_directory() -> None:
+    assert resolve_path(Path("/data"), "key.pem") == Path("/data/key.pem")
+    assert resolve_path(Path("/data"), "/etc/ssl/key.pem") == Path("/etc/ssl/key.pem")
+
+
+def test_written_file_documents_every_key_and_loads_back(tmp_path: Path) -> None:
+    config = Config(base_dn="dc=example,dc=com")
+    path = write_config(tmp_path, config)
+    text = path.read_text(encoding="utf-8")
+    assert set(KEY_HELP) == {item.name for item in fields(Config)}
+    assert all(f"# {help_text}" in text for help_text in KEY_HELP.values())
+    assert load_config(tmp_path) == config
+    assert [p.name for p in tmp_path.iterdir()] == ["ixidir.toml"]
+
+
+optional_text = st.none() | st.text()
+configs = st.builds(
+    Config,
+    base_dn=st.just("dc=example,dc=com"),
+    listen=st.lists(st.sampled_from(["0.0.0.0:391", "[::]:636", "h:1"]), min_size=1).map(tuple),
+    storage_dsn=optional_text,
+    storage_user=optional_text,
+    storage_password_file=optional_text,
+    anonymous_read=st.booleans(),
+    password_scheme=st.text(),
+    indexed_attributes=st.lists(st.from_regex(r"[A-Za-z][A-Za-z0-9-]*", fullmatch=True)).map(tuple),
+    max_pdu_size=st.integers(min_value=1, max_value=2**62),
+    size_limit=st.integers(min_value=0, max_value=2**62),
+)
+
+
+@given(configs, st.text())
+def test_any_config_formats_to_toml_that_reads_back(config: Config, certificate: str) -> None:
+    config = replace(config, tls_certificate=certificate, tls_key=certificate + "\n\"'\\")
+    assert tomllib.loads(format_config(config)) == {
+        item.name: list(value) if isinstance(value, tuple) else value
+        for item in fields(config)
+        if (value := getattr(config, item.name)) is not None
+    }
