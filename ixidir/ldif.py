@@ -103,8 +103,9 @@ def _physical_lines(stream: Iterable[str] | TextIO | str) -> Iterator[str]:
     """Split into lines without their end of line; chunks need not end at line boundaries."""
     chunks: Iterable[str] = (stream,) if isinstance(stream, str) else stream
     pending = ""
-    for chunk in chunks:
-        parts = (pending + chunk).split("\n")
+    for index, chunk in enumerate(chunks):
+        # The first chunk may open with a byte-order mark that some editors write.
+        parts = (pending + (chunk.removeprefix("\ufeff") if index == 0 else chunk)).split("\n")
         pending = parts.pop()
         for part in parts:
             yield part.removesuffix("\r")  # RFC 2849 SEP is CRLF or LF

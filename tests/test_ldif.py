@@ -78,6 +78,15 @@ def test_chunk_boundaries_do_not_matter(cuts: list[int]) -> None:
     assert list(parse_ldif(chunks)) == parse(PERSON)
 
 
+@pytest.mark.parametrize("text", ["", "\n\n", "version: 1\n", "# only a comment\n"])
+def test_input_without_records_yields_none(text: str) -> None:
+    assert parse(text) == []
+
+
+def test_leading_byte_order_mark_is_ignored() -> None:
+    assert parse("\ufeff" + PERSON) == parse(PERSON)
+
+
 def test_version_line_is_optional_and_may_share_the_first_record() -> None:
     without = parse("dn: cn=a,dc=example\ncn: a\n")
     joined = parse("version: 1\ndn: cn=a,dc=example\ncn: a\n")
