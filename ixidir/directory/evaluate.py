@@ -1,0 +1,495 @@
+"""Search filter evaluation (RFC 4511 §4.5.1.7): compile once per search, decide per entry.
+
+Results are three-valued: True, False and None for Undefined. Everything that depends only on the
+filter (resolving attribute descriptions, subtypes, matching rules, normalizing the assertion
+values) happens once in `FilterCompiler.compile`; a node's `evaluate` only looks at the entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ixidir.directory.filter import (
+    And,
+    Approx,
+    Equality,
+    Extensible,
+    Filter,
+    GreaterOrEqual,
+    LessOrEqual,
+    Not,
+    Or,
+    Present,
+    Substrings,
+)
+from ixidir.dn import DN
+from ixidir.errors import InvalidAttributeSyntax, InvalidDNSyntax
+from ixidir.schema import AttributeType, MatchingRule, Schema
+from ixidir.schema.schema import ava_value_bytes
+
+Attributes = Mapping[str, Sequence[bytes]]
+Truth = bool | None
+"""True, False, or None for RFC 4511 Undefined."""
+NormalizedCache = MutableMapping[tuple[str, tuple[bytes, ...]], frozenset[Hashable]]
+"""(rule OID, stored values) → their normal forms; the caller owns its size and lifetime."""
+
+
+def normalized_values(
+    rule: MatchingRule, values: Sequence[bytes], cache: NormalizedCache | None = None
+) -> frozenset[Hashable]:
+    """The normal forms of stored values under `rule`; values it cannot normalize are left out.
+
+    Keyed by the rule, not the attribute type: a filter on a supertype (`name`) applies its own
+    rule to the subtypes' values (RFC 4512 §2.5.1). With a cache, tuples of values are looked up by
+    content, so a caller that keeps entry values as tuples normalizes each value list once.
+    """
+    if cache is None or not isinstance(values, tuple):
+        return _normalize_all(rule, values)
+    key = (rule.oid, values)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _normalize_all(rule, values)
+    return found
+
+
+def _normalize_all(rule: MatchingRule, values: Sequence[bytes]) -> frozenset[Hashable]:
+    out: set[Hashable] = set()
+    for value in values:
+        try:
+            out.add(rule.normalize(value))
+        except InvalidAttributeSyntax:
+            continue  # a stored value the rule cannot read matches nothing
+    return frozenset(out)
+
+
+class Node:
+    """One compiled filter item; `evaluate` is the per-entry hot path."""
+
+    __slots__ = ()
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ConstantNode(Node):
+    """An item whose value does not depend on the entry (unknown attribute → Undefined, ...)."""
+
+    value: Truth
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AndNode(Node):
+    """RFC 4511: False if any child is False, else Undefined if any is Undefined, else True."""
+
+    children: tuple[Node, ...]
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        result: Truth = True
+        for child in self.children:
+            value = child.evaluate(attributes, dn)
+            if value is False:
+                return False
+            if value is None:
+                result = None
+        return result
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class OrNode(Node):
+    """RFC 4511: True if any child is True, else Undefined if any is Undefined, else False."""
+
+    children: tuple[Node, ...]
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        result: Truth = False
+        for child in self.children:
+            value = child.evaluate(attributes, dn)
+            if value is True:
+                return True
+            if value is None:
+                result = None
+        return result
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NotNode(Node):
+    """RFC 4511: NOT Undefined is Undefined."""
+
+    child: Node
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        value = self.child.evaluate(attributes, dn)
+        return None if value is None else not value
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PresentNode(Node):
+    """True when the type or one of its subtypes has a value (RFC 4511 §4.5.1.7.5)."""
+
+    names: tuple[str, ...]
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        return any(attributes.get(name) for name in self.names)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EqualityNode(Node):
+    """Equality (and approx) on the type and its subtypes with the asserted type's rule."""
+
+    names: tuple[str, ...]
+    rule: MatchingRule
+    key: Hashable
+    raw: bytes  # the assertion as sent: a stored value with the same bytes matches at once
+    cache: NormalizedCache | None
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        for name in self.names:
+            values = attributes.get(name)
+            if not values:
+                continue
+            if self.raw in values:
+                return True
+            if self.cache is not None:
+                if self.key in normalized_values(self.rule, values, self.cache):
+                    return True
+                continue
+            for value in values:
+                try:
+                    if self.rule.normalize(value) == self.key:
+                        return True
+                except InvalidAttributeSyntax:
+                    continue
+        return False
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class OrderingNode(Node):
+    """`>=` / `<=` with the ordering rule (RFC 4511 §4.5.1.7.3-4)."""
+
+    names: tuple[str, ...]
+    rule: MatchingRule
+    key: Any
+    greater: bool
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        for name in self.names:
+            for value in attributes.get(name, ()):
+                try:
+                    normal: Any = self.rule.normalize(value)
+                except InvalidAttributeSyntax:
+                    continue
+                if (normal >= self.key) if self.greater else (normal <= self.key):
+                    return True
+        return False
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SubstringsNode(Node):
+    """RFC 4511 §4.5.1.7.2 with the pieces prepared once (RFC 4518 §2.6.1 roles)."""
+
+    names: tuple[str, ...]
+    rule: MatchingRule
+    initial: str | None
+    any: tuple[str, ...]
+    final: str | None
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        for name in self.names:
+            for value in attributes.get(name, ()):
+                try:
+                    text = self.rule.normalize(value)
+                except InvalidAttributeSyntax:
+                    continue
+                if isinstance(text, str) and self.matches_text(text):
+                    return True
+        return False
+
+    def matches_text(self, text: str) -> bool:
+        start, end = 0, len(text)
+        if self.initial is not None:
+            if not text.startswith(self.initial):
+                return False
+            start = len(self.initial)
+        if self.final is not None:
+            if not text.endswith(self.final) or end - len(self.final) < start:
+                return False
+            end -= len(self.final)
+        for piece in self.any:
+            found = text.find(piece, start, end)
+            if found < 0:
+                return False
+            start = found + len(piece)
+        return True
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ExtensibleNode(Node):
+    """RFC 4511 §4.5.1.7.7: a rule applied to attribute values and optionally to the DN's AVAs."""
+
+    names: frozenset[str]  # primary names of the types the rule is applied to
+    rule: MatchingRule
+    key: Any
+    dn_attributes: bool
+    catalog: SchemaCatalog
+
+    def matches(self, value: bytes) -> bool:
+        try:
+            normal: Any = self.rule.normalize(value)
+        except InvalidAttributeSyntax:
+            return False
+        # RFC 4517 §4.1: an ordering rule used as a match is "attribute value less than assertion".
+        return bool(normal < self.key) if self.rule.kind == "ordering" else normal == self.key
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        for name, values in attributes.items():
+            if name in self.names and any(self.matches(value) for value in values):
+                return True
+        if self.dn_attributes:
+            for rdn in dn.rdns:
+                for ava in rdn.avas:
+                    if self.catalog.primary_name(ava.attr) in self.names and self.matches_ava(
+                        ava.value
+                    ):
+                        return True
+        return False
+
+    def matches_ava(self, text: str) -> bool:
+        try:
+            return self.matches(ava_value_bytes(text))
+        except InvalidDNSyntax:
+            return False
+
+
+class CompiledFilter:
+    """A filter bound to a schema; `matches` is what a search calls per candidate entry."""
+
+    __slots__ = ("filter", "root")
+
+    def __init__(self, filter_: Filter, root: Node) -> None:
+        self.filter = filter_
+        self.root = root
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        """The three-valued result, for callers that must tell False from Undefined."""
+        return self.root.evaluate(attributes, dn)
+
+    def matches(self, attributes: Attributes, dn: DN) -> bool:
+        """True only when the filter is True for the entry (RFC 4511 §4.5.1.7)."""
+        return self.root.evaluate(attributes, dn) is True
+
+
+def compile_filter(
+    f: Filter, schema: Schema, *, cache: NormalizedCache | None = None
+) -> CompiledFilter:
+    """Compile with a throw-away catalog; a long-lived caller keeps one `FilterCompiler`."""
+    return FilterCompiler(schema, cache=cache).compile(f)
+
+
+class SchemaCatalog:
+    """What filters need from the schema beyond single look-ups, computed once per schema."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        below: dict[str, list[str]] = {}
+        for attr_type in schema.attribute_types.values():
+            parent = attr_type.sup
+            for _ in range(len(schema.attribute_types)):  # bounded walk up the SUP chain
+                if parent is None:
+                    break
+                below.setdefault(parent, []).append(attr_type.name)
+                parent = schema.attribute(parent).sup
+        self._subtypes = {name: tuple(sorted(names)) for name, names in below.items()}
+        self._users: dict[str, frozenset[str]] = {}
+        self._primary: dict[str, str | None] = {}
+
+    def resolve(self, description: str) -> AttributeType | None:
+        """The type of an attribute description; None (Undefined) when unknown or with options.
+
+        Entries hold no tagged values, so `cn;lang-de` names nothing we store; RFC 4512 §2.5.2
+        treats an unrecognized option as an unrecognized description.
+        """
+        return None if ";" in description else self.schema.find_attribute(description)
+
+    def subtypes(self, attr_type: AttributeType) -> tuple[str, ...]:
+        """Primary names of the type and of every type below it (RFC 4512 §2.5.1)."""
+        return (attr_type.name, *self._subtypes.get(attr_type.name, ()))
+
+    def rule(self, name: str) -> MatchingRule | None:
+        return self.schema.find_matching_rule(name)
+
+    def is_suitable(self, rule: MatchingRule, attr_type: AttributeType) -> bool:
+        """RFC 4511 §4.5.1.7.7 asks for a rule suitable for the type: one of its own rules, or
+        one whose assertion syntax is the type's syntax (our stand-in for matchingRuleUse)."""
+        own = (attr_type.equality, attr_type.ordering, attr_type.substr)
+        return rule in own or rule.syntax == attr_type.syntax.oid
+
+    def types_using(self, rule: MatchingRule) -> frozenset[str]:
+        """Primary names of every type the rule suits (an extensible item without a type)."""
+        found = self._users.get(rule.oid)
+        if found is None:
+            types = self.schema.attribute_types.values()
+            found = frozenset(at.name for at in types if self.is_suitable(rule, at))
+            self._users[rule.oid] = found
+        return found
+
+    def primary_name(self, written: str) -> str | None:
+        """The primary name of a type as written in a DN; remembered, DNs repeat few types."""
+        if written not in self._primary:
+            attr_type = self.schema.find_attribute(written)
+            self._primary[written] = None if attr_type is None else attr_type.name
+        return self._primary[written]
+
+
+class FilterCompiler:
+    """Turns `Filter` values into nodes; holds what is worth computing once per schema."""
+
+    def __init__(self, schema: Schema, *, cache: NormalizedCache | None = None) -> None:
+        self.catalog = SchemaCatalog(schema)
+        self.cache = cache
+
+    def compile(self, f: Filter) -> CompiledFilter:
+        return CompiledFilter(f, self.node(f))
+
+    def node(self, f: Filter) -> Node:
+        match f:
+            case And(filters):
+                return _fold_and(tuple(self.node(child) for child in filters))
+            case Or(filters):
+                return _fold_or(tuple(self.node(child) for child in filters))
+            case Not(inner):
+                child = self.node(inner)
+                if isinstance(child, ConstantNode):
+                    return _constant(None if child.value is None else not child.value)
+                return NotNode(child)
+            case Present(attr):
+                return self.present(attr)
+            case Equality(attr, value) | Approx(attr, value):
+                # Approx is equality: RFC 4511 leaves approximate matching to the server, we have
+                # no phonetic rule, and equality is what OpenLDAP falls back to without one.
+                return self.equality(attr, value)
+            case GreaterOrEqual(attr, value):
+                return self.ordering(attr, value, greater=True)
+            case LessOrEqual(attr, value):
+                return self.ordering(attr, value, greater=False)
+            case Substrings():
+                return self.substrings(f)
+            case Extensible():
+                return self.extensible(f)
+
+    def present(self, attr: str) -> Node:
+        attr_type = self.catalog.resolve(attr)
+        if attr_type is None:
+            return _UNDEFINED
+        if attr_type.name.lower() == "objectclass":
+            return _TRUE  # every entry has an object class (RFC 4512 §2.4.1)
+        return PresentNode(self.catalog.subtypes(attr_type))
+
+    def equality(self, attr: str, value: bytes) -> Node:
+        attr_type = self.catalog.resolve(attr)
+        if attr_type is None or attr_type.equality is None:
+            return _UNDEFINED
+        key = _normalize_assertion(attr_type.equality, value)
+        if key is None:
+            return _UNDEFINED
+        names = self.catalog.subtypes(attr_type)
+        return EqualityNode(names, attr_type.equality, key, value, self.cache)
+
+    def ordering(self, attr: str, value: bytes, *, greater: bool) -> Node:
+        attr_type = self.catalog.resolve(attr)
+        if attr_type is None or attr_type.ordering is None:
+            return _UNDEFINED
+        key = _normalize_assertion(attr_type.ordering, value)
+        if key is None:
+            return _UNDEFINED
+        names = self.catalog.subtypes(attr_type)
+        return OrderingNode(names, attr_type.ordering, key, greater)
+
+    def substrings(self, f: Substrings) -> Node:
+        attr_type = self.catalog.resolve(f.attr)
+        if attr_type is None or attr_type.substr is None:
+            return _UNDEFINED
+        rule = attr_type.substr
+        try:
+            pieces = (
+                None if f.initial is None else _piece(rule, f.initial, "initial"),
+                tuple(_piece(rule, piece, "any") for piece in f.any),
+                None if f.final is None else _piece(rule, f.final, "final"),
+            )
+        except InvalidAttributeSyntax:
+            return _UNDEFINED
+        return SubstringsNode(self.catalog.subtypes(attr_type), rule, *pieces)
+
+    def extensible(self, f: Extensible) -> Node:
+        rule: MatchingRule | None
+        if f.rule is None:
+            attr_type = self.catalog.resolve(f.attr) if f.attr is not None else None
+            rule = attr_type.equality if attr_type is not None else None
+        else:
+            rule = self.catalog.rule(f.rule)
+        if rule is None or rule.kind == "substr":
+            return _UNDEFINED  # substrings rules need a SubstringAssertion value: not supported
+        if f.attr is None:
+            names = self.catalog.types_using(rule)
+        else:
+            attr_type = self.catalog.resolve(f.attr)
+            if attr_type is None or not self.catalog.is_suitable(rule, attr_type):
+                return _UNDEFINED
+            names = frozenset(self.catalog.subtypes(attr_type))
+        key = _normalize_assertion(rule, f.value)
+        if key is None:
+            return _UNDEFINED
+        return ExtensibleNode(names, rule, key, f.dn_attributes, self.catalog)
+
+
+_TRUE = ConstantNode(True)
+_FALSE = ConstantNode(False)
+_UNDEFINED = ConstantNode(None)
+
+
+def _constant(value: Truth) -> ConstantNode:
+    return _UNDEFINED if value is None else _TRUE if value else _FALSE
+
+
+def _normalize_assertion(rule: MatchingRule, value: bytes) -> Any:
+    """The assertion's normal form, or None when it is invalid (the item is then Undefined)."""
+    try:
+        return rule.normalize(value)
+    except InvalidAttributeSyntax:
+        return None
+
+
+def _piece(rule: MatchingRule, value: bytes, role: str) -> str:
+    if rule.prepare_piece is not None:
+        try:
+            return rule.prepare_piece(value, role)
+        except (ValueError, UnicodeError):
+            raise InvalidAttributeSyntax(f"{rule.name}: invalid substring") from None
+    prepared = rule.normalize(value)
+    if not isinstance(prepared, str):
+        raise InvalidAttributeSyntax(f"{rule.name} cannot match substrings")
+    return prepared
+
+
+def _fold_and(children: tuple[Node, ...]) -> Node:
+    """Drop True children and stop at a constant False; keeps the tree the index walks small."""
+    kept = [child for child in children if child is not _TRUE]
+    if _FALSE in kept:
+        return _FALSE
+    if not kept:
+        return _TRUE
+    return kept[0] if len(kept) == 1 else AndNode(tuple(kept))
+
+
+def _fold_or(children: tuple[Node, ...]) -> Node:
+    kept = [child for child in children if child is not _FALSE]
+    if _TRUE in kept:
+        return _TRUE
+    if not kept:
+        return _FALSE
+    return kept[0] if len(kept) == 1 else OrNode(tuple(kept))
