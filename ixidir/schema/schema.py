@@ -173,10 +173,14 @@ def ava_value_bytes(value: str) -> bytes:
     """An AVA value as bytes; a `#hex` BER string of a string type yields its contents."""
     if not value.startswith("#"):
         return value.encode("utf-8")
+    # ixidir.dn keeps both a `#hex` value and an escaped leading `\#` as text starting with
+    # `#`; only well-formed hex is taken as BER (an escaped `#0c00`-like text is ambiguous).
     try:
         ber = bytes.fromhex(value[1:])
     except ValueError:
-        raise InvalidDNSyntax(f"invalid DN: bad hex value {value!r}") from None
+        return value.encode("utf-8")
+    if len(ber) < 2:
+        return value.encode("utf-8")
     # Short-form length only (< 128 octets) is decoded; anything else stays as raw octets.
     if len(ber) >= 2 and ber[0] in _BER_STRING_TAGS and ber[1] == len(ber) - 2:
         return ber[2:]

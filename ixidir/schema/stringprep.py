@@ -35,10 +35,11 @@ def map_and_normalize(text: str, *, fold: bool) -> str:
         if not text.isprintable():
             text = text.translate(_ASCII_MAP)
         return text.lower() if fold else text
-    text = text.translate(_MAP)
+    text = unicodedata.normalize("NFKC", text.translate(_MAP))
     if fold:
-        text = text.casefold()
-    text = unicodedata.normalize("NFKC", text)
+        # RFC 3454 table B.2 folds the NFKC closure; NFKC, fold, NFKC gets the same fixed point
+        # (plain casefold first would leave compatibility capitals such as U+1D56C upper case).
+        text = unicodedata.normalize("NFKC", text.casefold())
     for char in text:
         # §2.4: unassigned, private use, surrogates and REPLACEMENT CHARACTER are prohibited.
         if char == "\ufffd" or unicodedata.category(char) in _PROHIBITED_CATEGORIES:

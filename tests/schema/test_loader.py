@@ -10,9 +10,8 @@ from ixidir.schema.loader import Definitions, read_packaged
 from ixidir.schema.parser import SchemaParseError
 
 
-@pytest.fixture(scope="module")
-def schema() -> Schema:
-    return load_default_schema()
+def test_default_schema_is_cached() -> None:
+    assert load_default_schema() is load_default_schema()
 
 
 def test_default_schema_has_openldap_sized_content(schema: Schema) -> None:
