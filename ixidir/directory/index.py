@@ -1,0 +1,188 @@
+"""Equality and presence indexes over the in-memory entries, and narrowing a compiled filter.
+
+The index only ever narrows: `candidates` returns a superset of the entries a filter can match,
+and the search still runs `CompiledFilter.matches` on each candidate, so results equal a scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TypeVar
+
+from ixidir.directory.evaluate import (
+    AndNode,
+    CompiledFilter,
+    ConstantNode,
+    EqualityNode,
+    Node,
+    OrNode,
+    PresentNode,
+)
+from ixidir.errors import InvalidAttributeSyntax
+from ixidir.schema import MatchingRule, Schema
+
+EntryId = Hashable
+Attributes = Mapping[str, Sequence[bytes]]
+_T = TypeVar("_T")
+
+
+class EqualityIndex:
+    """Per configured attribute: normalized value → ids, and the ids that have the attribute.
+
+    Attributes are configured by any name or OID and kept by primary name, as entries are.
+    One without an equality rule gets a presence index only.
+    """
+
+    def __init__(self, schema: Schema, attributes: Iterable[str]) -> None:
+        self._rules: dict[str, MatchingRule | None] = {}
+        for name in attributes:
+            attr_type = schema.attribute(name)  # an unknown name is a configuration error
+            self._rules[attr_type.name] = attr_type.equality
+        self._values: dict[str, dict[Hashable, set[EntryId]]] = {
+            name: {} for name, rule in self._rules.items() if rule is not None
+        }
+        self._present: dict[str, set[EntryId]] = {name: set() for name in self._rules}
+
+    @property
+    def attributes(self) -> frozenset[str]:
+        """Primary names of the indexed attributes."""
+        return frozenset(self._rules)
+
+    def add(self, entry_id: EntryId, attributes: Attributes) -> None:
+        for name, values in attributes.items():
+            if name in self._rules and values:
+                self._add(entry_id, name, values)
+
+    def remove(self, entry_id: EntryId, attributes: Attributes) -> None:
+        """Forget an entry; `attributes` must be what was added for it."""
+        for name, values in attributes.items():
+            if name in self._rules and values:
+                self._remove(entry_id, name, values)
+
+    def replace(self, entry_id: EntryId, old: Attributes, new: Attributes) -> None:
+        """Move an entry from `old` to `new` attributes, touching only attributes that changed."""
+        for name in self._rules:
+            before, after = old.get(name, ()), new.get(name, ())
+            if before == after:
+                continue
+            if before:
+                self._remove(entry_id, name, before)
+            if after:
+                self._add(entry_id, name, after)
+
+    def lookup(self, attr: str, value: bytes) -> frozenset[EntryId]:
+        """Ids whose `attr` (a primary name) holds a value equal to `value` under its rule."""
+        rule = self._rules.get(attr)
+        if rule is None:
+            raise KeyError(f"{attr} has no equality index")
+        try:
+            key = rule.normalize(value)
+        except InvalidAttributeSyntax:
+            return frozenset()
+        return frozenset(self._values[attr].get(key, ()))
+
+    def present(self, attr: str) -> frozenset[EntryId]:
+        """Ids that have `attr` (a primary name)."""
+        return frozenset(self._present[attr])
+
+    def distinct_values(self, attr: str) -> int:
+        """How many normalized values `attr` holds across all entries (for sizing and tests)."""
+        return len(self._values.get(attr, ()))
+
+    def candidates(self, compiled: CompiledFilter) -> set[EntryId] | None:
+        """A superset of the ids `compiled` can match, or None when only a scan can tell."""
+        found = self._narrow(compiled.root)
+        return None if found is None else set(found)
+
+    # --- narrowing -------------------------------------------------------------------------
+
+    def _narrow(self, node: Node) -> set[EntryId] | frozenset[EntryId] | None:
+        """Never mutate what this returns: it may be one of the index's own sets."""
+        match node:
+            case ConstantNode(value):
+                return None if value is True else _EMPTY  # False/Undefined never match
+            case EqualityNode():
+                return self._narrow_equality(node)
+            case PresentNode(names):
+                if all(name in self._present for name in names):
+                    return _union([self._present[name] for name in names])
+                return None
+            case AndNode(children):
+                return self._narrow_and(children)
+            case OrNode(children):
+                parts = [self._narrow(child) for child in children]
+                if any(part is None for part in parts):
+                    return None
+                return _union([part for part in parts if part is not None])
+        return None  # NOT, ordering, substrings, extensible: a scan decides
+
+    def _narrow_equality(self, node: EqualityNode) -> set[EntryId] | frozenset[EntryId] | None:
+        """Every subtype the node reads must be indexed with the node's own rule (a supertype's
+        rule may differ from a subtype's, and then the index keys would not compare)."""
+        buckets: list[set[EntryId]] = []
+        for name in node.names:
+            rule = self._rules.get(name)
+            if rule is None or rule.oid != node.rule.oid:
+                return None
+            bucket = self._values[name].get(node.key)
+            if bucket:
+                buckets.append(bucket)
+        return _union(buckets)
+
+    def _narrow_and(self, children: tuple[Node, ...]) -> set[EntryId] | frozenset[EntryId] | None:
+        parts = [part for part in map(self._narrow, children) if part is not None]
+        if not parts:
+            return None
+        parts.sort(key=len)
+        result = set(parts[0])
+        for part in parts[1:]:
+            if not result:
+                break
+            result &= part
+        return result
+
+    # --- maintenance -----------------------------------------------------------------------
+
+    def _add(self, entry_id: EntryId, name: str, values: Sequence[bytes]) -> None:
+        self._present[name].add(entry_id)
+        rule = self._rules[name]
+        if rule is None:
+            return
+        table = self._values[name]
+        for key in _keys(rule, values):
+            table.setdefault(key, set()).add(entry_id)
+
+    def _remove(self, entry_id: EntryId, name: str, values: Sequence[bytes]) -> None:
+        self._present[name].discard(entry_id)
+        rule = self._rules[name]
+        if rule is None:
+            return
+        table = self._values[name]
+        for key in _keys(rule, values):
+            bucket = table.get(key)
+            if bucket is not None:
+                bucket.discard(entry_id)
+                if not bucket:
+                    del table[key]  # no empty buckets left behind by deletes
+
+
+_EMPTY: frozenset[EntryId] = frozenset()
+
+
+def _keys(rule: MatchingRule, values: Sequence[bytes]) -> set[Hashable]:
+    """Normal forms of the values; one the rule cannot read is not indexed (it matches nothing)."""
+    keys: set[Hashable] = set()
+    for value in values:
+        try:
+            keys.add(rule.normalize(value))
+        except InvalidAttributeSyntax:
+            continue
+    return keys
+
+
+def _union(parts: Sequence[set[_T] | frozenset[_T]]) -> set[_T] | frozenset[_T]:
+    if not parts:
+        return frozenset()
+    if len(parts) == 1:
+        return parts[0]
+    return set().union(*parts)

@@ -1,0 +1,194 @@
+"""The equality/presence index: maintenance, narrowing rules, and results equal to a full scan."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ixidir.directory.evaluate import FilterCompiler
+from ixidir.directory.filter import Filter
+from ixidir.directory.filtertext import parse_filter
+from ixidir.directory.index import EntryId, EqualityIndex
+from ixidir.dn import DN
+from ixidir.errors import UndefinedAttributeType
+from ixidir.schema import load_default_schema
+
+from .naive import VALUE_POOLS, entries, filters
+
+SCHEMA = load_default_schema()
+COMPILER = FilterCompiler(SCHEMA)
+INDEXED = ["objectClass", "cn", "sn", "mail", "uid", "fax", "ixiFaxMaxPages", "ixiVmEnabled"]
+DN_ANY = DN.parse("dc=example,dc=com")
+Entry = dict[str, tuple[bytes, ...]]
+
+ALICE: Entry = {
+    "objectClass": (b"top", b"person", b"inetOrgPerson"),
+    "cn": (b"Alice Smith",),
+    "sn": (b"Smith",),
+    "mail": (b"alice@example.com",),
+    "facsimileTelephoneNumber": (b"+49 8142 4799123",),
+}
+BOB: Entry = {
+    "objectClass": (b"top", b"person"),
+    "cn": (b"Bob",),
+    "sn": (b"Jones",),
+    "telephoneNumber": (b"+49 8142 4799100",),
+}
+
+
+def candidates(index: EqualityIndex, text: str) -> set[EntryId] | None:
+    return index.candidates(COMPILER.compile(parse_filter(text)))
+
+
+@pytest.fixture
+def index() -> EqualityIndex:
+    built = EqualityIndex(SCHEMA, INDEXED)
+    built.add("alice", ALICE)
+    built.add("bob", BOB)
+    return built
+
+
+def test_configured_aliases_are_kept_by_primary_name(index: EqualityIndex) -> None:
+    assert "facsimileTelephoneNumber" in index.attributes
+    assert index.lookup("facsimileTelephoneNumber", b"+4981424799123") == {"alice"}
+
+
+def test_unknown_configured_attribute_is_refused() -> None:
+    with pytest.raises(UndefinedAttributeType):
+        EqualityIndex(SCHEMA, ["noSuchAttribute"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(mail=ALICE@example.com)", {"alice"}),
+        ("(facsimileTelephoneNumber=+49-8142-4799123)", {"alice"}),
+        ("(cn~=bob)", {"bob"}),
+        ("(cn=*)", {"alice", "bob"}),
+        ("(objectClass=person)", {"alice", "bob"}),
+        ("(&(objectClass=person)(sn=jones))", {"bob"}),
+        ("(&(objectClass=person)(telephoneNumber=x))", {"alice", "bob"}),  # only the indexed part
+        ("(|(sn=jones)(mail=alice@example.com))", {"alice", "bob"}),
+        ("(|(sn=nobody)(uid=nobody))", set()),
+        ("(&(noSuchAttribute=x)(cn=*))", set()),  # an Undefined part can never be True
+        ("(|)", set()),
+        ("(mail=nobody@example.com)", set()),
+    ],
+)
+def test_narrowable_filters_give_exact_id_sets(
+    index: EqualityIndex, text: str, expected: set[str]
+) -> None:
+    assert candidates(index, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(!(sn=jones))",
+        "(|(sn=jones)(telephoneNumber=+49 8142 4799100))",  # one branch unindexed
+        "(telephoneNumber=+49 8142 4799100)",
+        "(cn=*li*)",
+        "(ixiFaxMaxPages>=1)",
+        "(cn:caseExactMatch:=Bob)",
+        "(objectClass=*)",  # always True: every entry
+        "(&)",
+        "(name=smith)",  # subtypes of name that are not indexed
+    ],
+)
+def test_filters_the_index_cannot_narrow_ask_for_a_scan(index: EqualityIndex, text: str) -> None:
+    assert candidates(index, text) is None
+
+
+def test_supertype_narrows_when_every_subtype_is_indexed() -> None:
+    subtypes = COMPILER.catalog.subtypes(SCHEMA.attribute("name"))
+    index = EqualityIndex(SCHEMA, subtypes)
+    index.add("alice", ALICE)
+    index.add("bob", BOB)
+    assert candidates(index, "(name=smith)") == {"alice"}
+    assert candidates(index, "(name=*)") == {"alice", "bob"}
+
+
+def test_returned_candidates_are_the_callers_to_change(index: EqualityIndex) -> None:
+    found = candidates(index, "(mail=alice@example.com)")
+    assert found is not None
+    found.add("mallory")
+    assert candidates(index, "(mail=alice@example.com)") == {"alice"}
+
+
+def test_remove_and_replace_leave_no_trace(index: EqualityIndex) -> None:
+    index.replace("alice", ALICE, {**ALICE, "mail": (b"a.smith@example.com",)})
+    assert index.lookup("mail", b"alice@example.com") == frozenset()
+    assert index.lookup("mail", b"A.Smith@example.com") == {"alice"}
+    index.remove("bob", BOB)
+    assert index.present("sn") == {"alice"}
+    assert index.distinct_values("sn") == 1
+    index.remove("alice", {**ALICE, "mail": (b"a.smith@example.com",)})
+    assert all(index.distinct_values(name) == 0 for name in index.attributes)
+    assert all(not index.present(name) for name in index.attributes)
+
+
+def test_values_equal_under_the_rule_share_one_key() -> None:
+    index = EqualityIndex(SCHEMA, ["cn"])
+    index.add("x", {"cn": (b"Alice  Smith", b"alice smith")})
+    assert index.distinct_values("cn") == 1
+    index.remove("x", {"cn": (b"Alice  Smith", b"alice smith")})
+    assert index.distinct_values("cn") == 0
+
+
+def _scan(compiled_filter: Filter, population: dict[EntryId, Entry]) -> set[EntryId]:
+    compiled = COMPILER.compile(compiled_filter)
+    return {key for key, entry in population.items() if compiled.matches(entry, DN_ANY)}
+
+
+def _search(index: EqualityIndex, f: Filter, population: dict[EntryId, Entry]) -> set[EntryId]:
+    compiled = COMPILER.compile(f)
+    found = index.candidates(compiled)
+    pool = population if found is None else {key: population[key] for key in found}
+    return {key for key, entry in pool.items() if compiled.matches(entry, DN_ANY)}
+
+
+@settings(max_examples=120)
+@given(st.lists(entries(), max_size=12), filters)
+def test_indexed_search_equals_full_scan(population_list: list[Entry], f: Filter) -> None:
+    population: dict[EntryId, Entry] = dict(enumerate(population_list))
+    index = EqualityIndex(SCHEMA, INDEXED)
+    for key, entry in population.items():
+        index.add(key, entry)
+    expected = _scan(f, population)
+    found = index.candidates(COMPILER.compile(f))
+    assert found is None or expected <= found
+    assert _search(index, f, population) == expected
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(entries(), min_size=1, max_size=8),
+    st.lists(st.tuples(st.integers(0, 7), st.none() | entries()), max_size=10),
+)
+def test_updates_leave_the_index_as_if_built_from_scratch(
+    population_list: list[Entry], changes: list[tuple[int, Entry | None]]
+) -> None:
+    population = dict(enumerate(population_list))
+    index = EqualityIndex(SCHEMA, INDEXED)
+    for key, entry in population.items():
+        index.add(key, entry)
+    for key, new in changes:
+        old = population.get(key)
+        if new is None and old is not None:
+            index.remove(key, old)
+            del population[key]
+        elif new is not None and old is None:
+            index.add(key, new)
+            population[key] = new
+        elif new is not None and old is not None:
+            index.replace(key, old, new)
+            population[key] = new
+    fresh = EqualityIndex(SCHEMA, INDEXED)
+    for key, entry in population.items():
+        fresh.add(key, entry)
+    for name in sorted(index.attributes):
+        assert index.present(name) == fresh.present(name)
+        assert index.distinct_values(name) == fresh.distinct_values(name)
+        for value in VALUE_POOLS.get(name, [b"person", b"top", b"inetOrgPerson"]):
+            assert index.lookup(name, value) == fresh.lookup(name, value)
