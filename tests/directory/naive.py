@@ -194,10 +194,10 @@ def _extensible(f: Extensible, schema: Schema, entry: Entry, dn: DN) -> Truth:
 
 # --- random entries and filters ----------------------------------------------------------------
 
-# Attributes whose rules differ: caseIgnore (cn, sn, ou), caseIgnoreIA5 (mail), caseExact? no:
-# uid is caseIgnore; telephoneNumberMatch (telephoneNumber, facsimileTelephoneNumber), integer
-# with ordering (ixiFaxMaxPages), boolean (ixiVmEnabled), objectIdentifier (objectClass), and
-# caseExact (ixiVmMailboxFolder).
+# Attributes whose rules differ: caseIgnore (cn, sn, ou, uid), caseIgnoreIA5 (mail),
+# telephoneNumberMatch (telephoneNumber, facsimileTelephoneNumber), integer with ordering
+# (ixiFaxMaxPages), boolean (ixiVmEnabled), objectIdentifier (objectClass), caseExact
+# (ixiVmMailboxFolder). cn and sn are subtypes of name, which the filters also use.
 VALUE_POOLS: dict[str, list[bytes]] = {
     "cn": [b"Alice Smith", b"alice  smith", b"ALICE", b"Bob", b" Bob ", "Jürgen".encode()],
     "sn": [b"Smith", b"smith", b"Jones", b"Bob"],
