@@ -1,0 +1,1 @@
+"""Administrator use-cases (init, import/export, serving, user management) over the directory."""
