@@ -26,9 +26,17 @@ _MAX_QUOTED_CHARS = 64
 
 _SEP = "[" + re.escape(_SEPARATORS) + "]*"
 _SPACE = "[" + re.escape(_SPACES) + "]*"
-# "+49 (0)8142 ...": a trunk-prefix group right after the country code (1 to 3 digits).
+# "+49 (0)8142 ...": a trunk-prefix group right after the country code (1 to 3 digits,
+# perhaps in parentheses of its own: "+(49) (0)8142").
 _TRUNK_GROUP = re.compile(
-    r"\A(\+" + _SEP + "[0-9]{1,3}" + "[" + re.escape(_SEPARATORS + ")") + "]*)"
+    r"\A(\+"
+    + "["
+    + re.escape(_SEPARATORS + "(")
+    + "]*"
+    + "[0-9]{1,3}"
+    + "["
+    + re.escape(_SEPARATORS + ")")
+    + "]*)"
     r"\(" + _SPACE + "0" + _SPACE + r"\)"
 )
 
