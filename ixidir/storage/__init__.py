@@ -1,0 +1,67 @@
+"""Firebird adapters: the EntryStore port, embedded runtime bootstrap and schema migrations."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ixidir.directory.ports import StorageUnavailable
+from ixidir.storage.database import EMBEDDED_USER, open_database, parse_dsn
+from ixidir.storage.embedded import prepare_embedded_runtime
+from ixidir.storage.entries import FirebirdEntryStore
+from ixidir.storage.migrations import SCHEMA_VERSION, migrate
+
+DATABASE_FILE = "ixidir.fdb"
+RUNTIME_FOLDER = "firebird-root"
+
+__all__ = [
+    "DATABASE_FILE",
+    "SCHEMA_VERSION",
+    "FirebirdEntryStore",
+    "open_entry_store",
+    "runtime_root_for",
+]
+
+
+def open_entry_store(
+    data_dir: Path | None,
+    dsn: str | None,
+    *,
+    create: bool,
+    user: str = EMBEDDED_USER,
+    password: str | None = None,
+    runtime_root: Path | None = None,
+) -> FirebirdEntryStore:
+    """Open (or create) the entry store, with its schema migrated to SCHEMA_VERSION.
+
+    The default is the embedded database `data_dir/ixidir.fdb`; `dsn` names another file or a
+    Firebird server (`host[/port]:path` or `host:port/path`, see `database.parse_dsn`), and then
+    `user`/`password` authenticate to that server. The Firebird runtime root lives in
+    `data_dir/firebird-root` unless `runtime_root` says otherwise. Every process sharing a
+    database file must use the same root: its `lock` folder is where they coordinate. A process
+    has one root (see `embedded.prepare_embedded_runtime`).
+    """
+    if dsn is None:
+        if data_dir is None:
+            raise StorageUnavailable("no data directory and no database DSN given")
+        target: str | Path = data_dir / DATABASE_FILE
+    else:
+        target = dsn
+    prepare_embedded_runtime(runtime_root or runtime_root_for(data_dir))
+    if create and not parse_dsn(target).is_server:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    connection = open_database(target, create=create, user=user, password=password)
+    try:
+        migrate(connection)
+    except BaseException:
+        connection.close()
+        raise
+    return FirebirdEntryStore(connection)
+
+
+def runtime_root_for(data_dir: Path | None) -> Path:
+    """The private Firebird root: in the data directory, or per user in the temp folder."""
+    if data_dir is not None:
+        return data_dir / RUNTIME_FOLDER
+    return Path(tempfile.gettempdir()) / f"ixidir-firebird-{os.getuid()}"

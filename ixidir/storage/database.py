@@ -1,0 +1,130 @@
+"""Opening and creating Firebird databases, and turning driver errors into StorageErrors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from firebird.driver import Connection, connect, create_database, driver_config
+from firebird.driver import Error as DriverError
+
+from ixidir.directory.ports import StorageConflict, StorageError, StorageUnavailable
+
+# 16 KiB pages: room for the UTF8 index keys of DNs (a key may take about a quarter of a page).
+PAGE_SIZE = 16384
+CHARSET = "UTF8"
+EMBEDDED_USER = "SYSDBA"
+
+# Firebird status codes (src/include/firebird/impl/msg/jrd.h) that we translate.
+_UNIQUE_CODES = frozenset({335544665, 335544349})  # unique_key_violation, no_dup
+_UNAVAILABLE_CODES = frozenset(
+    {
+        335544344,  # io_error: the file cannot be opened or read
+        335544323,  # bad_db_format: not a valid database
+        335544375,  # unavailable
+        335544421,  # connect_reject
+        335544472,  # login: user name and password are not defined
+        335544528,  # shutdown
+        335544648,  # conn_lost
+        335544721,  # network_error
+        335544726,  # net_read_err
+        335544727,  # net_write_err
+        335544741,  # lost_db_connection
+        335544856,  # att_shutdown
+    }
+)
+_SERVER_DSN = re.compile(r"^(?P<host>[^/:\\]+)(?:/(?P<port>\d+))?:(?P<path>.+)$")
+_SERVER_DSN_PORT_SLASH = re.compile(r"^(?P<host>[^/:\\]+):(?P<port>\d+)/(?P<path>.+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a DSN points: a local file (embedded engine) or a path on a Firebird server."""
+
+    dsn: str
+    is_server: bool
+
+
+def parse_dsn(dsn: str | Path) -> Target:
+    """Read one of the DSN forms ixidir accepts.
+
+    - a local file path (`/srv/ixidir/ixidir.fdb`, `data/ixidir.fdb`): the embedded engine opens
+      the file in this process;
+    - `host:path` or `host/port:path` (Firebird's classic form), e.g. `db1/3050:/srv/ixidir.fdb`;
+    - `host:port/path`, e.g. `db1:3050/ixidir` (the path may be a server-side alias).
+
+    A server DSN is passed to the client library as `host/port:path`.
+    """
+    if isinstance(dsn, Path):
+        return Target(str(dsn), is_server=False)
+    if match := _SERVER_DSN_PORT_SLASH.match(dsn):
+        host, port, path = match["host"], match["port"], match["path"]
+        return Target(f"{host}/{port}:{path}", is_server=True)
+    if (match := _SERVER_DSN.match(dsn)) and not dsn.startswith(("/", ".")):
+        return Target(dsn, is_server=True)
+    return Target(dsn, is_server=False)
+
+
+def open_database(
+    dsn: str | Path,
+    *,
+    create: bool,
+    user: str = EMBEDDED_USER,
+    password: str | None = None,
+) -> Connection:
+    """Attach to (or create) the database at `dsn`; see `parse_dsn` for the accepted forms.
+
+    Created databases get 16 KiB pages, UTF8 as default character set and forced writes ON,
+    so a committed write is on the disk when commit returns (DESIGN.md "Reads from memory").
+    The embedded runtime must have been prepared (`prepare_embedded_runtime`) first.
+    """
+    target = parse_dsn(dsn)
+    if not target.is_server:
+        _check_local_file(Path(target.dsn), create=create)
+    try:
+        if create:
+            return create_database(_create_config(target.dsn), user=user, password=password)
+        return connect(target.dsn, user=user, password=password, charset=CHARSET)
+    except DriverError as exc:
+        raise StorageUnavailable(f"cannot open the database {target.dsn}: {_message(exc)}") from exc
+
+
+def _check_local_file(path: Path, *, create: bool) -> None:
+    """Fail early, with a plain message, where the engine's own error would be obscure."""
+    if create and path.exists():
+        raise StorageUnavailable(f"cannot create the database {path}: the file already exists")
+    if not create and not path.is_file():
+        raise StorageUnavailable(f"cannot open the database {path}: no such file")
+
+
+def _create_config(dsn: str) -> str:
+    """Register (once per process) driver settings for creating `dsn`; return their name.
+
+    firebird-driver takes page size, forced writes and the default character set of a new
+    database only from a registered database configuration.
+    """
+    name = f"ixidir-create:{dsn}"
+    config = driver_config.get_database(name) or driver_config.register_database(name)
+    config.dsn.value = dsn
+    config.page_size.value = PAGE_SIZE
+    config.forced_writes.value = True
+    config.db_charset.value = CHARSET
+    config.charset.value = CHARSET
+    return name
+
+
+def translate(exc: DriverError, doing: str) -> StorageError:
+    """The StorageError for a driver error raised while `doing` something."""
+    codes = frozenset(getattr(exc, "gds_codes", ()) or ())
+    message = f"{doing}: {_message(exc)}"
+    if codes & _UNIQUE_CODES:
+        return StorageConflict(message)
+    if codes & _UNAVAILABLE_CODES:
+        return StorageUnavailable(message)
+    return StorageError(message)
+
+
+def _message(exc: DriverError) -> str:
+    """The driver's message on one line (Firebird joins its status vector with newlines)."""
+    return " ".join(str(exc).split()) or type(exc).__name__

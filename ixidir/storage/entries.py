@@ -1,0 +1,250 @@
+"""FirebirdEntryStore: the EntryStore port on Firebird (entries, changelog, change events)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from firebird.driver import Connection, EventCollector, Isolation, TraAccessMode, tpb
+from firebird.driver import Error as DriverError
+
+from ixidir.directory.ports import (
+    Change,
+    DeleteEntry,
+    EntryWrite,
+    PutEntry,
+    StorageError,
+    StoredEntry,
+)
+from ixidir.storage.database import translate
+from ixidir.storage.migrations import CHANGE_EVENT
+from ixidir.storage.rows import (
+    DELETE,
+    SELECT_CHANGES,
+    SELECT_ENTRIES,
+    UPSERT,
+    check_uuid,
+    entry_from_row,
+    entry_parameters,
+)
+
+# Seconds a write waits for another process's write to commit before giving up.
+WRITE_LOCK_TIMEOUT = 10
+# Rows fetched per call while streaming entries at start-up.
+LOAD_BATCH = 1000
+
+_WRITE_TPB = tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=WRITE_LOCK_TIMEOUT)
+# Read committed read-only transactions never block garbage collection; each statement sees
+# one consistent state (Firebird 4+ read consistency).
+_READ_TPB = tpb(Isolation.READ_COMMITTED_RECORD_VERSION, access_mode=TraAccessMode.READ)
+_SNAPSHOT_TPB = tpb(Isolation.SNAPSHOT, access_mode=TraAccessMode.READ)
+
+_NEXT_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + 1 WHERE ID = 1 RETURNING SEQ"
+_LAST_SEQUENCE = "SELECT SEQ FROM CHANGELOG_HEAD WHERE ID = 1"
+_INSERT_CHANGE = (
+    "INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) "
+    "VALUES (?, CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP))"
+)
+_INSERT_ITEM = "INSERT INTO CHANGELOG_ITEMS (SEQ, UUID, KIND) VALUES (?, ?, ?)"
+
+_T = TypeVar("_T")
+
+
+class FirebirdEntryStore:
+    """Entries and their changelog in one Firebird database.
+
+    Not thread-safe: one instance is used by one thread at a time (the server runs it in its own
+    worker thread; give each thread its own instance). Several instances, in this or other
+    processes or on other nodes, may share one database: writes are serialized by the database
+    and each one gets the next sequence number in commit order.
+
+    Followers (other workers and nodes) call `last_sequence()`, then loop on
+    `wait_for_change(timeout)` and `changes_since(seen)`. Change events are collected from the
+    first call of `load`, `last_sequence`, `changes_since` or `wait_for_change`, so a change
+    committed after that call is never missed. The store's own commits wake it too.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._write = connection.transaction_manager(_WRITE_TPB)
+        self._read = connection.transaction_manager(_READ_TPB)
+        self._events: EventCollector | None = None
+        self.loaded_sequence = 0
+        """The last sequence contained in what the latest `load()` returned."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop listening for events and detach from the database; idempotent."""
+        if self._connection.is_closed():
+            return
+        try:
+            if self._events is not None:
+                self._events.close()
+            self._connection.close()
+        except DriverError as exc:
+            raise translate(exc, "closing the database") from exc
+
+    def load(self) -> Iterator[StoredEntry]:
+        """Every stored entry, from one snapshot whose last sequence becomes `loaded_sequence`.
+
+        Changes committed while loading are not in the result: replay `changes_since`
+        (`loaded_sequence`) afterwards. Rows are fetched LOAD_BATCH at a time.
+        """
+        self._listen()
+        snapshot = self._connection.transaction_manager(_SNAPSHOT_TPB)
+        try:
+            snapshot.begin()
+            with snapshot.cursor() as cursor:
+                cursor.stream_blob_threshold = -1  # large attribute blobs arrive as bytes
+                cursor.execute(_LAST_SEQUENCE)
+                self.loaded_sequence = _single_int(cursor.fetchone())
+                cursor.execute(SELECT_ENTRIES)
+                while rows := cursor.fetchmany(LOAD_BATCH):
+                    yield from map(entry_from_row, rows)
+            snapshot.commit()
+        except DriverError as exc:
+            raise translate(exc, "loading the entries") from exc
+        finally:
+            snapshot.close()
+
+    def commit(self, writes: Sequence[EntryWrite]) -> int:
+        """Apply the writes and one changelog row in one transaction; return its sequence.
+
+        Forced writes make the commit durable when this returns. A DN key taken by another
+        entry raises StorageConflict; any failure leaves nothing written. No writes: nothing is
+        recorded and the current last sequence is returned.
+        """
+        if not writes:
+            return self.last_sequence()
+        try:
+            self._write.begin()
+            sequence = self._write_all(writes)
+            self._write.commit()
+        except DriverError as exc:
+            self._abandon()
+            raise translate(exc, "committing a change") from exc
+        except StorageError:
+            self._abandon()
+            raise
+        return sequence
+
+    def last_sequence(self) -> int:
+        """The sequence number of the newest committed change (0 for none)."""
+        self._listen()
+        return self._reading(
+            "reading the last sequence",
+            lambda cursor: _single_int(cursor.execute(_LAST_SEQUENCE).fetchone()),
+        )
+
+    def changes_since(self, sequence: int) -> list[Change]:
+        """The changes committed after `sequence`, oldest first, with the entries' current rows.
+
+        An entry written by a change and deleted since is reported among its `deleted`.
+        """
+        self._listen()
+        rows = self._reading(
+            "reading the changelog",
+            lambda cursor: cursor.execute(SELECT_CHANGES, (sequence,)).fetchall(),
+        )
+        return _group_changes(rows)
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds until some process commits a change.
+
+        True when a change event arrived since the previous wait (read it with
+        `changes_since`); False on timeout. Events only wake: the sequence is the truth.
+        """
+        events = self._listen()
+        counts = events.wait(timeout)
+        if counts.get(CHANGE_EVENT, 0):
+            events.flush()
+            return True
+        return False
+
+    def _write_all(self, writes: Sequence[EntryWrite]) -> int:
+        kinds: dict[str, str] = {}
+        with self._write.cursor() as puts, self._write.cursor() as deletes:
+            for write in writes:
+                match write:
+                    case PutEntry(entry=entry):
+                        puts.execute(UPSERT, entry_parameters(entry))
+                        kinds[entry.uuid] = "P"
+                    case DeleteEntry(uuid=uuid):
+                        deletes.execute(DELETE, (check_uuid(uuid),))
+                        kinds[uuid] = "D"
+        with self._write.cursor() as cursor:
+            # Last, so the head row stays locked only from here to commit (see migrations.py).
+            sequence = _single_int(cursor.execute(_NEXT_SEQUENCE).fetchone())
+            cursor.execute(_INSERT_CHANGE, (sequence,))
+            cursor.executemany(_INSERT_ITEM, [(sequence, u, k) for u, k in kinds.items()])
+        return sequence
+
+    def _abandon(self) -> None:
+        """Roll back a failed write; a broken connection is reported by the original error."""
+        try:
+            if self._write.is_active():
+                self._write.rollback()
+        except DriverError:
+            return
+
+    def _reading(self, doing: str, query: Callable[[Any], _T]) -> _T:
+        """Run `query` with a cursor in a short read-only transaction."""
+        try:
+            self._read.begin()
+            with self._read.cursor() as cursor:
+                cursor.stream_blob_threshold = -1
+                result = query(cursor)
+            self._read.commit()
+        except DriverError as exc:
+            raise translate(exc, doing) from exc
+        return result
+
+    def _listen(self) -> EventCollector:
+        """Start collecting change events, once."""
+        if self._events is None:
+            try:
+                events = self._connection.event_collector([CHANGE_EVENT])
+                events.begin()
+            except DriverError as exc:
+                raise translate(exc, "listening for change events") from exc
+            self._events = events
+        return self._events
+
+
+def _single_int(row: tuple[Any, ...] | None) -> int:
+    if row is None:
+        raise StorageError("the changelog head row is missing")
+    return int(row[0])
+
+
+def _group_changes(rows: Sequence[tuple[Any, ...]]) -> list[Change]:
+    """Fold (seq, item uuid, entry columns...) rows, ordered by seq, into Change values."""
+    changes: list[Change] = []
+    puts: list[StoredEntry] = []
+    deleted: list[str] = []
+    current: int | None = None
+    for sequence, item_uuid, *entry in rows:
+        if sequence != current:
+            if current is not None:
+                changes.append(Change(current, tuple(puts), tuple(deleted)))
+            current, puts, deleted = sequence, [], []
+        if item_uuid is None:
+            continue
+        if entry[0] is None:
+            deleted.append(item_uuid)
+        else:
+            puts.append(entry_from_row(tuple(entry)))
+    if current is not None:
+        changes.append(Change(current, tuple(puts), tuple(deleted)))
+    return changes
