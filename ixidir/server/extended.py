@@ -1,0 +1,130 @@
+"""Extended operations (RFC 4511 §4.12): a table from request OID to handler.
+
+Later features (reserve/release a daily-limit unit, verify a PIN) add entries to the table
+returned by `standard_handlers()`; the dispatcher never changes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ldaptor.protocols import pureber
+
+from ixidir.directory.requests import Principal
+from ixidir.errors import ProtocolError, Unavailable
+from ixidir.server.bercontext import strict_context
+from ixidir.server.facade import Directory
+
+WHO_AM_I_OID = "1.3.6.1.4.1.4203.1.11.3"  # RFC 4532
+PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"  # noqa: S105  (RFC 3062, an OID)
+START_TLS_OID = "1.3.6.1.4.1.1466.20037"  # RFC 4511 §4.14
+
+# RFC 3062 PasswdModifyRequestValue fields, [0] [1] [2] IMPLICIT OCTET STRING.
+_USER_IDENTITY, _OLD_PASSWD, _NEW_PASSWD = 0x80, 0x81, 0x82
+_GEN_PASSWD = 0x80
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendedCall:
+    """What a handler may use: the directory, who is asking, the request value, TLS state."""
+
+    directory: Directory
+    principal: Principal
+    value: bytes | None
+    can_start_tls: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendedReply:
+    """A successful ExtendedResponse's optional name and value; `start_tls` asks the transport."""
+
+    name: str | None = None
+    value: bytes | None = None
+    start_tls: bool = False
+
+
+ExtendedHandler = Callable[[ExtendedCall], ExtendedReply]
+
+
+def who_am_i(call: ExtendedCall) -> ExtendedReply:
+    """RFC 4532: the authzId ("dn:..." or "" for anonymous); no request value allowed."""
+    if call.value is not None:
+        raise ProtocolError("Who am I? takes no request value")
+    identity = call.directory.who_am_i(call.principal)
+    if identity and not identity.startswith(("dn:", "u:")):
+        identity = "dn:" + identity
+    return ExtendedReply(value=identity.encode("utf-8"))
+
+
+def password_modify(call: ExtendedCall) -> ExtendedReply:
+    """RFC 3062: change (or generate) a password; a generated one comes back as genPasswd."""
+    fields = decode_passwd_modify(call.value)
+    user = fields.get(_USER_IDENTITY)
+    generated = call.directory.password_modify(
+        call.principal,
+        None if user is None else _utf8(user),
+        fields.get(_OLD_PASSWD),
+        fields.get(_NEW_PASSWD),
+    )
+    if generated is None:
+        return ExtendedReply()
+    value = pureber.BERSequence([pureber.BEROctetString(generated, tag=_GEN_PASSWD)]).toWire()
+    return ExtendedReply(value=value)
+
+
+def decode_passwd_modify(value: bytes | None) -> dict[int, bytes]:
+    """PasswdModifyRequestValue ::= SEQUENCE { userIdentity [0], oldPasswd [1], newPasswd [2] },
+    each OPTIONAL, in that order; an absent value means all three are absent."""
+    if value is None:
+        return {}
+    octets = dict.fromkeys((_USER_IDENTITY, _OLD_PASSWD, _NEW_PASSWD), pureber.BEROctetString)
+    try:
+        outer, used = pureber.berDecodeObject(strict_context(octets), value)
+        parts: list[Any] = list(outer.data)
+    except Exception as exc:
+        raise ProtocolError("malformed password modify request") from exc
+    if used != len(value) or not isinstance(outer, pureber.BERSequence):
+        raise ProtocolError("malformed password modify request")
+    tags: list[int] = [getattr(part, "tag", -1) for part in parts]
+    # Each field at most once and in the order RFC 3062 declares them.
+    in_order = all(a < b for a, b in itertools.pairwise(tags))
+    if not in_order or any(t not in octets for t in tags):
+        raise ProtocolError("malformed password modify request")
+    return {part.tag: part.value for part in parts}
+
+
+def start_tls(call: ExtendedCall) -> ExtendedReply:
+    """RFC 4511 §4.14; without a certificate we answer unavailable (52), as §4.14.2 suggests
+    and slapd does ("Could not initialize TLS")."""
+    if call.value is not None:
+        raise ProtocolError("StartTLS takes no request value")
+    if not call.can_start_tls:
+        raise Unavailable("TLS is not available")
+    return ExtendedReply(name=START_TLS_OID, start_tls=True)
+
+
+def _utf8(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError("userIdentity is not UTF-8") from exc
+
+
+def standard_handlers() -> dict[str, ExtendedHandler]:
+    """The extended operations every ixidir server offers."""
+    return {
+        WHO_AM_I_OID: who_am_i,
+        PASSWORD_MODIFY_OID: password_modify,
+        START_TLS_OID: start_tls,
+    }
+
+
+def find_handler(handlers: Mapping[str, ExtendedHandler], oid: str) -> ExtendedHandler:
+    """RFC 4511 §4.12: an unrecognized requestName gets protocolError."""
+    handler = handlers.get(oid)
+    if handler is None:
+        raise ProtocolError(f"unsupported extended operation {oid}")
+    return handler

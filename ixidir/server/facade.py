@@ -1,0 +1,44 @@
+"""What the server needs from the directory: the facade's methods, as a typing.Protocol.
+
+`ixidir.directory.directory.Directory` satisfies it; naming it here keeps the server's view of
+the core narrow and lets mypy check the adapter against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Protocol
+
+from ixidir.directory.requests import (
+    AddRequest,
+    ModifyDNRequest,
+    ModifyRequest,
+    Principal,
+    SearchRequest,
+    SearchResultEntry,
+)
+
+
+class Directory(Protocol):
+    def bind(self, dn: str, password: bytes) -> Principal: ...
+
+    def search(
+        self, principal: Principal, request: SearchRequest, *, now: datetime | None = None
+    ) -> Iterator[SearchResultEntry]: ...
+
+    def compare(self, principal: Principal, dn: str, attr: str, value: bytes) -> bool: ...
+
+    def add(self, principal: Principal, request: AddRequest) -> None: ...
+
+    def modify(self, principal: Principal, request: ModifyRequest) -> None: ...
+
+    def delete(self, principal: Principal, dn: str) -> None: ...
+
+    def modify_dn(self, principal: Principal, request: ModifyDNRequest) -> None: ...
+
+    def password_modify(
+        self, principal: Principal, user: str | None, old: bytes | None, new: bytes | None
+    ) -> bytes | None: ...
+
+    def who_am_i(self, principal: Principal) -> str: ...

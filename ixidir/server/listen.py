@@ -1,0 +1,74 @@
+"""Binding the server to `HOST:PORT` addresses (`[::1]:389` for IPv6, port 0 for any free port)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from twisted.internet.protocol import Factory
+
+
+class ListeningPort(Protocol):
+    def getHost(self) -> Any: ...  # noqa: N802 (Twisted's name)
+
+    def stopListening(self) -> object: ...  # noqa: N802
+
+
+class TCPReactor(Protocol):
+    """The part of IReactorTCP (and IReactorSSL, for LDAPS) that `listen` calls."""
+
+    def listenTCP(  # noqa: N802
+        self, port: int, factory: Factory, backlog: int = 50, interface: str = ""
+    ) -> ListeningPort: ...
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """`HOST:PORT` or `[IPV6]:PORT` into (host, port); ValueError names what is wrong."""
+    host, separator, port_text = text.rpartition(":")
+    if not separator or not host or not port_text.isdigit():
+        raise ValueError(f"expected HOST:PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f"write IPv6 addresses in brackets, as [::1]:389, got {text!r}")
+    port = int(port_text)
+    if port > 65535:
+        raise ValueError(f"port out of range in {text!r}")
+    return host, port
+
+
+def format_address(host: str, port: int) -> str:
+    """The inverse of `parse_address`, for `listening on HOST:PORT` lines."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def listen(
+    reactor: TCPReactor,
+    factory: Factory,
+    endpoints: Sequence[str],
+    *,
+    tls: object | None = None,
+) -> list[ListeningPort]:
+    """Listen on every address (all or none: on failure the ports opened so far are closed).
+
+    With `tls` (an IOpenSSLContextFactory) the ports speak LDAPS; the reactor must then also
+    provide IReactorSSL.
+    """
+    addresses = [parse_address(text) for text in endpoints]
+    ports: list[ListeningPort] = []
+    try:
+        for host, port in addresses:
+            if tls is None:
+                ports.append(reactor.listenTCP(port, factory, interface=host))
+            else:
+                ports.append(reactor.listenSSL(port, factory, tls, interface=host))  # type: ignore[attr-defined]
+    except BaseException:
+        for opened in ports:
+            opened.stopListening()
+        raise
+    return ports
+
+
+def bound_addresses(ports: Sequence[ListeningPort]) -> list[tuple[str, int]]:
+    """The (host, port) each port really listens on (the real port where 0 was asked)."""
+    return [(port.getHost().host, port.getHost().port) for port in ports]

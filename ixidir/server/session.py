@@ -1,0 +1,215 @@
+"""One connection's LDAP session, sans-IO: bind state, paged searches, and per-operation dispatch.
+
+`Session.respond` turns a decoded request into the replies to send, lazily, so a large search
+streams entries as the directory yields them. Every failure is mapped by `results.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import chain
+
+from twisted.logger import Logger
+
+from ixidir.directory.requests import (
+    ANONYMOUS,
+    AddRequest,
+    ModifyDNRequest,
+    ModifyRequest,
+    SearchRequest,
+    SearchResultEntry,
+)
+from ixidir.errors import AuthMethodNotSupported, ProtocolError, ResultCode, UnwillingToPerform
+from ixidir.server.controls import (
+    PAGED_RESULTS_OID,
+    PagedRequest,
+    PagedSearches,
+    check_critical,
+    decode_paged,
+    find,
+    paged_response,
+)
+from ixidir.server.extended import ExtendedCall, ExtendedHandler, find_handler
+from ixidir.server.facade import Directory
+from ixidir.server.messages import (
+    AbandonRequest,
+    BindRequest,
+    CompareRequest,
+    Control,
+    DeleteRequest,
+    ExtendedRequest,
+    ExtendedResult,
+    LDAPMessage,
+    Request,
+    Response,
+    Result,
+    ResultKind,
+    UnbindRequest,
+)
+from ixidir.server.results import extended_result_for, result_for
+
+SUCCESS = ResultCode.SUCCESS
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One response PDU to send for `message_id`."""
+
+    message_id: int
+    response: Response
+    controls: tuple[Control, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StartTLS:
+    """After the replies before it are written, switch the connection to TLS (RFC 4511 §4.14)."""
+
+
+Outgoing = Reply | StartTLS
+
+_KINDS: dict[type[Request], ResultKind] = {
+    BindRequest: ResultKind.BIND,
+    SearchRequest: ResultKind.SEARCH_DONE,
+    ModifyRequest: ResultKind.MODIFY,
+    AddRequest: ResultKind.ADD,
+    DeleteRequest: ResultKind.DELETE,
+    ModifyDNRequest: ResultKind.MODIFY_DN,
+    CompareRequest: ResultKind.COMPARE,
+}
+
+
+class Session:
+    """The state RFC 4511 keeps per connection, and the operations that read and change it."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        *,
+        extended: Mapping[str, ExtendedHandler],
+        log: Logger,
+        tls_configured: bool = False,
+    ) -> None:
+        self.principal = ANONYMOUS
+        self.tls_active = False
+        self._directory = directory
+        self._extended = extended
+        self._log = log
+        self._tls_configured = tls_configured
+        self._paged = PagedSearches()
+
+    def respond(self, message: LDAPMessage) -> Iterator[Outgoing]:
+        """The replies to one request; abandon and unbind have none (the transport acts)."""
+        if isinstance(message.request, SearchRequest):
+            return self._search(message.message_id, message.request, message.controls)
+        return iter(self._single(message.message_id, message.request, message.controls))
+
+    def close(self) -> None:
+        """The connection is gone: release suspended paged searches."""
+        self._paged.clear()
+
+    def _single(
+        self, message_id: int, request: Request, controls: tuple[Control, ...]
+    ) -> list[Outgoing]:
+        if isinstance(request, AbandonRequest | UnbindRequest):
+            return []
+        try:
+            check_critical(request, controls)
+            match request:
+                case ExtendedRequest():
+                    return self._extended_operation(message_id, request)
+                case BindRequest():
+                    self._bind(request)
+                case AddRequest():
+                    self._directory.add(self.principal, request)
+                case ModifyRequest():
+                    self._directory.modify(self.principal, request)
+                case DeleteRequest():
+                    self._directory.delete(self.principal, request.dn)
+                case ModifyDNRequest():
+                    self._directory.modify_dn(self.principal, request)
+                case CompareRequest():
+                    return [Reply(message_id, self._compare(request))]
+            return [Reply(message_id, Result(_KINDS[type(request)], SUCCESS))]
+        # The one boundary where any failure becomes a result code (results.py decides which).
+        except Exception as error:  # noqa: BLE001
+            if isinstance(request, ExtendedRequest):
+                return [Reply(message_id, extended_result_for(error, self._log))]
+            return [Reply(message_id, result_for(error, _KINDS[type(request)], self._log))]
+
+    def _bind(self, request: BindRequest) -> None:
+        """RFC 4511 §4.2 simple bind; the connection is anonymous unless the bind succeeds."""
+        self.principal = ANONYMOUS
+        self._paged.clear()
+        if request.version != 3:
+            raise ProtocolError("only LDAP version 3 is supported")
+        if request.mechanism is not None:
+            raise AuthMethodNotSupported("SASL is not supported")
+        if not request.dn and not request.password:
+            return  # RFC 4513 §5.1.1 anonymous authentication
+        if not request.password:
+            # RFC 4513 §5.1.2: unauthenticated binds are refused by default.
+            raise UnwillingToPerform("unauthenticated bind (DN with an empty password)")
+        self.principal = self._directory.bind(request.dn, request.password)
+
+    def _compare(self, request: CompareRequest) -> Result:
+        matched = self._directory.compare(self.principal, request.dn, request.attr, request.value)
+        code = ResultCode.COMPARE_TRUE if matched else ResultCode.COMPARE_FALSE
+        return Result(ResultKind.COMPARE, code)
+
+    def _extended_operation(self, message_id: int, request: ExtendedRequest) -> list[Outgoing]:
+        handler = find_handler(self._extended, request.oid)
+        can_start_tls = self._tls_configured and not self.tls_active
+        call = ExtendedCall(self._directory, self.principal, request.value, can_start_tls)
+        reply = handler(call)
+        result = ExtendedResult(SUCCESS, name=reply.name, value=reply.value)
+        if not reply.start_tls:
+            return [Reply(message_id, result)]
+        self.tls_active = True
+        return [Reply(message_id, result), StartTLS()]
+
+    def _search(
+        self, message_id: int, request: SearchRequest, controls: tuple[Control, ...]
+    ) -> Iterator[Outgoing]:
+        """Entries as the directory yields them, then SearchResultDone (with the paged control
+        on every SearchResultDone of a paged search, RFC 2696)."""
+        paged = find(controls, PAGED_RESULTS_OID)
+        done_controls: tuple[Control, ...] = () if paged is None else (paged_response(b""),)
+        try:
+            check_critical(request, controls)
+            if paged is None:
+                for entry in self._directory.search(self.principal, request):
+                    yield Reply(message_id, entry)
+            else:
+                page = decode_paged(paged.value)
+                cookie = yield from self._page(message_id, request, page)
+                done_controls = (paged_response(cookie),)
+            yield Reply(message_id, Result(ResultKind.SEARCH_DONE, SUCCESS), done_controls)
+        except Exception as error:  # noqa: BLE001  (mapped in results.py)
+            done = result_for(error, ResultKind.SEARCH_DONE, self._log)
+            yield Reply(message_id, done, done_controls)
+
+    def _page(
+        self, message_id: int, request: SearchRequest, page: PagedRequest
+    ) -> Generator[Reply, None, bytes]:
+        """One RFC 2696 page; returns the cookie for the next page, b"" when there is none."""
+        if page.cookie:
+            entries = self._paged.resume(page.cookie, request, self.principal)
+        else:
+            entries = iter(self._directory.search(self.principal, request))
+        if page.size == 0:  # RFC 2696 §3: size 0 abandons the paged search
+            close = getattr(entries, "close", None)
+            if close is not None:
+                close()
+            return b""
+        for sent, entry in enumerate(entries, start=1):
+            yield Reply(message_id, entry)
+            if sent == page.size:
+                break
+        else:
+            return b""
+        following = next(entries, None)
+        if following is None:
+            return b""
+        rest: Iterator[SearchResultEntry] = chain((following,), entries)
+        return self._paged.suspend(request, self.principal, rest)
