@@ -64,7 +64,24 @@ _MIGRATION_1 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_MIGRATION_1,)
+# Daily send counters (issue 4): one row per (entryUUID, service, site-local day), outside the
+# entries so a reservation touches one small row. SERVICE is limits.policy.Service (0 fax, 1 sms,
+# 2 voice); USED never goes below zero. LOCAL_DAY (DAY is reserved) is indexed for purging.
+_MIGRATION_2 = Migration(
+    2,
+    "daily send counters",
+    (
+        """RECREATE TABLE DAILY_COUNTERS (
+            USER_UUID CHAR(36) CHARACTER SET ASCII NOT NULL,
+            SERVICE SMALLINT NOT NULL CHECK (SERVICE BETWEEN 0 AND 2),
+            LOCAL_DAY DATE NOT NULL,
+            USED BIGINT NOT NULL CHECK (USED >= 0),
+            CONSTRAINT DAILY_COUNTERS_PK PRIMARY KEY (USER_UUID, SERVICE, LOCAL_DAY))""",
+        "CREATE INDEX DAILY_COUNTERS_DAY ON DAILY_COUNTERS (LOCAL_DAY)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_MIGRATION_1, _MIGRATION_2)
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
