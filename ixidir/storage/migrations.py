@@ -78,6 +78,10 @@ _MIGRATION_2 = Migration(
             USED BIGINT NOT NULL CHECK (USED >= 0),
             CONSTRAINT DAILY_COUNTERS_PK PRIMARY KEY (USER_UUID, SERVICE, LOCAL_DAY))""",
         "CREATE INDEX DAILY_COUNTERS_DAY ON DAILY_COUNTERS (LOCAL_DAY)",
+        # Deleting a user removes its counts in the same transaction (issue 4). UPDATE OR INSERT
+        # (modify, rename) fires no delete trigger, so only a real delete clears them.
+        """CREATE OR ALTER TRIGGER ENTRIES_DELETE_COUNTERS FOR ENTRIES AFTER DELETE AS
+            BEGIN DELETE FROM DAILY_COUNTERS WHERE USER_UUID = OLD.UUID; END""",
     ),
 )
 
