@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from firebird.driver import Connection, EventCollector, Isolation, TraAccessMode, tpb
+from firebird.driver import Connection, Isolation, TraAccessMode, tpb
 from firebird.driver import Error as DriverError
+from firebird.driver.core import EventCollector
 
 from ixidir.directory.ports import (
     Change,
@@ -33,12 +34,6 @@ from ixidir.storage.rows import (
 WRITE_LOCK_TIMEOUT = 10
 # Rows fetched per call while streaming entries at start-up.
 LOAD_BATCH = 1000
-
-_WRITE_TPB = tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=WRITE_LOCK_TIMEOUT)
-# Read committed read-only transactions never block garbage collection; each statement sees
-# one consistent state (Firebird 4+ read consistency).
-_READ_TPB = tpb(Isolation.READ_COMMITTED_RECORD_VERSION, access_mode=TraAccessMode.READ)
-_SNAPSHOT_TPB = tpb(Isolation.SNAPSHOT, access_mode=TraAccessMode.READ)
 
 _NEXT_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + 1 WHERE ID = 1 RETURNING SEQ"
 _LAST_SEQUENCE = "SELECT SEQ FROM CHANGELOG_HEAD WHERE ID = 1"
@@ -67,8 +62,15 @@ class FirebirdEntryStore:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
-        self._write = connection.transaction_manager(_WRITE_TPB)
-        self._read = connection.transaction_manager(_READ_TPB)
+        # Building a TPB loads the client library, so it happens here and not at import.
+        self._write = connection.transaction_manager(
+            tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=WRITE_LOCK_TIMEOUT)
+        )
+        # Read committed read-only transactions never block garbage collection; each statement
+        # sees one consistent state (Firebird 4+ read consistency).
+        self._read = connection.transaction_manager(
+            tpb(Isolation.READ_COMMITTED_RECORD_VERSION, access_mode=TraAccessMode.READ)
+        )
         self._events: EventCollector | None = None
         self.loaded_sequence = 0
         """The last sequence contained in what the latest `load()` returned."""
@@ -102,7 +104,9 @@ class FirebirdEntryStore:
         (`loaded_sequence`) afterwards. Rows are fetched LOAD_BATCH at a time.
         """
         self._listen()
-        snapshot = self._connection.transaction_manager(_SNAPSHOT_TPB)
+        snapshot = self._connection.transaction_manager(
+            tpb(Isolation.SNAPSHOT, access_mode=TraAccessMode.READ)
+        )
         try:
             snapshot.begin()
             with snapshot.cursor() as cursor:
