@@ -58,6 +58,9 @@ class FirebirdEntryStore:
     `wait_for_change(timeout)` and `changes_since(seen)`. Change events are collected from the
     first call of `load`, `last_sequence`, `changes_since` or `wait_for_change`, so a change
     committed after that call is never missed. The store's own commits wake it too.
+
+    Always `close()` it (or use `with`): firebird-driver's event thread is not a daemon thread,
+    so a store left open keeps the process from exiting.
     """
 
     def __init__(self, connection: Connection) -> None:
