@@ -23,6 +23,11 @@ _CONTROLS = 0xA0  # [0] IMPLICIT SEQUENCE OF Control, constructed (RFC 4511 §4.
 # RFC 4511 §4.2 ... §4.12 request protocolOps, with the constructed bit as they must be sent.
 _REQUEST_TAGS = frozenset({0x60, 0x42, 0x63, 0x66, 0x68, 0x4A, 0x6C, 0x6E, 0x50, 0x77})
 _MAX_LENGTH_OCTETS = 4  # lengths beyond 2**32 can never fit a PDU limit
+# ldaptor's berDecodeMultiple re-slices the rest of a SEQUENCE after each element, so decoding
+# costs about (elements x content length) bytes copied per SEQUENCE: quadratic. 512 KiB of
+# empty values took 4 s of the reactor. We bound that product per PDU; 2**32 is ~0.3 s here,
+# while an add with 5,000 values of 50 bytes needs 1.25e9.
+MAX_DECODE_WORK = 2**32
 
 
 def _read_header(buf: bytes | bytearray, start: int, end: int) -> tuple[int, int, int] | None:
@@ -79,12 +84,50 @@ def _check_envelope(pdu: bytes, content: int) -> None:
             raise CodecError("malformed controls")
 
 
+def _children(pdu: bytes, start: int, end: int, budget: int) -> list[tuple[int, int]] | None:
+    """The elements of [start, end) if it parses completely as BER TLVs, else None; stops
+    (returning what it has) once their count times the length exceeds `budget`."""
+    found: list[tuple[int, int]] = []
+    while start < end:
+        try:
+            header = _read_header(pdu, start, end)
+        except CodecError:
+            return None
+        if header is None or header[1] + header[2] > end:
+            return None
+        found.append((header[1], header[1] + header[2]))
+        start = header[1] + header[2]
+        if len(found) * (end - start) > budget:
+            break
+    return found
+
+
+def _check_decode_work(pdu: bytes, start: int) -> None:
+    """Refuse a PDU whose decoding would cost more than MAX_DECODE_WORK (see there).
+
+    ldaptor ignores the constructed bit, so any content that parses as TLVs is counted as a
+    SEQUENCE: an over-estimate that only ever errs towards refusing.
+    """
+    work = 0
+    stack = [(start, len(pdu))]
+    while stack:
+        begin, end = stack.pop()
+        children = _children(pdu, begin, end, MAX_DECODE_WORK - work)
+        if not children:
+            continue
+        work += len(children) * (end - begin)
+        if work > MAX_DECODE_WORK:
+            raise CodecError("request too complex to decode")
+        stack.extend(children)
+
+
 def decode_pdu(pdu: bytes) -> LDAPMessage:
     """Decode one complete PDU (outer SEQUENCE included) into our typed message."""
     header = _read_header(pdu, 0, len(pdu))
     if header is None or header[0] != _SEQUENCE or header[1] + header[2] != len(pdu):
         raise CodecError("malformed LDAPMessage")
     _check_envelope(pdu, header[1])
+    _check_decode_work(pdu, header[1])
     try:
         message, used = pureber.berDecodeObject(message_decoder(), pdu)
     # ldaptor raises assorted errors on bad input (AssertionError, IndexError, KeyError,

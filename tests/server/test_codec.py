@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ldaptor.protocols import pureber, pureldap
 
 from ixidir.directory import filter as flt
 from ixidir.directory.requests import (
@@ -257,3 +258,28 @@ def test_responses_decode_back_to_what_was_encoded(
 ) -> None:
     data = LDAPCodec(LIMIT).encode(message_id, response, controls)
     assert wire.decode_responses(data) == [(message_id, response, controls)]
+
+
+def _add_with_values(count: int, value: bytes) -> bytes:
+    values = pureber.BERSet([pureber.BEROctetString(value) for _ in range(count)])
+    attribute = (pureldap.LDAPAttributeDescription(b"member"), values)
+    request = pureldap.LDAPAddRequest(entry=b"cn=g,dc=x", attributes=[attribute])
+    data: bytes = pureldap.LDAPMessage(request, id=1).toWire()
+    return data
+
+
+def test_pdu_that_ldaptor_would_decode_quadratically_is_refused() -> None:
+    """262,144 empty values in 512 KiB cost ldaptor seconds of copying; refused up front."""
+    codec = LDAPCodec(1024 * 1024)
+    codec.feed(_add_with_values(256 * 1024, b""))
+    with pytest.raises(CodecError, match="too complex"):
+        codec.next_message()
+
+
+def test_large_but_reasonable_multi_valued_add_is_accepted() -> None:
+    codec = LDAPCodec(1024 * 1024)
+    codec.feed(_add_with_values(5000, b"uid=member,ou=people,dc=example,dc=com"))
+    message = codec.next_message()
+    assert message is not None
+    assert isinstance(message.request, AddRequest)
+    assert len(message.request.attributes[0][1]) == 5000
