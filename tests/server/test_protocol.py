@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import ILogObserver, Logger
@@ -407,3 +409,34 @@ def test_start_tls_answers_in_clear_text_then_switches() -> None:
     assert connection.transport.tls_started_after == connection.transport.written()
     again = connection.send(wire.extended(3, START_TLS))
     assert _codes(again) == [ResultCode.UNAVAILABLE]
+
+
+_PDUS = st.sampled_from(
+    [
+        wire.bind(1, ADMIN, "secret"),
+        wire.search(2, BASE, controls=[wire.paged(2)]),
+        wire.compare(3, f"uid=user0,{BASE}", "uid", "user0"),
+        wire.extended(4, PASSWORD_MODIFY, b"\x30\x03\x82\x01x"),
+        wire.delete(5, BOOM_DN),
+    ]
+)
+
+
+@st.composite
+def _mangled_streams(draw: st.DrawFn) -> bytes:
+    data = bytearray(b"".join(draw(st.lists(_PDUS, min_size=1, max_size=4))))
+    for _ in range(draw(st.integers(0, 3))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    return bytes(data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(_mangled_streams(), st.binary(max_size=200)))
+def test_no_input_crashes_the_protocol(data: bytes) -> None:
+    """Whatever arrives, the connection answers or sends a notice and closes; never raises."""
+    connection = Connection()
+    replies = connection.send(data)
+    notices = [r for mid, r, _ in replies if mid == 0]
+    if notices:
+        assert connection.transport.disconnecting
+        assert replies[-1][0] == 0
