@@ -1,0 +1,108 @@
+"""The directory facade: the one object the server and the admin tools call.
+
+Every method delegates to its operation module under `ops/`; this class only wires the state.
+Synchronous and pure: time (`clock`) and identifiers (`new_uuid`) are injected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from ixidir.directory.ops import add as add_op
+from ixidir.directory.ops import bind as bind_op
+from ixidir.directory.ops import search as search_op
+from ixidir.directory.ports import Change, EntryStore
+from ixidir.directory.requests import (
+    AddRequest,
+    ModifyDNRequest,
+    ModifyRequest,
+    Principal,
+    SearchRequest,
+    SearchResultEntry,
+)
+from ixidir.directory.settings import DirectorySettings
+from ixidir.directory.state import DirectoryState
+from ixidir.errors import UnwillingToPerform
+from ixidir.schema import Schema
+
+__all__ = ["Directory", "DirectorySettings", "LoadCounts"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadCounts:
+    entries: int
+    sequence: int
+
+
+class Directory:
+    """An LDAP directory in memory over an `EntryStore`."""
+
+    def __init__(
+        self,
+        *,
+        schema: Schema,
+        store: EntryStore,
+        base_dn: str,
+        settings: DirectorySettings | None = None,
+        clock: Callable[[], datetime],
+        new_uuid: Callable[[], str],
+    ) -> None:
+        self.state = DirectoryState(
+            schema=schema,
+            store=store,
+            base_dn=base_dn,
+            settings=settings or DirectorySettings(),
+            clock=clock,
+            new_uuid=new_uuid,
+        )
+
+    def load(self) -> LoadCounts:
+        """Build the DIT and indexes from the store (call once, before serving)."""
+        count = self.state.load()
+        return LoadCounts(entries=count, sequence=self.state.sequence)
+
+    @property
+    def sequence(self) -> int:
+        """The last changelog sequence applied to memory (followers pass it to changes_since)."""
+        return self.state.sequence
+
+    def apply_changes(self, changes: Iterable[Change]) -> int:
+        """Apply changes other processes committed; idempotent by sequence."""
+        return self.state.apply_changes(changes)
+
+    def bind(self, dn: str, password: bytes) -> Principal:
+        return bind_op.bind(self.state, dn, password)
+
+    def who_am_i(self, principal: Principal) -> str:
+        return bind_op.who_am_i(principal)
+
+    def search(
+        self,
+        principal: Principal,
+        request: SearchRequest,
+        *,
+        now: Callable[[], float] | None = None,
+    ) -> Iterator[SearchResultEntry]:
+        return search_op.search(self.state, principal, request, now=now)
+
+    def add(self, principal: Principal, request: AddRequest, *, import_mode: bool = False) -> None:
+        add_op.add(self.state, principal, request, import_mode=import_mode)
+
+    def modify(self, principal: Principal, request: ModifyRequest) -> None:
+        raise UnwillingToPerform("modify is not available yet")
+
+    def delete(self, principal: Principal, dn: str) -> None:
+        raise UnwillingToPerform("delete is not available yet")
+
+    def modify_dn(self, principal: Principal, request: ModifyDNRequest) -> None:
+        raise UnwillingToPerform("modify DN is not available yet")
+
+    def compare(self, principal: Principal, dn: str, attr: str, value: bytes) -> bool:
+        raise UnwillingToPerform("compare is not available yet")
+
+    def password_modify(
+        self, principal: Principal, user: str | None, old: bytes | None, new: bytes | None
+    ) -> bytes | None:
+        raise UnwillingToPerform("password modify is not available yet")

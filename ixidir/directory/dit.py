@@ -1,0 +1,137 @@
+"""The in-memory DIT: immutable entry snapshots by DN key and by entryUUID, and the tree shape.
+
+Writes replace whole `Entry` objects, never mutate one, so a search that holds an entry (or is
+between two yields) never sees a half-applied write. Iteration copies each child list when it
+reaches it, so the tree may change under a lazy search without breaking it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from ixidir.dn import DN
+
+Values = tuple[bytes, ...]
+EntryAttributes = Mapping[str, Values]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Entry:
+    """One entry as held in memory; `attributes` are keyed by primary attribute name.
+
+    Values are tuples (immutable, and hashable for the filter evaluator's normalization cache).
+    `parent_key` is the DN key of the superior entry ("" for a naming context).
+    """
+
+    uuid: str
+    dn: DN
+    dn_key: str
+    parent_key: str
+    attributes: EntryAttributes
+
+
+class DIT:
+    """Entries by DN key and by uuid, plus parent → children; no schema, no storage."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, Entry] = {}
+        self._by_uuid: dict[str, Entry] = {}
+        # dict as an ordered set: children come out in the order they were added.
+        self._children: dict[str, dict[str, None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def get(self, dn_key: str) -> Entry | None:
+        return self._by_key.get(dn_key)
+
+    def by_uuid(self, uuid: str) -> Entry | None:
+        return self._by_uuid.get(uuid)
+
+    def has_children(self, dn_key: str) -> bool:
+        return bool(self._children.get(dn_key))
+
+    def children(self, dn_key: str) -> list[Entry]:
+        """The direct subordinates, as a list copied now."""
+        return [self._by_key[key] for key in list(self._children.get(dn_key, ()))]
+
+    def entries(self) -> Iterator[Entry]:
+        """Every entry (copied up front: callers may write while iterating)."""
+        return iter(list(self._by_key.values()))
+
+    def subtree(self, dn_key: str, *, include_base: bool = True) -> Iterator[Entry]:
+        """The entry and everything below it, depth first, parents before children."""
+        base = self._by_key.get(dn_key)
+        if base is None:
+            return
+        if include_base:
+            yield base
+        stack = [list(self._children.get(dn_key, ()))[::-1]]
+        while stack:
+            level = stack[-1]
+            if not level:
+                stack.pop()
+                continue
+            key = level.pop()
+            entry = self._by_key.get(key)
+            if entry is None:
+                continue  # deleted since this level was copied
+            yield entry
+            below = self._children.get(key)
+            if below:
+                stack.append(list(below)[::-1])
+
+    def is_within(self, entry: Entry, base_key: str) -> bool:
+        """Whether `base_key` is the entry or one of its ancestors (walks parent keys)."""
+        key: str | None = entry.dn_key
+        for _ in range(len(entry.dn.rdns) + 1):  # a DN is never deeper than its RDN count
+            if key == base_key:
+                return True
+            if key is None or not key:
+                return False
+            current = self._by_key.get(key)
+            key = current.parent_key if current is not None else None
+        return False
+
+    def deepest_existing(self, dn: DN, key_of: Callable[[DN], str]) -> str:
+        """The DN (as stored) of the nearest existing ancestor of `dn`, "" if none: RFC 4511
+        §4.1.10 matchedDN for noSuchObject."""
+        for depth in range(1, len(dn.rdns)):
+            found = self._by_key.get(key_of(DN(dn.rdns[depth:])))
+            if found is not None:
+                return str(found.dn)
+        return ""
+
+    # --- writes: only ever called after the store committed -----------------------------
+
+    def put(self, entry: Entry) -> Entry | None:
+        """Insert or replace (by uuid, so a rename moves it); returns the previous snapshot."""
+        old = self._by_uuid.get(entry.uuid)
+        if old is not None and old.dn_key != entry.dn_key:
+            self._unlink(old)
+        self._by_uuid[entry.uuid] = entry
+        self._by_key[entry.dn_key] = entry
+        if entry.dn_key:
+            self._children.setdefault(entry.parent_key, {})[entry.dn_key] = None
+        return old
+
+    def remove(self, uuid: str) -> Entry | None:
+        old = self._by_uuid.pop(uuid, None)
+        if old is not None:
+            self._unlink(old)
+        return old
+
+    def _unlink(self, entry: Entry) -> None:
+        current = self._by_key.get(entry.dn_key)
+        if current is not None and current.uuid == entry.uuid:
+            del self._by_key[entry.dn_key]
+        siblings = self._children.get(entry.parent_key)
+        if siblings is not None:
+            siblings.pop(entry.dn_key, None)
+            if not siblings:
+                del self._children[entry.parent_key]
+
+    def load(self, entries: Iterable[Entry]) -> None:
+        for entry in entries:
+            self.put(entry)

@@ -1,0 +1,1 @@
+"""One module per LDAP operation, each a function over `DirectoryState` (lldap's split)."""

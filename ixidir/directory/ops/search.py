@@ -1,0 +1,145 @@
+"""Search (RFC 4511 §4.5): scope, index-narrowed candidates, ACL view, filter, limits, selection.
+
+Results are yielded lazily. The filter sees only what the principal may read (an unreadable
+attribute is absent, so `(userPassword=*)` is False for a service account). sizeLimit: after
+the limit's entries the next match raises SizeLimitExceeded (the server then sends the done
+with code 4); timeLimit is checked between entries through the injected `now`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from ixidir.directory.acl import Reader
+from ixidir.directory.dit import Entry
+from ixidir.directory.evaluate import CompiledFilter
+from ixidir.directory.operational import SUBSCHEMA_DN
+from ixidir.directory.ops.rootdse import root_dse, subschema_entry
+from ixidir.directory.ops.selection import Selection, parse_selection, select
+from ixidir.directory.requests import Principal, Scope, SearchRequest, SearchResultEntry
+from ixidir.directory.state import DirectoryState
+from ixidir.dn import DN
+from ixidir.errors import NoSuchObject, SizeLimitExceeded, TimeLimitExceeded
+
+Clock = Callable[[], float]
+
+
+def search(
+    state: DirectoryState,
+    principal: Principal,
+    request: SearchRequest,
+    *,
+    now: Clock | None = None,
+) -> Iterator[SearchResultEntry]:
+    """Validate the base eagerly (errors raise at the call), then return the lazy results."""
+    base, base_key = state.parse_dn(request.base)
+    compiled = state.compiler.compile(request.filter)
+    selection = parse_selection(state.compiler.catalog, request.attributes)
+    if request.scope is Scope.BASE and base_key in ("", state.key_of(DN.parse(SUBSCHEMA_DN))):
+        special = root_dse(state) if not base_key else subschema_entry(state)
+        return _special(state, base, special, compiled, selection, request)
+    reader = state.reader(principal)
+    if base_key:
+        base_entry = state.dit.get(base_key)
+        if base_entry is None or not reader.may_read(base_entry):
+            matched = state.dit.deepest_existing(base, state.key_of)
+            raise NoSuchObject(
+                f"no such object: {request.base}", matched_dn=matched if reader.sees_all else ""
+            )
+    entries = _candidates(state, base_key, request.scope, compiled)
+    limit = _size_limit(state, principal, request)
+    deadline = _deadline(request.time_limit, now)
+    return _results(state, reader, entries, compiled, selection, request, limit, deadline)
+
+
+def _special(
+    state: DirectoryState,
+    base: DN,
+    attributes: dict[str, tuple[bytes, ...]],
+    compiled: CompiledFilter,
+    selection: Selection,
+    request: SearchRequest,
+) -> Iterator[SearchResultEntry]:
+    if compiled.matches(attributes, base):
+        chosen = select(
+            attributes, selection, operational=state.operational, types_only=request.types_only
+        )
+        yield SearchResultEntry(str(base), chosen)
+
+
+def _candidates(
+    state: DirectoryState, base_key: str, scope: Scope, compiled: CompiledFilter
+) -> Iterable[Entry]:
+    """The entries in scope, narrowed by the equality index when the filter allows it.
+
+    A search based at "" (the root DSE) with a non-base scope covers the whole DIT.
+    """
+    if scope is Scope.BASE:
+        entry = state.dit.get(base_key)
+        return () if entry is None else (entry,)
+    ids = state.index.candidates(compiled)
+    if ids is None:
+        if not base_key:
+            return state.dit.entries()
+        if scope is Scope.ONE:
+            return state.dit.children(base_key)
+        return state.dit.subtree(base_key, include_base=scope is Scope.SUB)
+    found = (state.dit.by_uuid(str(uuid)) for uuid in ids)
+    return [
+        entry for entry in found if entry is not None and _in_scope(state, entry, base_key, scope)
+    ]
+
+
+def _in_scope(state: DirectoryState, entry: Entry, base_key: str, scope: Scope) -> bool:
+    if not base_key:
+        return True
+    if scope is Scope.ONE:
+        return entry.parent_key == base_key
+    if entry.dn_key == base_key:
+        return scope is Scope.SUB
+    return state.dit.is_within(entry, base_key)
+
+
+def _size_limit(state: DirectoryState, principal: Principal, request: SearchRequest) -> int:
+    """The smaller of the client's and the server's limit; the admin has no server limit."""
+    server = 0 if principal.is_admin else state.settings.size_limit
+    limits = [limit for limit in (request.size_limit, server) if limit > 0]
+    return min(limits) if limits else 0
+
+
+def _deadline(time_limit: int, now: Clock | None) -> Callable[[], bool]:
+    if time_limit <= 0 or now is None:
+        return lambda: False
+    clock = now
+    end = clock() + time_limit
+    return lambda: clock() > end
+
+
+def _results(
+    state: DirectoryState,
+    reader: Reader,
+    entries: Iterable[Entry],
+    compiled: CompiledFilter,
+    selection: Selection,
+    request: SearchRequest,
+    limit: int,
+    expired: Callable[[], bool],
+) -> Iterator[SearchResultEntry]:
+    sent = 0
+    for entry in entries:
+        if expired():
+            raise TimeLimitExceeded(f"time limit of {request.time_limit}s exceeded")
+        current = state.dit.by_uuid(entry.uuid)
+        if current is None:
+            continue  # deleted since the candidates were taken
+        entry = current  # the newest whole snapshot, never a half-applied write
+        view = reader.view(entry, state.dit)
+        if view is None or not compiled.matches(view, entry.dn):
+            continue
+        if limit and sent >= limit:
+            raise SizeLimitExceeded(f"size limit of {limit} exceeded")
+        chosen = select(
+            view, selection, operational=state.operational, types_only=request.types_only
+        )
+        yield SearchResultEntry(str(entry.dn), chosen)
+        sent += 1

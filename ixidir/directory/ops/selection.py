@@ -1,0 +1,68 @@
+"""Search attribute selection (RFC 4511 §4.5.1.8, RFC 3673 `+`): which attributes an entry returns.
+
+Names are resolved through the schema (any alias or OID, case-insensitive) and returned under the
+schema's primary name, as OpenLDAP does; a type selects its subtypes too (`name` → cn, sn, ...);
+unknown names are ignored (RFC 4511: "the server ... ignores" them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ixidir.directory.evaluate import SchemaCatalog
+
+ALL_USER = "*"
+ALL_OPERATIONAL = "+"
+NO_ATTRIBUTES = "1.1"  # RFC 4511 §4.5.1.8: "no attributes"
+
+Selected = tuple[tuple[str, tuple[bytes, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    all_user: bool
+    all_operational: bool
+    names: frozenset[str]  # primary names asked for explicitly (with subtypes)
+
+    def wants(self, name: str, *, is_operational: bool) -> bool:
+        if name in self.names:
+            return True
+        return self.all_operational if is_operational else self.all_user
+
+
+def parse_selection(catalog: SchemaCatalog, requested: Sequence[str]) -> Selection:
+    """The request's attribute list as a Selection."""
+    wanted = [name.strip() for name in requested]
+    if not wanted:
+        return Selection(all_user=True, all_operational=False, names=frozenset())
+    names: set[str] = set()
+    for text in wanted:
+        if text in (ALL_USER, ALL_OPERATIONAL, NO_ATTRIBUTES):
+            continue
+        found = catalog.schema.find_attribute(text)
+        if found is not None:
+            names.update(catalog.subtypes(found))
+    return Selection(
+        all_user=ALL_USER in wanted,
+        all_operational=ALL_OPERATIONAL in wanted,
+        names=frozenset(names),
+    )
+
+
+def select(
+    view: Mapping[str, Sequence[bytes]],
+    selection: Selection,
+    *,
+    operational: frozenset[str],
+    types_only: bool,
+) -> Selected:
+    """The (name, values) pairs the entry returns; values empty when typesOnly."""
+    out: list[tuple[str, tuple[bytes, ...]]] = []
+    for name in view:
+        if not selection.wants(name, is_operational=name in operational):
+            continue
+        values = view.get(name)
+        if values:
+            out.append((name, () if types_only else tuple(values)))
+    return tuple(out)

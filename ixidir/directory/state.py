@@ -1,0 +1,162 @@
+"""The directory's state and write path: validate (callers), commit to the store, apply to memory.
+
+Nothing reaches memory unless the store committed it: a StorageConflict becomes
+entryAlreadyExists, any other storage failure unavailable, and memory stays as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+from ixidir.directory.acl import Reader
+from ixidir.directory.dit import DIT, Entry
+from ixidir.directory.evaluate import FilterCompiler
+from ixidir.directory.index import EqualityIndex
+from ixidir.directory.ports import (
+    Change,
+    DeleteEntry,
+    EntryStore,
+    EntryWrite,
+    PutEntry,
+    StorageConflict,
+    StorageError,
+    StoredEntry,
+)
+from ixidir.directory.requests import AccessClass, Principal
+from ixidir.directory.settings import DirectorySettings
+from ixidir.dn import DN
+from ixidir.errors import EntryAlreadyExists, InvalidDNSyntax, Unavailable
+from ixidir.schema import Schema
+
+
+class DirectoryState:
+    """Everything the operations share; each `ops/` module is a function over this."""
+
+    def __init__(
+        self,
+        *,
+        schema: Schema,
+        store: EntryStore,
+        base_dn: str,
+        settings: DirectorySettings,
+        clock: Callable[[], datetime],
+        new_uuid: Callable[[], str],
+    ) -> None:
+        self.schema = schema
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.new_uuid = new_uuid
+        self.base_dn = DN.parse(base_dn)
+        if not self.base_dn:
+            raise InvalidDNSyntax("the base DN must not be empty")
+        self.base_key = schema.dn_key(self.base_dn)
+        self.admin_dn = DN.parse(settings.admin_dn or f"cn=admin,{base_dn}")
+        self.admin_key = schema.dn_key(self.admin_dn)
+        self.service_keys = frozenset(
+            schema.dn_key(DN.parse(dn)) for dn in settings.service_accounts
+        )
+        self.password_policy = settings.password_policy()
+        self.dit = DIT()
+        self.index = EqualityIndex(schema, settings.indexed_attributes)
+        self.compiler = FilterCompiler(schema)
+        self.sequence = 0
+        self.operational = frozenset(
+            at.name for at in schema.attribute_types.values() if at.is_operational
+        )
+
+    # --- names ---
+    def parse_dn(self, text: str) -> tuple[DN, str]:
+        """A client's DN and its key; InvalidDNSyntax for bad syntax or an unknown type."""
+        dn = DN.parse(text)
+        return dn, self.schema.dn_key(dn)
+
+    def key_of(self, dn: DN) -> str:
+        return self.schema.dn_key(dn)
+
+    def principal_key(self, principal: Principal) -> str:
+        if not principal.dn:
+            return ""
+        try:
+            return self.key_of(DN.parse(principal.dn))
+        except InvalidDNSyntax:
+            return ""
+
+    def reader(self, principal: Principal) -> Reader:
+        return Reader(
+            principal,
+            self_key=self.principal_key(principal),
+            anonymous_read=self.settings.anonymous_read,
+        )
+
+    def is_admin(self, principal: Principal) -> bool:
+        return principal.access is AccessClass.ADMIN
+
+    # --- building entries ---
+    def make_entry(
+        self, *, uuid: str, dn: DN, dn_key: str, attributes: dict[str, tuple[bytes, ...]]
+    ) -> Entry:
+        parent_key = self.key_of(dn.parent) if len(dn.rdns) > 1 else ""
+        return Entry(uuid=uuid, dn=dn, dn_key=dn_key, parent_key=parent_key, attributes=attributes)
+
+    def from_stored(self, stored: StoredEntry) -> Entry:
+        dn = DN.parse(stored.dn)
+        attributes = {name: tuple(values) for name, values in stored.attributes.items()}
+        return self.make_entry(uuid=stored.uuid, dn=dn, dn_key=stored.dn_key, attributes=attributes)
+
+    # --- the write path ---
+    def write(self, puts: Sequence[Entry] = (), deletes: Sequence[Entry] = ()) -> None:
+        """One store transaction for every put and delete, then the same change in memory."""
+        writes: list[EntryWrite] = [PutEntry(_stored(entry)) for entry in puts]
+        writes.extend(DeleteEntry(entry.uuid) for entry in deletes)
+        try:
+            sequence = self.store.commit(writes)
+        except StorageConflict as exc:
+            raise EntryAlreadyExists(f"entry already exists ({exc})") from exc
+        except StorageError as exc:
+            raise Unavailable("the directory store is unavailable; nothing was changed") from exc
+        self._apply(puts, [entry.uuid for entry in deletes])
+        # Only advance when nothing from another process came in between; otherwise the
+        # follower's apply_changes replays from the gap (applying our own change again is a no-op).
+        if sequence == self.sequence + 1:
+            self.sequence = sequence
+
+    def apply_changes(self, changes: Iterable[Change]) -> int:
+        """Apply other processes' committed changes in sequence order; returns how many."""
+        applied = 0
+        for change in sorted(changes, key=lambda c: c.sequence):
+            if change.sequence <= self.sequence:
+                continue
+            self._apply([self.from_stored(s) for s in change.puts], change.deleted)
+            self.sequence = change.sequence
+            applied += 1
+        return applied
+
+    def _apply(self, puts: Iterable[Entry], deleted: Iterable[str]) -> None:
+        for uuid in deleted:
+            old = self.dit.remove(uuid)
+            if old is not None:
+                self.index.remove(uuid, old.attributes)
+        for entry in puts:
+            previous = self.dit.put(entry)
+            if previous is None:
+                self.index.add(entry.uuid, entry.attributes)
+            else:
+                self.index.replace(entry.uuid, previous.attributes, entry.attributes)
+
+    def load(self) -> int:
+        """Fill memory from the store; the sequence is read first so no change is missed."""
+        self.sequence = self.store.last_sequence()
+        count = 0
+        for stored in self.store.load():
+            self._apply([self.from_stored(stored)], ())
+            count += 1
+        return count
+
+
+def _stored(entry: Entry) -> StoredEntry:
+    attributes = {name: list(values) for name, values in entry.attributes.items()}
+    return StoredEntry(
+        uuid=entry.uuid, dn=str(entry.dn), dn_key=entry.dn_key, attributes=attributes
+    )
