@@ -6,8 +6,7 @@ the core narrow and lets mypy check the adapter against it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from ixidir.directory.requests import (
@@ -24,7 +23,11 @@ class Directory(Protocol):
     def bind(self, dn: str, password: bytes) -> Principal: ...
 
     def search(
-        self, principal: Principal, request: SearchRequest, *, now: datetime | None = None
+        self,
+        principal: Principal,
+        request: SearchRequest,
+        *,
+        now: Callable[[], float] | None = None,
     ) -> Iterator[SearchResultEntry]: ...
 
     def compare(self, principal: Principal, dn: str, attr: str, value: bytes) -> bool: ...

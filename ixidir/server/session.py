@@ -20,7 +20,7 @@ from ixidir.directory.requests import (
     SearchRequest,
     SearchResultEntry,
 )
-from ixidir.errors import AuthMethodNotSupported, ProtocolError, ResultCode, UnwillingToPerform
+from ixidir.errors import AuthMethodNotSupported, ProtocolError, ResultCode
 from ixidir.server.controls import (
     PAGED_RESULTS_OID,
     PagedRequest,
@@ -145,11 +145,7 @@ class Session:
             raise ProtocolError("only LDAP version 3 is supported")
         if request.mechanism is not None:
             raise AuthMethodNotSupported("SASL is not supported")
-        if not request.dn and not request.password:
-            return  # RFC 4513 §5.1.1 anonymous authentication
-        if not request.password:
-            # RFC 4513 §5.1.2: unauthenticated binds are refused by default.
-            raise UnwillingToPerform("unauthenticated bind (DN with an empty password)")
+        # The directory decides anonymous (RFC 4513 §5.1.1) and unauthenticated (§5.1.2) binds.
         self.principal = self._directory.bind(request.dn, request.password)
 
     def _compare(self, request: CompareRequest) -> Result:

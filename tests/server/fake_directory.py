@@ -1,15 +1,15 @@
 """A minimal in-memory stand-in for `ixidir.directory.directory.Directory`.
 
-Allowed only while the real facade has not landed (see the brief for issue 2); it implements the
-facade's contract just far enough to drive every protocol path: one admin, a flat list of
-entries, equality/presence/and filters, a size limit, and one DN whose delete fails with an
-unexpected exception so the `other` (80) path can be tested.
+Written while the real facade had not landed; `test_protocol_directory.py` now drives the real
+one. The fake stays for what the real one cannot show: operations it does not offer yet
+(modify, delete, modify DN, compare, password modify), a DN whose delete fails with an
+unexpected exception (the `other` (80) path), and cheap large result sets for streaming tests.
+Replace its remaining uses as the real operations land.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
 
 from ixidir.directory import filter as flt
 from ixidir.directory.requests import (
@@ -57,12 +57,20 @@ class FakeDirectory:
         self.passwords = {ADMIN: ADMIN_PASSWORD}
 
     def bind(self, dn: str, password: bytes) -> Principal:
+        if not dn and not password:
+            return ANONYMOUS
+        if not password:
+            raise UnwillingToPerform("unauthenticated bind")
         if self.passwords.get(dn.lower()) != password:
             raise InvalidCredentials("invalid credentials")
         return Principal(dn, AccessClass.ADMIN)
 
     def search(
-        self, principal: Principal, request: SearchRequest, *, now: datetime | None = None
+        self,
+        principal: Principal,
+        request: SearchRequest,
+        *,
+        now: Callable[[], float] | None = None,
     ) -> Iterator[SearchResultEntry]:
         if request.base.lower() not in self.entries:
             raise NoSuchObject("no such base", matched_dn=BASE)

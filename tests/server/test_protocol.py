@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +13,7 @@ from twisted.logger import ILogObserver, Logger
 
 from ixidir.directory.requests import SearchResultEntry
 from ixidir.errors import ResultCode
+from ixidir.server.facade import Directory
 from ixidir.server.messages import ExtendedResult, Result, ResultKind
 from ixidir.server.protocol import TURN_BYTES, LDAPServerFactory, LDAPServerProtocol
 
@@ -23,6 +24,7 @@ NOTICE = "1.3.6.1.4.1.1466.20036"
 WHO_AM_I = "1.3.6.1.4.1.4203.1.11.3"
 PASSWORD_MODIFY = "1.3.6.1.4.1.4203.1.11.1"
 START_TLS = "1.3.6.1.4.1.1466.20037"
+D = TypeVar("D", bound=Directory)
 
 
 class TLSRecordingTransport(StringTransport):
@@ -43,9 +45,11 @@ class TLSRecordingTransport(StringTransport):
         self.clear()  # type: ignore[no-untyped-call]
 
 
-class Connection:
-    def __init__(self, directory: FakeDirectory | None = None, **factory: Any) -> None:
-        self.directory = directory or FakeDirectory()
+class Connection(Generic[D]):
+    """A protocol on a StringTransport, driven by a fake clock, in front of `directory`."""
+
+    def __init__(self, directory: D, **factory: Any) -> None:
+        self.directory = directory
         self.clock = Clock()
         self.events: list[dict[str, Any]] = []
         self.factory = LDAPServerFactory(
@@ -87,7 +91,7 @@ def _entries(replies: list[wire.Decoded]) -> list[str]:
 
 
 def test_admin_bind_then_who_am_i_names_the_admin() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     assert connection.send(wire.extended(2, WHO_AM_I)) == [
         (2, ExtendedResult(ResultCode.SUCCESS, value=f"dn:{ADMIN}".encode()), ())
@@ -95,7 +99,7 @@ def test_admin_bind_then_who_am_i_names_the_admin() -> None:
 
 
 def test_failed_bind_leaves_the_connection_anonymous() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     replies = connection.send(wire.bind(2, ADMIN, "wrong"), wire.extended(3, WHO_AM_I))
     assert replies == [
@@ -105,12 +109,12 @@ def test_failed_bind_leaves_the_connection_anonymous() -> None:
 
 
 def test_unauthenticated_bind_with_a_dn_and_no_password_is_refused() -> None:
-    replies = Connection().send(wire.raw_bind(1, ADMIN, b""))
+    replies = Connection(FakeDirectory()).send(wire.raw_bind(1, ADMIN, b""))
     assert _codes(replies) == [ResultCode.UNWILLING_TO_PERFORM]
 
 
 def test_anonymous_bind_succeeds_and_who_am_i_is_empty() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     replies = connection.send(wire.raw_bind(2, "", b""), wire.extended(3, WHO_AM_I))
     assert replies == [
@@ -120,7 +124,7 @@ def test_anonymous_bind_succeeds_and_who_am_i_is_empty() -> None:
 
 
 def test_search_streams_entries_then_done() -> None:
-    replies = Connection().send(
+    replies = Connection(FakeDirectory()).send(
         wire.search(2, BASE, "(objectClass=inetOrgPerson)", attributes=["uid"])
     )
     assert replies == [
@@ -130,20 +134,20 @@ def test_search_streams_entries_then_done() -> None:
 
 
 def test_search_beyond_the_size_limit_ends_with_size_limit_exceeded() -> None:
-    replies = Connection().send(wire.search(2, BASE, size_limit=2))
+    replies = Connection(FakeDirectory()).send(wire.search(2, BASE, size_limit=2))
     assert len(_entries(replies)) == 2
     assert _codes(replies) == [ResultCode.SIZE_LIMIT_EXCEEDED]
 
 
 def test_search_of_a_missing_base_names_the_matched_dn() -> None:
-    replies = Connection().send(wire.search(2, f"ou=nowhere,{BASE}"))
+    replies = Connection(FakeDirectory()).send(wire.search(2, f"ou=nowhere,{BASE}"))
     assert replies == [
         (2, Result(ResultKind.SEARCH_DONE, ResultCode.NO_SUCH_OBJECT, BASE, "no such base"), ())
     ]
 
 
 def test_writes_succeed_for_the_admin_and_change_the_directory() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     dn = f"uid=new,{BASE}"
     replies = connection.send(
@@ -167,7 +171,7 @@ def test_writes_succeed_for_the_admin_and_change_the_directory() -> None:
 
 
 def test_anonymous_write_gets_insufficient_access_and_changes_nothing() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     before = dict(connection.directory.entries)
     replies = connection.send(wire.delete(2, f"uid=user0,{BASE}"))
     assert _codes(replies) == [ResultCode.INSUFFICIENT_ACCESS_RIGHTS]
@@ -175,7 +179,7 @@ def test_anonymous_write_gets_insufficient_access_and_changes_nothing() -> None:
 
 
 def test_unexpected_exception_becomes_other_with_a_fixed_message_and_is_logged() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     replies = connection.send(wire.delete(2, BOOM_DN))
     assert replies == [(2, Result(ResultKind.DELETE, ResultCode.OTHER, "", "internal error"), ())]
@@ -187,7 +191,7 @@ def test_unexpected_exception_becomes_other_with_a_fixed_message_and_is_logged()
 
 
 def test_unknown_critical_control_fails_the_operation_with_12() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     replies = connection.send(wire.delete(2, f"uid=user0,{BASE}", [("1.2.3.4", True, None)]))
     assert _codes(replies) == [ResultCode.UNAVAILABLE_CRITICAL_EXTENSION]
@@ -195,21 +199,21 @@ def test_unknown_critical_control_fails_the_operation_with_12() -> None:
 
 
 def test_unknown_non_critical_control_is_ignored() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     replies = connection.send(wire.delete(2, f"uid=user0,{BASE}", [("1.2.3.4", False, None)]))
     assert _codes(replies) == [ResultCode.SUCCESS]
 
 
 def test_critical_paged_control_on_a_delete_is_inappropriate() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     replies = connection.send(wire.delete(2, f"uid=user0,{BASE}", [wire.paged(5)]))
     assert _codes(replies) == [ResultCode.UNAVAILABLE_CRITICAL_EXTENSION]
 
 
 def test_manage_dsa_it_is_accepted_even_when_critical() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     control = ("2.16.840.1.113730.3.4.2", True, None)
     assert _codes(connection.send(wire.delete(2, f"uid=user0,{BASE}", [control]))) == [
@@ -246,7 +250,7 @@ def test_paged_search_returns_every_entry_once_across_pages() -> None:
 
 
 def test_paged_search_with_size_zero_abandons_and_the_cookie_dies() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     first = connection.send(wire.search(2, BASE, controls=[wire.paged(1)]))
     cookie = _cookie(first)
     assert cookie
@@ -260,7 +264,7 @@ def test_paged_search_with_size_zero_abandons_and_the_cookie_dies() -> None:
 
 
 def test_paged_cookie_is_refused_for_a_different_search() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     cookie = _cookie(connection.send(wire.search(2, BASE, controls=[wire.paged(1)])))
     other = connection.send(wire.search(3, BASE, "(uid=user1)", controls=[wire.paged(1, cookie)]))
     assert _codes(other) == [ResultCode.PROTOCOL_ERROR]
@@ -294,7 +298,7 @@ def test_large_search_completes_when_not_abandoned() -> None:
 
 
 def test_paused_transport_holds_replies_until_resumed() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.protocol.pauseProducing()
     assert connection.send(wire.search(2, BASE)) == []
     connection.protocol.resumeProducing()
@@ -304,7 +308,7 @@ def test_paused_transport_holds_replies_until_resumed() -> None:
 
 
 def test_client_flooding_a_paused_connection_stops_being_read_then_resumes() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.protocol.pauseProducing()
     requests = [wire.compare(i, f"uid=user0,{BASE}", "uid", "user0") for i in range(1, 101)]
     connection.send(*requests)
@@ -317,7 +321,7 @@ def test_client_flooding_a_paused_connection_stops_being_read_then_resumes() -> 
 
 
 def test_small_replies_are_coalesced_into_one_write() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     writes: list[bytes] = []
     connection.transport.write = writes.append  # type: ignore[method-assign]
     connection.protocol.dataReceived(wire.search(2, BASE))
@@ -325,7 +329,7 @@ def test_small_replies_are_coalesced_into_one_write() -> None:
     assert len(wire.decode_responses(writes[0])) == 5
 
 
-def _assert_notice_and_closed(connection: Connection) -> None:
+def _assert_notice_and_closed(connection: Connection[FakeDirectory]) -> None:
     replies = wire.decode_responses(connection.transport.written())
     assert len(replies) == 1
     message_id, notice, _ = replies[0]
@@ -345,7 +349,7 @@ def _assert_notice_and_closed(connection: Connection) -> None:
     ],
 )
 def test_bad_pdus_get_a_notice_of_disconnection_and_the_connection_closes(data: bytes) -> None:
-    connection = Connection(max_pdu_size=4096)
+    connection = Connection(FakeDirectory(), max_pdu_size=4096)
     connection.send(data)
     _assert_notice_and_closed(connection)
     connection.transport.reset()
@@ -354,13 +358,13 @@ def test_bad_pdus_get_a_notice_of_disconnection_and_the_connection_closes(data: 
 
 
 def test_unbind_closes_without_a_reply_and_ignores_what_follows() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     assert connection.send(wire.unbind(1), wire.search(2, BASE)) == []
     assert connection.transport.disconnecting
 
 
 def test_pipelined_requests_are_answered_in_order() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     replies = connection.send(
         *(wire.compare(i, f"uid=user{i % 3},{BASE}", "uid", "x") for i in range(1, 6))
     )
@@ -368,13 +372,13 @@ def test_pipelined_requests_are_answered_in_order() -> None:
 
 
 def test_unknown_extended_operation_gets_protocol_error() -> None:
-    replies = Connection().send(wire.extended(2, "1.2.3.4.5"))
+    replies = Connection(FakeDirectory()).send(wire.extended(2, "1.2.3.4.5"))
     assert _codes(replies) == [ResultCode.PROTOCOL_ERROR]
-    assert not Connection().transport.disconnecting
+    assert not Connection(FakeDirectory()).transport.disconnecting
 
 
 def test_password_modify_returns_a_generated_password() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     replies = connection.send(wire.extended(2, PASSWORD_MODIFY, b"\x30\x00"))
     assert replies == [
@@ -383,7 +387,7 @@ def test_password_modify_returns_a_generated_password() -> None:
 
 
 def test_password_modify_sets_the_given_password() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     value = b"\x30\x0a\x81\x06secret\x82\x00"
     assert _codes(connection.send(wire.extended(2, PASSWORD_MODIFY, value))) == [ResultCode.SUCCESS]
@@ -391,19 +395,19 @@ def test_password_modify_sets_the_given_password() -> None:
 
 
 def test_malformed_password_modify_value_gets_protocol_error() -> None:
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     connection.bind_admin()
     replies = connection.send(wire.extended(2, PASSWORD_MODIFY, b"\x30\x03\x85\x01x"))
     assert _codes(replies) == [ResultCode.PROTOCOL_ERROR]
 
 
 def test_start_tls_without_a_certificate_is_unavailable() -> None:
-    replies = Connection().send(wire.extended(2, START_TLS))
+    replies = Connection(FakeDirectory()).send(wire.extended(2, START_TLS))
     assert _codes(replies) == [ResultCode.UNAVAILABLE]
 
 
 def test_start_tls_answers_in_clear_text_then_switches() -> None:
-    connection = Connection(tls=object())
+    connection = Connection(FakeDirectory(), tls=object())
     replies = connection.send(wire.extended(2, START_TLS))
     assert replies == [(2, ExtendedResult(ResultCode.SUCCESS, name=START_TLS), ())]
     assert connection.transport.tls_started_after == connection.transport.written()
@@ -434,7 +438,7 @@ def _mangled_streams(draw: st.DrawFn) -> bytes:
 @given(st.one_of(_mangled_streams(), st.binary(max_size=200)))
 def test_no_input_crashes_the_protocol(data: bytes) -> None:
     """Whatever arrives, the connection answers or sends a notice and closes; never raises."""
-    connection = Connection()
+    connection = Connection(FakeDirectory())
     replies = connection.send(data)
     notices = [r for mid, r, _ in replies if mid == 0]
     if notices:
