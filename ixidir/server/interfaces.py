@@ -19,6 +19,8 @@ class DelayedCall(Protocol):
 class Clock(Protocol):
     """The part of IReactorTime we use (a reactor, or twisted.internet.task.Clock in tests)."""
 
+    def seconds(self) -> float: ...
+
     def callLater(  # noqa: N802 (Twisted's name)
         self, delay: float, callable: Callable[..., object], /, *args: object
     ) -> DelayedCall: ...

@@ -75,6 +75,7 @@ class LDAPServerProtocol(Protocol):
             factory.directory,
             extended=factory.extended,
             log=factory.log,
+            now=factory.reactor.seconds,
             tls_configured=factory.tls is not None,
         )
         self._work: deque[tuple[int, Iterator[Outgoing]]] = deque()

@@ -6,7 +6,7 @@ streams entries as the directory yields them. Every failure is mapped by `result
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain
 
@@ -88,6 +88,7 @@ class Session:
         *,
         extended: Mapping[str, ExtendedHandler],
         log: Logger,
+        now: Callable[[], float] | None = None,
         tls_configured: bool = False,
     ) -> None:
         self.principal = ANONYMOUS
@@ -96,6 +97,7 @@ class Session:
         self._extended = extended
         self._log = log
         self._tls_configured = tls_configured
+        self._now = now  # the clock search time limits are measured on (RFC 4511 §4.5.1.5)
         self._paged = PagedSearches()
 
     def respond(self, message: LDAPMessage) -> Iterator[Outgoing]:
@@ -174,7 +176,7 @@ class Session:
         try:
             check_critical(request, controls)
             if paged is None:
-                for entry in self._directory.search(self.principal, request):
+                for entry in self._directory.search(self.principal, request, now=self._now):
                     yield Reply(message_id, entry)
             else:
                 page = decode_paged(paged.value)
@@ -192,7 +194,7 @@ class Session:
         if page.cookie:
             entries = self._paged.resume(page.cookie, request, self.principal)
         else:
-            entries = iter(self._directory.search(self.principal, request))
+            entries = iter(self._directory.search(self.principal, request, now=self._now))
         if page.size == 0:  # RFC 2696 §3: size 0 abandons the paged search
             close = getattr(entries, "close", None)
             if close is not None:

@@ -48,9 +48,9 @@ class TLSRecordingTransport(StringTransport):
 class Connection(Generic[D]):
     """A protocol on a StringTransport, driven by a fake clock, in front of `directory`."""
 
-    def __init__(self, directory: D, **factory: Any) -> None:
+    def __init__(self, directory: D, *, clock: Clock | None = None, **factory: Any) -> None:
         self.directory = directory
-        self.clock = Clock()
+        self.clock = clock or Clock()
         self.events: list[dict[str, Any]] = []
         self.factory = LDAPServerFactory(
             self.directory,

@@ -18,6 +18,7 @@ from directory.tree import (
     make_directory,
     populate,
 )
+from twisted.internet.task import Clock
 
 from ixidir.directory.directory import Directory
 from ixidir.directory.requests import SearchResultEntry
@@ -154,3 +155,19 @@ def test_schema_violation_on_add_reports_the_schema_code(directory: Directory) -
         wire.add(2, f"uid=x,{PEOPLE}", {"objectClass": ["inetOrgPerson"], "uid": ["x"]})
     )
     assert _done(replies).code is ResultCode.OBJECT_CLASS_VIOLATION
+
+
+class _TickingClock(Clock):
+    """Each reading is one second after the last, so a time limit runs out mid-search."""
+
+    def seconds(self) -> float:
+        self.rightNow += 1
+        return self.rightNow
+
+
+def test_time_limit_is_measured_on_the_reactor_clock(directory: Directory) -> None:
+    connection = Connection(directory, clock=_TickingClock())
+    connection.send(wire.bind(1, ADMIN_DN, PASSWORDS[ADMIN_DN].decode()))
+    replies = connection.send(wire.search(2, BASE, time_limit=1))
+    assert _entries(replies)
+    assert _done(replies).code is ResultCode.TIME_LIMIT_EXCEEDED

@@ -50,10 +50,11 @@ def search(
     scope: int = 2,
     attributes: list[str] | None = None,
     size_limit: int = 0,
+    time_limit: int = 0,
     controls: list[tuple[str, bool, Any]] | None = None,
 ) -> bytes:
     request = search_operation(
-        base, filter_text, scope, 0, attributes or [], size_limit, 0, False, True, False
+        base, filter_text, scope, 0, attributes or [], size_limit, time_limit, False, True, False
     )
     return ldap3_message(message_id, "searchRequest", request, controls)
 
