@@ -12,6 +12,11 @@ from datetime import datetime
 
 from ixidir.directory.ops import add as add_op
 from ixidir.directory.ops import bind as bind_op
+from ixidir.directory.ops import compare as compare_op
+from ixidir.directory.ops import delete as delete_op
+from ixidir.directory.ops import modify as modify_op
+from ixidir.directory.ops import modrdn as modrdn_op
+from ixidir.directory.ops import password as password_op
 from ixidir.directory.ops import search as search_op
 from ixidir.directory.ports import Change, EntryStore
 from ixidir.directory.requests import (
@@ -24,7 +29,6 @@ from ixidir.directory.requests import (
 )
 from ixidir.directory.settings import DirectorySettings
 from ixidir.directory.state import DirectoryState
-from ixidir.errors import UnwillingToPerform
 from ixidir.schema import Schema
 
 __all__ = ["Directory", "DirectorySettings", "LoadCounts"]
@@ -91,18 +95,19 @@ class Directory:
         add_op.add(self.state, principal, request, import_mode=import_mode)
 
     def modify(self, principal: Principal, request: ModifyRequest) -> None:
-        raise UnwillingToPerform("modify is not available yet")
+        modify_op.modify(self.state, principal, request)
 
     def delete(self, principal: Principal, dn: str) -> None:
-        raise UnwillingToPerform("delete is not available yet")
+        delete_op.delete(self.state, principal, dn)
 
     def modify_dn(self, principal: Principal, request: ModifyDNRequest) -> None:
-        raise UnwillingToPerform("modify DN is not available yet")
+        modrdn_op.modify_dn(self.state, principal, request)
 
     def compare(self, principal: Principal, dn: str, attr: str, value: bytes) -> bool:
-        raise UnwillingToPerform("compare is not available yet")
+        return compare_op.compare(self.state, principal, dn, attr, value)
 
     def password_modify(
         self, principal: Principal, user: str | None, old: bytes | None, new: bytes | None
     ) -> bytes | None:
-        raise UnwillingToPerform("password modify is not available yet")
+        """RFC 3062; returns the generated password when `new` is None."""
+        return password_op.password_modify(self.state, principal, user, old, new)

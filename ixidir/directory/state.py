@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from ixidir.directory.acl import Reader
-from ixidir.directory.dit import DIT, Entry
+from ixidir.directory.dit import DIT, Entry, EntryAttributes
 from ixidir.directory.evaluate import FilterCompiler
 from ixidir.directory.index import EqualityIndex
 from ixidir.directory.ports import (
@@ -94,9 +94,7 @@ class DirectoryState:
         return principal.access is AccessClass.ADMIN
 
     # --- building entries ---
-    def make_entry(
-        self, *, uuid: str, dn: DN, dn_key: str, attributes: dict[str, tuple[bytes, ...]]
-    ) -> Entry:
+    def make_entry(self, *, uuid: str, dn: DN, dn_key: str, attributes: EntryAttributes) -> Entry:
         parent_key = self.key_of(dn.parent) if len(dn.rdns) > 1 else ""
         return Entry(uuid=uuid, dn=dn, dn_key=dn_key, parent_key=parent_key, attributes=attributes)
 

@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from ixidir.directory.directory import Directory, DirectorySettings
-from ixidir.directory.requests import AccessClass, AddRequest, Principal
+from ixidir.directory.requests import AccessClass, AddRequest, Principal, Scope, SearchRequest
 from ixidir.schema import Schema, load_default_schema
 
 from .memory_store import MemoryEntryStore
@@ -94,3 +94,10 @@ def populate(directory: Directory) -> None:
     directory.add(ADMIN, AddRequest(CONNECTOR, connector))
     directory.add(ADMIN, AddRequest(ALICE, person("alice", telephoneNumber=(b"+49 8142 1",))))
     directory.add(ADMIN, AddRequest(BOB, person("bob")))
+
+
+def read(directory: Directory, dn: str) -> dict[str, tuple[bytes, ...]]:
+    """Every attribute of one entry, as the admin sees it (`*` and `+`)."""
+    request = SearchRequest(dn, Scope.BASE, attributes=("*", "+"))
+    (entry,) = directory.search(ADMIN, request)
+    return dict(entry.attributes)

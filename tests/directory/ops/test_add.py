@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from directory.memory_store import MemoryEntryStore
-from directory.tree import ADMIN, ALICE_P, BASE, PEOPLE, SERVICE, person
+from directory.tree import ADMIN, ALICE_P, BASE, PEOPLE, SERVICE, person, read
 from ixidir.directory.directory import Directory
 from ixidir.directory.passwords import verify_password
 from ixidir.directory.ports import StorageConflict, StorageUnavailable
-from ixidir.directory.requests import AddRequest, Scope, SearchRequest
+from ixidir.directory.requests import AddRequest
 from ixidir.errors import (
     ConstraintViolation,
     EntryAlreadyExists,
@@ -22,12 +22,6 @@ from ixidir.errors import (
 )
 
 CAROL = f"uid=carol,{PEOPLE}"
-
-
-def read(directory: Directory, dn: str) -> dict[str, tuple[bytes, ...]]:
-    request = SearchRequest(dn, Scope.BASE, attributes=("*", "+"))
-    (entry,) = directory.search(ADMIN, request)
-    return dict(entry.attributes)
 
 
 def test_added_entry_is_stored_and_readable(directory: Directory, store: MemoryEntryStore) -> None:

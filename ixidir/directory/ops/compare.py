@@ -1,0 +1,54 @@
+"""Compare (RFC 4511 §4.10); compareTrue/compareFalse are answers, so this returns a bool.
+
+Secrets: a Compare on ixiVmPin verifies a plain PIN against the stored hash (SCHEMA.md), for the
+admin and service accounts (the voice package asks as a service). A Compare on userPassword
+verifies too, for the admin only; anyone else gets insufficientAccessRights for either, so
+Compare cannot be used to guess passwords (users authenticate by Bind).
+"""
+
+from __future__ import annotations
+
+from ixidir.directory.acl import SECRET_ATTRIBUTES
+from ixidir.directory.dit import Entry
+from ixidir.directory.ops.attributes import VM_PIN, contains
+from ixidir.directory.passwords import verify_password
+from ixidir.directory.requests import AccessClass, Principal
+from ixidir.directory.state import DirectoryState
+from ixidir.errors import (
+    InappropriateMatching,
+    InsufficientAccessRights,
+    NoSuchAttribute,
+    NoSuchObject,
+)
+from ixidir.schema import AttributeType
+
+
+def compare(
+    state: DirectoryState, principal: Principal, dn_text: str, attr: str, value: bytes
+) -> bool:
+    dn, key = state.parse_dn(dn_text)
+    reader = state.reader(principal)
+    entry = state.dit.get(key)
+    if entry is None or not reader.may_read(entry):
+        matched = state.dit.deepest_existing(dn, state.key_of) if reader.sees_all else ""
+        raise NoSuchObject(f"no such object: {dn_text}", matched_dn=matched)
+    at = state.schema.attribute(attr)
+    if at.name in SECRET_ATTRIBUTES:
+        return _compare_secret(principal, entry, at, value)
+    if at.equality is None:
+        raise InappropriateMatching(f"{at.name}: attribute type has no equality matching rule")
+    view = reader.view(entry, state.dit)
+    values = view.get(at.name) if view is not None else None
+    if not values:
+        raise NoSuchAttribute(f"{at.name}: no such attribute in {dn_text}")
+    return contains(at, values, value)
+
+
+def _compare_secret(principal: Principal, entry: Entry, at: AttributeType, value: bytes) -> bool:
+    allowed = {AccessClass.ADMIN} | ({AccessClass.SERVICE} if at.name == VM_PIN else set())
+    if principal.access not in allowed:
+        raise InsufficientAccessRights(f"{at.name}: comparison not allowed")
+    stored = entry.attributes.get(at.name)
+    if not stored:
+        raise NoSuchAttribute(f"{at.name}: no such attribute")
+    return any(verify_password(hashed, value) for hashed in stored)
