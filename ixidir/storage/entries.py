@@ -54,10 +54,13 @@ class FirebirdEntryStore:
     processes or on other nodes, may share one database: writes are serialized by the database
     and each one gets the next sequence number in commit order.
 
-    Followers (other workers and nodes) call `last_sequence()`, then loop on
-    `wait_for_change(timeout)` and `changes_since(seen)`. Change events are collected from the
-    first call of `load`, `last_sequence`, `changes_since` or `wait_for_change`, so a change
-    committed after that call is never missed. The store's own commits wake it too.
+    Followers (other workers and nodes) call `last_sequence()` (or `load()`), then loop on
+    `wait_for_change(timeout)` and `changes_since(seen)`. Nothing is missed: `wait_for_change`
+    returns at once while the database holds a sequence newer than any this store has reported.
+    The store's own commits count as changes too: skip sequences already applied.
+    Events are only listened for from the first `wait_for_change`, because firebird-driver 2.1's
+    EventCollector can crash the process when it is closed while a notification is in flight
+    (seen in about one test run in ten); stores that never wait never risk it.
 
     Always `close()` it (or use `with`): firebird-driver's event thread is not a daemon thread,
     so a store left open keeps the process from exiting.
@@ -75,6 +78,8 @@ class FirebirdEntryStore:
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, access_mode=TraAccessMode.READ)
         )
         self._events: EventCollector | None = None
+        self._callbacks: list[object] = []
+        self._reported = 0  # the newest sequence this store has handed to its caller
         self.loaded_sequence = 0
         """The last sequence contained in what the latest `load()` returned."""
 
@@ -95,10 +100,22 @@ class FirebirdEntryStore:
             return
         try:
             if self._events is not None:
+                self._keep_callbacks_alive(self._events)
                 self._events.close()
             self._connection.close()
         except DriverError as exc:
             raise translate(exc, "closing the database") from exc
+
+    def _keep_callbacks_alive(self, events: EventCollector) -> None:
+        """Hold the event callbacks for as long as this store object lives.
+
+        EventBlock.close() in firebird-driver 2.1 cancels the event request and at once drops the
+        ctypes callback; a notification that Firebird's event thread is delivering just then ran
+        into freed memory and aborted the test process (twice in a dozen runs). Keeping a
+        reference makes a late callback harmless.
+        """
+        blocks = getattr(events, "_EventCollector__event_blocks", [])
+        self._callbacks = [getattr(block, "_EventBlock__callback", None) for block in blocks]
 
     def load(self) -> Iterator[StoredEntry]:
         """Every stored entry, from one snapshot whose last sequence becomes `loaded_sequence`.
@@ -106,7 +123,6 @@ class FirebirdEntryStore:
         Changes committed while loading are not in the result: replay `changes_since`
         (`loaded_sequence`) afterwards. Rows are fetched LOAD_BATCH at a time.
         """
-        self._listen()
         snapshot = self._connection.transaction_manager(
             tpb(Isolation.SNAPSHOT, access_mode=TraAccessMode.READ)
         )
@@ -116,6 +132,7 @@ class FirebirdEntryStore:
                 cursor.stream_blob_threshold = -1  # large attribute blobs arrive as bytes
                 cursor.execute(_LAST_SEQUENCE)
                 self.loaded_sequence = _single_int(cursor.fetchone())
+                self._reported = max(self._reported, self.loaded_sequence)
                 cursor.execute(SELECT_ENTRIES)
                 while rows := cursor.fetchmany(LOAD_BATCH):
                     yield from map(entry_from_row, rows)
@@ -148,31 +165,44 @@ class FirebirdEntryStore:
 
     def last_sequence(self) -> int:
         """The sequence number of the newest committed change (0 for none)."""
-        self._listen()
-        return self._reading(
+        last = self._reading(
             "reading the last sequence",
             lambda cursor: _single_int(cursor.execute(_LAST_SEQUENCE).fetchone()),
         )
+        self._reported = max(self._reported, last)
+        return last
 
     def changes_since(self, sequence: int) -> list[Change]:
         """The changes committed after `sequence`, oldest first, with the entries' current rows.
 
         An entry written by a change and deleted since is reported among its `deleted`.
         """
-        self._listen()
         rows = self._reading(
             "reading the changelog",
             lambda cursor: cursor.execute(SELECT_CHANGES, (sequence,)).fetchall(),
         )
-        return _group_changes(rows)
+        changes = _group_changes(rows)
+        if changes:
+            self._reported = max(self._reported, changes[-1].sequence)
+        return changes
 
     def wait_for_change(self, timeout: float) -> bool:
         """Block up to `timeout` seconds until some process commits a change.
 
-        True when a change event arrived since the previous wait (read it with
-        `changes_since`); False on timeout. Events only wake: the sequence is the truth.
+        True when the database holds a change newer than any sequence this store has reported
+        (read it with `changes_since`) or a change event arrived since the previous wait; False
+        on timeout. It may wake with nothing new: the sequence, not the event, is the truth.
         """
         events = self._listen()
+        if (
+            self._reading(
+                "reading the last sequence",
+                lambda cursor: _single_int(cursor.execute(_LAST_SEQUENCE).fetchone()),
+            )
+            > self._reported
+        ):
+            events.flush()
+            return True
         counts = events.wait(timeout)
         if counts.get(CHANGE_EVENT, 0):
             events.flush()
