@@ -41,6 +41,8 @@ class Reader:
         self.sees_all = access is AccessClass.ADMIN or access is AccessClass.SERVICE
         self.sees_all = self.sees_all or anonymous_read
         self.hidden = _NOTHING if access is AccessClass.ADMIN else SECRET_ATTRIBUTES
+        # Such a reader is told noSuchObject for every DIT entry: nothing to disclose.
+        self.reads_nothing = access is AccessClass.ANONYMOUS and not anonymous_read
 
     def may_read(self, entry: Entry) -> bool:
         return self.sees_all or (

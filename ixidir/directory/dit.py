@@ -65,9 +65,9 @@ class DIT:
         base = self._by_key.get(dn_key)
         if base is None:
             return
+        stack = [list(self._children.get(dn_key, ()))[::-1]]
         if include_base:
             yield base
-        stack = [list(self._children.get(dn_key, ()))[::-1]]
         while stack:
             level = stack[-1]
             if not level:

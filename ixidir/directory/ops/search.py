@@ -41,7 +41,7 @@ def search(
     reader = state.reader(principal)
     if base_key:
         base_entry = state.dit.get(base_key)
-        if base_entry is None or not reader.may_read(base_entry):
+        if base_entry is None or reader.reads_nothing:
             matched = state.dit.deepest_existing(base, state.key_of)
             raise NoSuchObject(
                 f"no such object: {request.base}", matched_dn=matched if reader.sees_all else ""

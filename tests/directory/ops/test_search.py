@@ -1,0 +1,153 @@
+"""Search: scopes, root DSE, subschema, selection, typesOnly, limits, index vs scan, laziness."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from directory.memory_store import MemoryEntryStore
+from directory.tree import (
+    ADMIN,
+    ALICE,
+    BASE,
+    BOB,
+    PEOPLE,
+    SERVICE,
+    default_settings,
+    make_directory,
+    person,
+    populate,
+)
+from ixidir.directory.directory import Directory
+from ixidir.directory.filter import Equality, Substrings
+from ixidir.directory.requests import (
+    ANONYMOUS,
+    AddRequest,
+    Principal,
+    Scope,
+    SearchRequest,
+    SearchResultEntry,
+)
+from ixidir.errors import InvalidDNSyntax, NoSuchObject, SizeLimitExceeded, TimeLimitExceeded
+
+
+def dns(directory: Directory, request: SearchRequest, who: Principal = ADMIN) -> set[str]:
+    return {entry.dn for entry in directory.search(who, request)}
+
+
+def names(entry: SearchResultEntry) -> set[str]:
+    return {name for name, _ in entry.attributes}
+
+
+def test_scopes(directory: Directory) -> None:
+    assert dns(directory, SearchRequest(PEOPLE, Scope.BASE)) == {PEOPLE}
+    assert dns(directory, SearchRequest(PEOPLE, Scope.ONE)) == {ALICE, BOB}
+    assert dns(directory, SearchRequest(PEOPLE, Scope.SUB)) == {PEOPLE, ALICE, BOB}
+    assert dns(directory, SearchRequest(PEOPLE, Scope.CHILDREN)) == {ALICE, BOB}
+    assert len(dns(directory, SearchRequest(BASE, Scope.SUB))) == 6
+
+
+def test_indexed_and_scanned_searches_agree(directory: Directory) -> None:
+    indexed = SearchRequest(BASE, Scope.SUB, Equality("mail", b"ALICE@example.com"))
+    scanned = SearchRequest(BASE, Scope.SUB, Substrings("mail", b"alice@", (), None))
+    assert dns(directory, indexed) == dns(directory, scanned) == {ALICE}
+    one = SearchRequest(PEOPLE, Scope.ONE, Equality("objectClass", b"inetOrgPerson"))
+    assert dns(directory, one) == {ALICE, BOB}
+    base_only = SearchRequest(PEOPLE, Scope.BASE, Equality("objectClass", b"inetOrgPerson"))
+    assert dns(directory, base_only) == set()
+
+
+def test_missing_base_names_matched_dn(directory: Directory) -> None:
+    with pytest.raises(NoSuchObject) as info:
+        directory.search(ADMIN, SearchRequest(f"uid=x,ou=gone,{PEOPLE}"))
+    assert info.value.matched_dn == PEOPLE
+    with pytest.raises(InvalidDNSyntax):
+        directory.search(ADMIN, SearchRequest("uid=x,=y"))
+
+
+def test_attribute_selection(directory: Directory) -> None:
+    def one(*attributes: str) -> SearchResultEntry:
+        (entry,) = directory.search(ADMIN, SearchRequest(ALICE, Scope.BASE, attributes=attributes))
+        return entry
+
+    default = names(one())
+    assert {"cn", "mail", "userPassword"} <= default
+    assert not default & {"createTimestamp", "entryUUID", "entryDN"}
+    assert names(one("*")) == default
+    operational = names(one("+"))
+    assert {"createTimestamp", "modifyTimestamp", "creatorsName", "modifiersName"} <= operational
+    assert {"entryUUID", "entryDN", "hasSubordinates", "structuralObjectClass"} <= operational
+    assert "subschemaSubentry" in operational
+    assert "cn" not in operational
+    assert names(one("1.1")) == set()
+    assert names(one("commonName", "SURNAME", "unknownThing")) == {"cn", "sn"}
+    assert names(one("name")) == {"cn", "sn"}
+    assert names(one("entryDN")) == {"entryDN"}
+
+
+def test_types_only(directory: Directory) -> None:
+    request = SearchRequest(ALICE, Scope.BASE, attributes=("cn",), types_only=True)
+    (entry,) = directory.search(ADMIN, request)
+    assert entry.attributes == (("cn", ()),)
+
+
+def test_root_dse(directory: Directory) -> None:
+    request = SearchRequest("", Scope.BASE, attributes=("+",))
+    (entry,) = directory.search(ANONYMOUS, request)
+    attrs = dict(entry.attributes)
+    assert attrs["namingContexts"] == (BASE.encode(),)
+    assert attrs["supportedLDAPVersion"] == (b"3",)
+    assert attrs["subschemaSubentry"] == (b"cn=Subschema",)
+
+
+def test_root_dse_extra(store: MemoryEntryStore) -> None:
+    extra = {"supportedExtension": (b"1.3.6.1.4.1.4203.1.11.3",)}
+    directory = make_directory(store, default_settings(root_dse_extra=extra))
+    request = SearchRequest("", Scope.BASE, attributes=("supportedExtension",))
+    (entry,) = directory.search(ANONYMOUS, request)
+    assert dict(entry.attributes) == extra
+
+
+def test_subschema_only_on_request(directory: Directory) -> None:
+    (plain,) = directory.search(ANONYMOUS, SearchRequest("cn=subschema", Scope.BASE))
+    assert "attributeTypes" not in names(plain)
+    wanted = ("attributeTypes", "objectClasses")
+    request = SearchRequest("cn=Subschema", Scope.BASE, attributes=wanted)
+    (asked,) = directory.search(ANONYMOUS, request)
+    assert names(asked) == {"attributeTypes", "objectClasses"}
+
+
+def test_size_limit(directory: Directory) -> None:
+    results = directory.search(ADMIN, SearchRequest(BASE, Scope.SUB, size_limit=2))
+    assert len(list(itertools.islice(results, 2))) == 2
+    with pytest.raises(SizeLimitExceeded):
+        next(results)
+    exact = SearchRequest(PEOPLE, Scope.ONE, size_limit=2)
+    assert len(list(directory.search(ADMIN, exact))) == 2
+
+
+def test_server_size_limit_spares_admin(store: MemoryEntryStore) -> None:
+    directory = make_directory(store, default_settings(size_limit=1))
+    populate(directory)
+    assert len(list(directory.search(ADMIN, SearchRequest(PEOPLE, Scope.ONE)))) == 2
+    with pytest.raises(SizeLimitExceeded):
+        list(directory.search(SERVICE, SearchRequest(PEOPLE, Scope.ONE)))
+
+
+def test_time_limit(directory: Directory) -> None:
+    ticks = itertools.count(0.0, 0.6)
+    results = directory.search(ADMIN, SearchRequest(BASE, time_limit=1), now=lambda: next(ticks))
+    with pytest.raises(TimeLimitExceeded):
+        list(results)
+
+
+def test_writes_during_a_lazy_search(directory: Directory) -> None:
+    results = directory.search(ADMIN, SearchRequest(PEOPLE, Scope.SUB))
+    first = next(results)
+    directory.delete(ADMIN, BOB)
+    directory.add(ADMIN, AddRequest(f"uid=carol,{PEOPLE}", person("carol")))
+    rest = {entry.dn for entry in results}
+    assert first.dn == PEOPLE
+    assert BOB not in rest
+    assert ALICE in rest
