@@ -1,0 +1,98 @@
+"""Opening a data directory: configuration, the Firebird store and the directory loaded on it.
+
+Shared by every command that touches the data (serve, import, export, route, user management),
+so they all build the directory the same way from `ixidir.toml`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ixidir.config import Config, load_config, resolve_path
+from ixidir.directory.directory import Directory, DirectorySettings
+from ixidir.directory.requests import AccessClass, Principal
+from ixidir.schema import load_default_schema
+from ixidir.server.capabilities import root_dse_extra
+from ixidir.storage import FirebirdEntryStore, open_entry_store
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A data directory ready to use; `admin` is the principal local commands act as."""
+
+    data_dir: Path
+    config: Config
+    store: FirebirdEntryStore
+    directory: Directory
+
+    @property
+    def admin(self) -> Principal:
+        return Principal(dn=f"cn=admin,{self.config.base_dn}", access=AccessClass.ADMIN)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def settings_from(config: Config, *, extended_oids: list[str] | None = None) -> DirectorySettings:
+    return DirectorySettings(
+        service_accounts=config.service_accounts,
+        anonymous_read=config.anonymous_read,
+        indexed_attributes=config.indexed_attributes,
+        password_scheme=config.password_scheme,
+        size_limit=config.size_limit,
+        root_dse_extra=root_dse_extra(extended_oids),
+    )
+
+
+def open_store(data_dir: Path, config: Config, *, create: bool = False) -> FirebirdEntryStore:
+    """The configured store: the embedded file in `data_dir`, or the Firebird server's DSN."""
+    password = None
+    if config.storage_password_file:
+        path = resolve_path(data_dir, config.storage_password_file)
+        password = path.read_text(encoding="utf-8").strip()
+    if config.storage_dsn and config.storage_user:
+        return open_entry_store(
+            data_dir, config.storage_dsn, create=create, user=config.storage_user, password=password
+        )
+    return open_entry_store(data_dir, config.storage_dsn, create=create, password=password)
+
+
+def build_directory(
+    data_dir: Path,
+    config: Config,
+    store: FirebirdEntryStore,
+    *,
+    extended_oids: list[str] | None = None,
+) -> Directory:
+    return Directory(
+        schema=load_default_schema(),
+        store=store,
+        base_dn=config.base_dn,
+        settings=settings_from(config, extended_oids=extended_oids),
+        clock=utc_now,
+        new_uuid=new_uuid,
+    )
+
+
+@contextmanager
+def opened(data_dir: Path, *, load: bool = True) -> Iterator[Opened]:
+    """Open and (by default) load the directory of `data_dir`; closes the store afterwards."""
+    config = load_config(data_dir)
+    store = open_store(data_dir, config)
+    try:
+        directory = build_directory(data_dir, config, store)
+        if load:
+            directory.load()
+        yield Opened(data_dir, config, store, directory)
+    finally:
+        store.close()

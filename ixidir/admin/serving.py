@@ -1,0 +1,113 @@
+"""`ixidir serve`: load the directory, listen, and follow other processes' writes.
+
+Reads are answered from memory on the reactor thread. Writes commit to Firebird synchronously on
+the reactor thread too: the domain writes rarely (administrators, imports) and a commit takes a
+few milliseconds, while a thread hand-off would let two writes interleave their checks. Changes
+committed by other processes (the CLI, other workers or nodes) arrive through a follower thread
+with its own connection, woken by Firebird events and polling as a fallback.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from twisted.logger import (
+    FilteringLogObserver,
+    ILogFilterPredicate,
+    ILogObserver,
+    Logger,
+    LogLevel,
+    LogLevelFilterPredicate,
+    globalLogBeginner,
+    textFileLogObserver,
+)
+
+from ixidir.admin.runtime import build_directory, open_store
+from ixidir.config import Config, load_config
+from ixidir.directory.directory import Directory
+from ixidir.server.extended import standard_handlers
+from ixidir.server.listen import bound_addresses, format_address, listen
+from ixidir.server.protocol import LDAPServerFactory
+from ixidir.storage import FirebirdEntryStore
+
+log = Logger(namespace="ixidir")
+# How long the follower waits for an event before it polls the changelog anyway.
+FOLLOW_POLL_SECONDS = 1.0
+
+
+def serve(data_dir: Path, *, reactor: Any, listen_on: Sequence[str] | None = None) -> int:
+    """Run the LDAP server on `reactor` until SIGINT/SIGTERM; returns the exit status."""
+    config = load_config(data_dir)
+    _start_logging(config.log_level)
+    store = open_store(data_dir, config)
+    extended = standard_handlers()
+    directory = build_directory(data_dir, config, store, extended_oids=list(extended))
+    started = time.monotonic()
+    counts = directory.load()
+    log.info(
+        "loaded {entries} entries in {seconds:.2f} s (changelog at {sequence})",
+        entries=counts.entries,
+        seconds=time.monotonic() - started,
+        sequence=counts.sequence,
+    )
+    factory = LDAPServerFactory(
+        directory, max_pdu_size=config.max_pdu_size, reactor=reactor, log=log, extended=extended
+    )
+    ports = listen(reactor, factory, list(listen_on or config.listen))
+    for host, port in bound_addresses(ports):
+        sys.stdout.write(f"listening on {format_address(host, port)}\n")
+    sys.stdout.flush()
+    follower = Follower(data_dir, config, directory, reactor)
+    follower.start()
+    reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
+    reactor.run()
+    store.close()
+    return 0
+
+
+def _start_logging(level: str) -> None:
+    predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(level))
+    # Twisted's zope interfaces are not visible to mypy; these objects do provide them.
+    observer = FilteringLogObserver(
+        cast(ILogObserver, textFileLogObserver(sys.stderr)), [cast(ILogFilterPredicate, predicate)]
+    )
+    globalLogBeginner.beginLoggingTo([cast(ILogObserver, observer)], redirectStandardIO=False)
+
+
+class Follower:
+    """Applies changes other processes commit, in sequence order, on the reactor thread."""
+
+    def __init__(self, data_dir: Path, config: Config, directory: Directory, reactor: Any) -> None:
+        self._data_dir = data_dir
+        self._config = config
+        self._directory = directory
+        self._reactor = reactor
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="changelog-follower", daemon=True)
+        self._seen = directory.sequence
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        store: FirebirdEntryStore = open_store(self._data_dir, self._config)
+        try:
+            while not self._stopping.is_set():
+                store.wait_for_change(FOLLOW_POLL_SECONDS)
+                changes = store.changes_since(self._seen)
+                if changes:
+                    self._seen = changes[-1].sequence
+                    self._reactor.callFromThread(self._directory.apply_changes, changes)
+        except Exception:  # noqa: BLE001 (a dead follower must be loud, never silent)
+            log.failure("the changelog follower stopped; changes by other processes are not seen")
+        finally:
+            store.close()

@@ -1,0 +1,143 @@
+"""The `ixidir` command: argument parsing and dispatch to the use-cases in `ixidir.admin`.
+
+This is the composition root (STYLE.md §7): the only module that picks the global reactor.
+Every subcommand takes `--data DIR` (default `$IXIDIR_DATA`, else `./ixidir-data`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ixidir.config import ConfigError, data_dir_from
+from ixidir.errors import LDAPError
+from ixidir.ldif import LdifError
+
+
+class CommandError(Exception):
+    """A failure the user can act on: printed as `ixidir: <message>`, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # `--data` is accepted before and after the subcommand (DESIGN.md: every subcommand takes it);
+    # SUPPRESS keeps a subcommand's absent option from overwriting one given before it.
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument(
+        "--data",
+        default=argparse.SUPPRESS,
+        help="data directory (default: $IXIDIR_DATA or ./ixidir-data)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="ixidir", description=__doc__.splitlines()[0], parents=[data]
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser(
+        "init", parents=[data], help="create the data directory, database and base entries"
+    )
+    init.add_argument("--base-dn", required=True)
+    init.add_argument("--admin-password-file", required=True, type=Path)
+    init.add_argument("--country-code", default="49")
+    init.add_argument("--area-code", default="8142")
+    init.add_argument("--timezone", default="Europe/Berlin")
+
+    serve = commands.add_parser("serve", parents=[data], help="serve LDAP")
+    serve.add_argument(
+        "--listen",
+        action="append",
+        metavar="HOST:PORT",
+        help="address to listen on (repeatable; default from ixidir.toml)",
+    )
+
+    imp = commands.add_parser(
+        "import", parents=[data], help="add the entries of an LDIF file, all or nothing"
+    )
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--rebase", metavar="OLD_SUFFIX", help="move entries from OLD_SUFFIX to ours")
+    imp.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
+    imp.add_argument("--verbose", "-v", action="store_true", help="print each entry added")
+
+    exp = commands.add_parser("export", parents=[data], help="write the whole directory as LDIF")
+    exp.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+
+    route = commands.add_parser(
+        "route", parents=[data], help="print the mail and DN a number routes to"
+    )
+    route.add_argument("number")
+
+    schema = commands.add_parser("schema", parents=[data], help="schema tools")
+    schema_commands = schema.add_subparsers(dest="schema_command", required=True)
+    export_schema = schema_commands.add_parser(
+        "export", parents=[data], help="write the ixi schema for OpenLDAP"
+    )
+    export_schema.add_argument("--format", choices=("schema", "ldif"), default="schema")
+    export_schema.add_argument("-o", "--output", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    data_dir = data_dir_from(getattr(args, "data", None))
+    try:
+        return _dispatch(args, data_dir)
+    except (CommandError, ConfigError, LdifError, LDAPError, OSError) as err:
+        print(f"ixidir: {_describe(err)}", file=sys.stderr)  # noqa: T201
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `ixidir export | head`: the reader left; say nothing, like other Unix tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _describe(err: Exception) -> str:
+    if isinstance(err, LDAPError):
+        return f"{err.result_code.name.lower()}: {err.message}"
+    return str(err)
+
+
+def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
+    # Imports are local so that `ixidir --help` and light commands don't load Twisted or Firebird.
+    match args.command:
+        case "init":
+            from ixidir.admin.initialize import initialize
+
+            initialize(
+                data_dir,
+                base_dn=args.base_dn,
+                admin_password_file=args.admin_password_file,
+                country_code=args.country_code,
+                area_code=args.area_code,
+                timezone=args.timezone,
+            )
+            print(f"initialized {data_dir}")  # noqa: T201
+            return 0
+        case "serve":
+            from twisted.internet import reactor
+
+            from ixidir.admin.serving import serve
+
+            return serve(data_dir, reactor=reactor, listen_on=args.listen)
+        case "import":
+            from ixidir.admin.transfer import import_ldif
+
+            return import_ldif(
+                data_dir, args.file, rebase=args.rebase, dry_run=args.dry_run, verbose=args.verbose
+            )
+        case "export":
+            from ixidir.admin.transfer import export_ldif
+
+            return export_ldif(data_dir, args.output)
+        case "route":
+            from ixidir.admin.routes import print_route
+
+            return print_route(data_dir, args.number)
+        case "schema":
+            from ixidir.admin.schema_export import export_schema
+
+            return export_schema(args.format, args.output)
+    raise CommandError(f"unknown command {args.command!r}")
