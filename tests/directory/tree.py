@@ -12,10 +12,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from ixidir.directory.directory import Directory, DirectorySettings
+from ixidir.directory.ports import EntryStore
 from ixidir.directory.requests import AccessClass, AddRequest, Principal, Scope, SearchRequest
 from ixidir.schema import Schema, load_default_schema
-
-from .memory_store import MemoryEntryStore
 
 BASE = "dc=example,dc=com"
 PEOPLE = f"ou=people,{BASE}"
@@ -56,7 +55,7 @@ def person(uid: str, **extra: tuple[bytes, ...]) -> tuple[tuple[str, tuple[bytes
 
 
 def make_directory(
-    store: MemoryEntryStore, settings: DirectorySettings | None = None, schema: Schema | None = None
+    store: EntryStore, settings: DirectorySettings | None = None, schema: Schema | None = None
 ) -> Directory:
     counter = itertools.count(1)
     return Directory(
