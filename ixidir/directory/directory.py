@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from ixidir.directory.dit import Entry
 from ixidir.directory.ops import add as add_op
 from ixidir.directory.ops import bind as bind_op
 from ixidir.directory.ops import compare as compare_op
@@ -75,6 +76,10 @@ class Directory:
     def apply_changes(self, changes: Iterable[Change]) -> int:
         """Apply changes other processes committed; idempotent by sequence."""
         return self.state.apply_changes(changes)
+
+    def route(self, number: str) -> Entry | None:
+        """The entry an inbound number routes to, in any formatting; None when none does."""
+        return self.state.route(number)
 
     def bind(self, dn: str, password: bytes) -> Principal:
         return bind_op.bind(self.state, dn, password)

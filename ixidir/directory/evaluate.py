@@ -349,9 +349,18 @@ class SchemaCatalog:
 class FilterCompiler:
     """Turns `Filter` values into nodes; holds what is worth computing once per schema."""
 
-    def __init__(self, schema: Schema, *, cache: NormalizedCache | None = None) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        cache: NormalizedCache | None = None,
+        rules: Mapping[str, MatchingRule] | None = None,
+    ) -> None:
+        """`rules` replaces the equality rule of some attributes (primary names), as the
+        directory does for routing attributes (ixidir.directory.numbers)."""
         self.catalog = SchemaCatalog(schema)
         self.cache = cache
+        self.rules: Mapping[str, MatchingRule] = rules or {}
 
     def compile(self, f: Filter) -> CompiledFilter:
         return CompiledFilter(f, self.node(f))
@@ -392,13 +401,16 @@ class FilterCompiler:
 
     def equality(self, attr: str, value: bytes) -> Node:
         attr_type = self.catalog.resolve(attr)
-        if attr_type is None or attr_type.equality is None:
+        if attr_type is None:
             return _UNDEFINED
-        key = _normalize_assertion(attr_type.equality, value)
+        rule = self.rules.get(attr_type.name, attr_type.equality)
+        if rule is None:
+            return _UNDEFINED
+        key = _normalize_assertion(rule, value)
         if key is None:
             return _UNDEFINED
         names = self.catalog.subtypes(attr_type)
-        return EqualityNode(names, attr_type.equality, key, value, self.cache)
+        return EqualityNode(names, rule, key, value, self.cache)
 
     def ordering(self, attr: str, value: bytes, *, greater: bool) -> Node:
         attr_type = self.catalog.resolve(attr)

@@ -33,11 +33,20 @@ class EqualityIndex:
     One without an equality rule gets a presence index only.
     """
 
-    def __init__(self, schema: Schema, attributes: Iterable[str]) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        attributes: Iterable[str],
+        *,
+        rules: Mapping[str, MatchingRule] | None = None,
+    ) -> None:
+        """`rules` replaces the schema's equality rule for some attributes (primary names): the
+        routing attributes are keyed by canonical number (ixidir.directory.numbers)."""
+        overrides = rules or {}
         self._rules: dict[str, MatchingRule | None] = {}
         for name in attributes:
             attr_type = schema.attribute(name)  # an unknown name is a configuration error
-            self._rules[attr_type.name] = attr_type.equality
+            self._rules[attr_type.name] = overrides.get(attr_type.name, attr_type.equality)
         self._values: dict[str, dict[Hashable, set[EntryId]]] = {
             name: {} for name, rule in self._rules.items() if rule is not None
         }
@@ -69,6 +78,18 @@ class EqualityIndex:
                 self._remove(entry_id, name, before)
             if after:
                 self._add(entry_id, name, after)
+
+    def reindex(
+        self, attr: str, rule: MatchingRule, entries: Iterable[tuple[EntryId, Attributes]]
+    ) -> None:
+        """Key `attr` (a primary name) by a new rule, e.g. after the site settings changed."""
+        self._rules[attr] = rule
+        self._values[attr] = {}
+        self._present[attr] = set()
+        for entry_id, attributes in entries:
+            values = attributes.get(attr)
+            if values:
+                self._add(entry_id, attr, values)
 
     def lookup(self, attr: str, value: bytes) -> frozenset[EntryId]:
         """Ids whose `attr` (a primary name) holds a value equal to `value` under its rule."""

@@ -11,6 +11,7 @@ from ixidir.directory.passwords import (
     PasswordPolicy,
 )
 
+DEFAULT_ROUTING_ATTRIBUTES = ("facsimileTelephoneNumber", "ixiVoiceNumber", "ixiSmsNumber")
 # The equality indexes of issue 2 (objectClass, uid, cn, mail and the routing attributes).
 DEFAULT_INDEXED_ATTRIBUTES = (
     "objectClass",
@@ -42,6 +43,10 @@ class DirectorySettings:
     password_iterations: int = PBKDF2_SHA512_ITERATIONS
     pin_iterations: int = PBKDF2_SHA256_ITERATIONS
     size_limit: int = 0  # default for everyone but the admin; 0 = none
+    # Numbers in these attributes route to their entry: one number, one entry (SCHEMA.md).
+    routing_attributes: tuple[str, ...] = DEFAULT_ROUTING_ATTRIBUTES
+    # The ixiUmsServerDefaults entry with the site settings; None means cn=ums-defaults,<base>.
+    defaults_dn: str | None = None
     root_dse_extra: Mapping[str, Sequence[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

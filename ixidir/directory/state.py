@@ -13,6 +13,7 @@ from ixidir.directory.acl import Reader
 from ixidir.directory.dit import DIT, Entry, EntryAttributes
 from ixidir.directory.evaluate import FilterCompiler
 from ixidir.directory.index import EqualityIndex
+from ixidir.directory.numbers import Routing
 from ixidir.directory.ports import (
     Change,
     DeleteEntry,
@@ -26,7 +27,8 @@ from ixidir.directory.ports import (
 from ixidir.directory.requests import AccessClass, Principal
 from ixidir.directory.settings import DirectorySettings
 from ixidir.dn import DN
-from ixidir.errors import EntryAlreadyExists, InvalidDNSyntax, Unavailable
+from ixidir.errors import EntryAlreadyExists, InvalidAttributeSyntax, InvalidDNSyntax, Unavailable
+from ixidir.routing import SiteSettings
 from ixidir.schema import Schema
 
 
@@ -59,8 +61,13 @@ class DirectoryState:
         )
         self.password_policy = settings.password_policy()
         self.dit = DIT()
-        self.index = EqualityIndex(schema, settings.indexed_attributes)
-        self.compiler = FilterCompiler(schema)
+        self.defaults_key = schema.dn_key(
+            DN.parse(settings.defaults_dn or f"cn=ums-defaults,{base_dn}")
+        )
+        self.routing = Routing(schema, settings.routing_attributes, describe=self._describe)
+        indexed = dict.fromkeys((*settings.indexed_attributes, *self.routing.attributes))
+        self.index = EqualityIndex(schema, indexed, rules=self.routing.rules)
+        self.compiler = FilterCompiler(schema, rules=self.routing.rules)
         self.sequence = 0
         self.operational = frozenset(
             at.name for at in schema.attribute_types.values() if at.is_operational
@@ -105,7 +112,12 @@ class DirectoryState:
 
     # --- the write path ---
     def write(self, puts: Sequence[Entry] = (), deletes: Sequence[Entry] = ()) -> None:
-        """One store transaction for every put and delete, then the same change in memory."""
+        """One store transaction for every put and delete, then the same change in memory.
+
+        Routing numbers are checked first: a number held by another entry is refused
+        (constraintViolation naming the holder) before anything is written.
+        """
+        self.routing.check((entry.uuid, entry.attributes) for entry in puts)
         writes: list[EntryWrite] = [PutEntry(_stored(entry)) for entry in puts]
         writes.extend(DeleteEntry(entry.uuid) for entry in deletes)
         try:
@@ -136,21 +148,50 @@ class DirectoryState:
             old = self.dit.remove(uuid)
             if old is not None:
                 self.index.remove(uuid, old.attributes)
+            self.routing.remove(uuid)
         for entry in puts:
+            if entry.dn_key == self.defaults_key:
+                self._configure_site(entry.attributes)
             previous = self.dit.put(entry)
             if previous is None:
                 self.index.add(entry.uuid, entry.attributes)
             else:
                 self.index.replace(entry.uuid, previous.attributes, entry.attributes)
+            self.routing.apply(entry.uuid, entry.attributes)
+
+    def _configure_site(self, attributes: EntryAttributes) -> None:
+        """New site settings re-key every routing number (national forms depend on them)."""
+        try:
+            site = SiteSettings.from_attributes(attributes)
+        except InvalidAttributeSyntax:
+            return  # writes of the defaults entry are validated; a follower keeps what it had
+        if not self.routing.configure(site):
+            return
+        entries = [(entry.uuid, entry.attributes) for entry in self.dit.entries()]
+        for name, rule in self.routing.rules.items():
+            self.index.reindex(name, rule, entries)
+        self.compiler.rules = self.routing.rules
+        self.routing.rebuild(entries)
+
+    def _describe(self, uuid: str) -> str:
+        entry = self.dit.by_uuid(uuid)
+        return str(entry.dn) if entry is not None else uuid
+
+    def route(self, number: str) -> Entry | None:
+        """The entry an inbound number reaches, in any formatting (O(1))."""
+        uuid = self.routing.route(number)
+        return None if uuid is None else self.dit.by_uuid(uuid)
 
     def load(self) -> int:
         """Fill memory from the store; the sequence is read first so no change is missed."""
         self.sequence = self.store.last_sequence()
-        count = 0
-        for stored in self.store.load():
-            self._apply([self.from_stored(stored)], ())
-            count += 1
-        return count
+        entries = [self.from_stored(stored) for stored in self.store.load()]
+        # The site settings first, so routing numbers are keyed once, not re-keyed later.
+        for entry in entries:
+            if entry.dn_key == self.defaults_key:
+                self._configure_site(entry.attributes)
+        self._apply(entries, ())
+        return len(entries)
 
 
 def _stored(entry: Entry) -> StoredEntry:

@@ -1,0 +1,137 @@
+"""Inbound routing inside the directory: one number, one entry, found in O(1) in any format.
+
+Every value of a routing attribute (facsimileTelephoneNumber, ixiVoiceNumber, ixiSmsNumber by
+default) is canonicalized with the site settings of the server-defaults entry into its E.164
+digits. Those keys feed the `RoutingIndex` (uniqueness across all routing attributes, `route`)
+and an equality rule, `ixiCanonicalNumberMatch`, that equality filters on routing attributes use
+instead of telephoneNumberMatch, so `(facsimileTelephoneNumber=08142 4799123)` finds the entry
+stored as `+49 (8142) 4799-123`. The equality index keys routing attributes by the same rule, so
+such a search is one dict look-up (ixidir.directory.index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+
+from ixidir.routing import (
+    InvalidNumber,
+    NumberTaken,
+    RoutingIndex,
+    SiteSettings,
+    assertion_key,
+)
+from ixidir.schema import MatchingRule, Schema
+
+# Under our UUID arc (SCHEMA.md): .5 holds matching rules.
+CANONICAL_RULE_OID = "2.25.36358030867219218258049950064569224190.5.1"
+CANONICAL_RULE_NAME = "ixiCanonicalNumberMatch"
+CANONICAL_NUMBER = "ixiCanonicalNumber"
+
+Attributes = Mapping[str, Sequence[bytes]]
+
+
+def canonical_rule(site: SiteSettings, telephone: MatchingRule) -> MatchingRule:
+    """Equality by canonical number; values that are no routable number fall back to
+    telephoneNumberMatch, so equality stays defined for every value."""
+
+    def prepare(value: bytes) -> Hashable:
+        key = assertion_key(value, site)
+        if key is not None:
+            return ("e164", key)
+        return ("tel", telephone.prepare(value))
+
+    return MatchingRule(
+        oid=CANONICAL_RULE_OID,
+        name=CANONICAL_RULE_NAME,
+        syntax=telephone.syntax,
+        kind="equality",
+        prepare=prepare,
+    )
+
+
+class Routing:
+    """The site settings, the routing index and the equality rule that follows them."""
+
+    def __init__(
+        self, schema: Schema, attributes: Sequence[str], *, describe: Callable[[str], str]
+    ) -> None:
+        self._telephone = _telephone_rule(schema)
+        self.attributes = tuple(schema.attribute(name).name for name in attributes)
+        self.site = SiteSettings()
+        self.index: RoutingIndex[str] = RoutingIndex(attributes=self.attributes, describe=describe)
+        self.rule = canonical_rule(self.site, self._telephone)
+
+    @property
+    def rules(self) -> dict[str, MatchingRule]:
+        """Equality rule overrides for the filter compiler and the equality index."""
+        return {name: self.rule for name in self.attributes}
+
+    def configure(self, site: SiteSettings) -> bool:
+        """Adopt new site settings; True when they differ (the caller then re-indexes)."""
+        if site == self.site:
+            return False
+        self.site = site
+        self.rule = canonical_rule(site, self._telephone)
+        return True
+
+    def keys(self, attributes: Attributes) -> set[str]:
+        """The canonical keys of an entry; an unroutable value raises InvalidNumber (21)."""
+        return self.index.entry_keys(attributes, self.site)
+
+    def check(self, claims: Iterable[tuple[str, Attributes]]) -> None:
+        """Refuse a write that gives a number to a second entry (constraintViolation naming the
+        holder), also between entries of the same write (an import)."""
+        claimed: dict[str, str] = {}
+        for uuid, attributes in claims:
+            keys = self.keys(attributes)
+            self.index.check(uuid, keys)
+            for key in keys:
+                other = claimed.setdefault(key, uuid)
+                if other != uuid:
+                    raise NumberTaken(
+                        f"telephone number +{key} is given to two entries of this change",
+                        key=key,
+                        holder=other,
+                    )
+
+    def apply(self, uuid: str, attributes: Attributes) -> None:
+        """Index a committed entry. A change another process committed is applied even when
+        it conflicts here (the first holder keeps the number) or holds unreadable values."""
+        try:
+            keys = self.keys(attributes)
+        except InvalidNumber:
+            keys = set(_readable_keys(self, attributes))
+        try:
+            self.index.replace(uuid, keys)
+        except NumberTaken:
+            free = {key for key in keys if self.index.lookup(key) in (None, uuid)}
+            self.index.replace(uuid, free)
+
+    def remove(self, uuid: str) -> None:
+        self.index.remove(uuid)
+
+    def route(self, number: str) -> str | None:
+        """The uuid of the entry `number` routes to, whatever its formatting."""
+        return self.index.lookup(assertion_key(number, self.site))
+
+    def rebuild(self, entries: Iterable[tuple[str, Attributes]]) -> None:
+        owners = (
+            (uuid, [value for name in self.attributes for value in attributes.get(name, ())])
+            for uuid, attributes in entries
+        )
+        self.index.rebuild(self.site, owners)
+
+
+def _readable_keys(routing: Routing, attributes: Attributes) -> Iterable[str]:
+    for name in routing.attributes:
+        for value in attributes.get(name, ()):
+            key = assertion_key(value, routing.site)
+            if key is not None:
+                yield key
+
+
+def _telephone_rule(schema: Schema) -> MatchingRule:
+    rule = schema.find_matching_rule("telephoneNumberMatch")
+    if rule is None:
+        raise LookupError("the schema lacks telephoneNumberMatch")
+    return rule

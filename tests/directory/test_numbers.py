@@ -1,0 +1,149 @@
+"""Routing inside the directory: any formatting finds the one entry; one number, one entry."""
+
+from __future__ import annotations
+
+import pytest
+
+from ixidir.directory.directory import Directory
+from ixidir.directory.filter import And, Equality, Or, Present
+from ixidir.directory.requests import (
+    AddRequest,
+    Modification,
+    ModifyDNRequest,
+    ModifyRequest,
+    ModOp,
+    Scope,
+    SearchRequest,
+)
+from ixidir.errors import ConstraintViolation, InvalidAttributeSyntax
+
+from .memory_store import MemoryEntryStore
+from .tree import ADMIN, BASE, PEOPLE, make_directory, person
+
+DEFAULTS = f"cn=ums-defaults,{BASE}"
+CAROL = f"uid=carol,{PEOPLE}"
+DAVE = f"uid=dave,{PEOPLE}"
+
+
+def site_defaults(area: bytes = b"8142") -> AddRequest:
+    return AddRequest(
+        DEFAULTS,
+        (
+            ("objectClass", (b"applicationProcess", b"ixiUmsServerDefaults")),
+            ("ixiSiteCountryCode", (b"49",)),
+            ("ixiSiteAreaCode", (area,)),
+        ),
+    )
+
+
+def fax(*numbers: bytes) -> dict[str, tuple[bytes, ...]]:
+    return {"facsimileTelephoneNumber": numbers}
+
+
+def routed_dn(directory: Directory, number: str) -> str | None:
+    entry = directory.route(number)
+    return None if entry is None else str(entry.dn)
+
+
+def uids(directory: Directory, *filters: Equality | And | Or) -> list[list[str]]:
+    found = []
+    for f in filters:
+        request = SearchRequest(BASE, Scope.SUB, f, attributes=("uid",))
+        found.append(sorted(e.dn for e in directory.search(ADMIN, request)))
+    return found
+
+
+@pytest.fixture
+def routed(directory: Directory) -> Directory:
+    directory.add(ADMIN, site_defaults())
+    directory.add(ADMIN, AddRequest(CAROL, person("carol", **fax(b"+49 (8142) 4799-123"))))
+    return directory
+
+
+@pytest.mark.parametrize(
+    "asserted",
+    [
+        "+49 8142 4799123",
+        "+4981424799123",
+        "+49 (0)8142 4799-123",
+        "+49  8142  4799123",
+        "08142 4799123",
+        "0049 8142 4799123",
+        "4799123",
+    ],
+)
+def test_every_formatting_finds_the_one_entry(routed: Directory, asserted: str) -> None:
+    """The connector's filter finds the user whatever formatting the number arrives in."""
+    found = uids(routed, Equality("facsimileTelephoneNumber", asserted.encode()))
+    assert found == [[CAROL]]
+
+
+def test_route_returns_the_entry_for_any_formatting(routed: Directory) -> None:
+    """`route` is the O(1) look-up the `ixidir route` command and the server share."""
+    assert routed_dn(routed, "+49 8142 4799-123") == CAROL
+    assert routed_dn(routed, "+49 8142 4799124") is None
+
+
+def test_routing_filters_work_inside_and_or(routed: Directory) -> None:
+    """A connector may search several attributes at once."""
+    number = b"+4981424799123"
+    either = Or((Equality("ixiVoiceNumber", number), Equality("facsimileTelephoneNumber", number)))
+    both = And((Present("mail"), Equality("facsimileTelephoneNumber", number)))
+    assert uids(routed, either, both) == [[CAROL], [CAROL]]
+
+
+def test_a_second_entry_cannot_take_a_routing_number(routed: Directory) -> None:
+    """One number, one user: the error names the holder and nothing is written."""
+    request = AddRequest(DAVE, person("dave", ixiSmsNumber=(b"+49 8142 4799-123",)))
+    request = AddRequest(DAVE, (*request.attributes, ("objectClass", (b"ixiUmsUser",))))
+    with pytest.raises(ConstraintViolation, match="uid=carol"):
+        routed.add(ADMIN, request)
+    assert uids(routed, Equality("uid", b"dave")) == [[]]
+
+
+def test_modify_cannot_take_another_entrys_number(routed: Directory) -> None:
+    routed.add(ADMIN, AddRequest(DAVE, person("dave", **fax(b"+49 8142 4799200"))))
+    change = Modification(ModOp.ADD, "facsimileTelephoneNumber", (b"004981424799123",))
+    with pytest.raises(ConstraintViolation, match="uid=carol"):
+        routed.modify(ADMIN, ModifyRequest(DAVE, (change,)))
+    assert routed_dn(routed, "+4981424799123") == CAROL
+
+
+def test_numbers_move_with_modify_and_go_with_delete(routed: Directory) -> None:
+    change = Modification(ModOp.REPLACE, "facsimileTelephoneNumber", (b"+49 8142 4799-555",))
+    routed.modify(ADMIN, ModifyRequest(CAROL, (change,)))
+    assert routed.route("+4981424799123") is None
+    assert routed_dn(routed, "+4981424799555") == CAROL
+    routed.delete(ADMIN, CAROL)
+    assert routed.route("+4981424799555") is None
+
+
+def test_rename_keeps_the_number_routed_to_the_new_dn(routed: Directory) -> None:
+    routed.modify_dn(ADMIN, ModifyDNRequest(CAROL, "uid=caroline", delete_old_rdn=True))
+    assert routed_dn(routed, "+4981424799123") == f"uid=caroline,{PEOPLE}"
+
+
+def test_unroutable_number_is_refused(routed: Directory) -> None:
+    """A routing attribute must hold a routable number (21, naming the value)."""
+    with pytest.raises(InvalidAttributeSyntax, match="FAX-ONLY"):
+        routed.add(ADMIN, AddRequest(DAVE, person("dave", **fax(b"FAX-ONLY"))))
+
+
+def test_new_site_settings_rekey_national_forms(routed: Directory) -> None:
+    """Local forms depend on the area code: changing it re-keys every number."""
+    change = Modification(ModOp.REPLACE, "ixiSiteAreaCode", (b"89",))
+    routed.modify(ADMIN, ModifyRequest(DEFAULTS, (change,)))
+    assert uids(routed, Equality("facsimileTelephoneNumber", b"4799123")) == [[]]
+    assert uids(routed, Equality("facsimileTelephoneNumber", b"08142 4799123")) == [[CAROL]]
+
+
+def test_reload_rebuilds_routing_from_the_store(
+    directory: Directory, store: MemoryEntryStore
+) -> None:
+    """At start the index is rebuilt with the stored site settings, even when the user entry
+    is loaded before the defaults entry (the store returns rows in no particular order)."""
+    directory.add(ADMIN, AddRequest(CAROL, person("carol", **fax(b"+49 (8142) 4799-123"))))
+    directory.add(ADMIN, site_defaults())
+    again = make_directory(store)
+    again.load()
+    assert routed_dn(again, "08142 4799-123") == CAROL
