@@ -1,0 +1,260 @@
+"""FirebirdCounterStore on a real embedded Firebird: limits, release, reset, purge, races.
+
+Run as a module, this is the worker of the multi-process race test:
+`python -m tests.storage.test_counters ROOT DATA UUID DAY LIMIT COUNT` opens the store, prints
+`ready`, waits for a line on stdin, makes COUNT single reservations and prints the granted ones.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ixidir.directory.ports import DeleteEntry, PutEntry, StorageError
+from ixidir.limits.policy import Service
+from ixidir.storage import FirebirdEntryStore
+from ixidir.storage.counters import FirebirdCounterStore, open_counter_store
+
+from .conftest import person
+
+DAY = date(2025, 3, 30)
+FAX, SMS, VOICE = Service.FAX, Service.SMS, Service.VOICE
+
+
+@pytest.fixture
+def counters(
+    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
+) -> Iterator[FirebirdCounterStore]:
+    """A counter store on the test's database (created, with its schema, by `store`)."""
+    with open_counter_store(data_dir, None, runtime_root=runtime_root) as opened:
+        yield opened
+
+
+def new_user() -> str:
+    return str(uuid.uuid4())
+
+
+def test_reservations_are_granted_up_to_the_limit_then_refused(
+    counters: FirebirdCounterStore,
+) -> None:
+    user = new_user()
+    results = [counters.reserve(user, FAX, day=DAY, count=1, limit=3) for _ in range(5)]
+    assert [(r.granted, r.used, r.limit) for r in results] == [
+        (True, 1, 3),
+        (True, 2, 3),
+        (True, 3, 3),
+        (False, 3, 3),
+        (False, 3, 3),
+    ]
+    assert counters.used(user, FAX, day=DAY) == 3
+
+
+def test_a_request_that_would_cross_the_limit_is_refused_whole(
+    counters: FirebirdCounterStore,
+) -> None:
+    user = new_user()
+    assert counters.reserve(user, SMS, day=DAY, count=8, limit=10).granted
+    refused = counters.reserve(user, SMS, day=DAY, count=3, limit=10)
+    assert (refused.granted, refused.used) == (False, 8)
+    assert counters.reserve(user, SMS, day=DAY, count=2, limit=10).used == 10
+    first = counters.reserve(new_user(), SMS, day=DAY, count=11, limit=10)
+    assert (first.granted, first.used) == (False, 0)
+
+
+def test_limit_zero_grants_nothing(counters: FirebirdCounterStore) -> None:
+    user = new_user()
+    result = counters.reserve(user, VOICE, day=DAY, count=1, limit=0)
+    assert (result.granted, result.used, result.limit) == (False, 0, 0)
+    counters.reserve(user, FAX, day=DAY, count=2, limit=None)
+    assert not counters.reserve(user, FAX, day=DAY, count=1, limit=0).granted
+    assert counters.used(user, VOICE, day=DAY) == 0
+
+
+def test_an_infinite_limit_still_counts(counters: FirebirdCounterStore) -> None:
+    user = new_user()
+    for expected in (5, 10, 15):
+        result = counters.reserve(user, FAX, day=DAY, count=5, limit=None)
+        assert (result.granted, result.used, result.limit) == (True, expected, None)
+    # Counted while infinite, so a limit set later applies to what was already sent.
+    assert not counters.reserve(user, FAX, day=DAY, count=1, limit=15).granted
+
+
+def test_counts_are_kept_per_user_service_and_day(counters: FirebirdCounterStore) -> None:
+    alice, bob = new_user(), new_user()
+    counters.reserve(alice, FAX, day=DAY, count=1, limit=1)
+    assert counters.reserve(alice, SMS, day=DAY, count=1, limit=1).granted
+    assert counters.reserve(bob, FAX, day=DAY, count=1, limit=1).granted
+    assert counters.reserve(alice, FAX, day=DAY + timedelta(days=1), count=1, limit=1).granted
+    assert not counters.reserve(alice, FAX, day=DAY, count=1, limit=1).granted
+
+
+def test_release_takes_back_but_never_below_zero(counters: FirebirdCounterStore) -> None:
+    user = new_user()
+    counters.reserve(user, FAX, day=DAY, count=3, limit=None)
+    assert counters.release(user, FAX, day=DAY, count=1) == 2
+    assert counters.release(user, FAX, day=DAY, count=5) == 0
+    assert counters.used(user, FAX, day=DAY) == 0
+    assert counters.release(new_user(), FAX, day=DAY, count=1) == 0
+    assert counters.reserve(user, FAX, day=DAY, count=2, limit=2).granted
+
+
+def test_reset_one_service_or_all(counters: FirebirdCounterStore) -> None:
+    user = new_user()
+    for service in Service:
+        counters.reserve(user, service, day=DAY, count=2, limit=None)
+    counters.reserve(user, FAX, day=DAY - timedelta(days=1), count=4, limit=None)
+    counters.reset(user, SMS, day=DAY)
+    assert [counters.used(user, s, day=DAY) for s in Service] == [2, 0, 2]
+    counters.reset(user, None, day=DAY)
+    assert [counters.used(user, s, day=DAY) for s in Service] == [0, 0, 0]
+    assert counters.used(user, FAX, day=DAY - timedelta(days=1)) == 4
+
+
+def test_purge_deletes_only_older_days(counters: FirebirdCounterStore) -> None:
+    user = new_user()
+    for back in range(5):
+        counters.reserve(user, FAX, day=DAY - timedelta(days=back), count=1, limit=None)
+    assert counters.purge_before(DAY - timedelta(days=2)) == 2
+    kept = [counters.used(user, FAX, day=DAY - timedelta(days=back)) for back in range(5)]
+    assert kept == [1, 1, 1, 0, 0]
+    assert counters.purge_before(DAY - timedelta(days=2)) == 0
+
+
+def test_delete_user_forgets_its_counts(counters: FirebirdCounterStore) -> None:
+    gone, kept = new_user(), new_user()
+    for user in (gone, kept):
+        counters.reserve(user, FAX, day=DAY, count=1, limit=None)
+    counters.delete_user(gone)
+    assert counters.used(gone, FAX, day=DAY) == 0
+    assert counters.used(kept, FAX, day=DAY) == 1
+
+
+def test_deleting_the_entry_deletes_its_counts_but_modifying_it_does_not(
+    store: FirebirdEntryStore, counters: FirebirdCounterStore
+) -> None:
+    entry = person("carol")
+    store.commit([PutEntry(entry)])
+    counters.reserve(entry.uuid, SMS, day=DAY, count=3, limit=None)
+    modified = {**entry.attributes, "mail": [b"carol@example.com"]}
+    store.commit([PutEntry(replace(entry, attributes=modified))])
+    assert counters.used(entry.uuid, SMS, day=DAY) == 3
+    store.commit([DeleteEntry(entry.uuid)])
+    assert counters.used(entry.uuid, SMS, day=DAY) == 0
+
+
+def test_counts_survive_reopening(
+    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
+) -> None:
+    user = new_user()
+    with open_counter_store(data_dir, None, runtime_root=runtime_root) as first:
+        first.reserve(user, VOICE, day=DAY, count=7, limit=10)
+    with open_counter_store(data_dir, None, runtime_root=runtime_root) as second:
+        assert second.used(user, VOICE, day=DAY) == 7
+        assert not second.reserve(user, VOICE, day=DAY, count=4, limit=10).granted
+
+
+@pytest.mark.parametrize("count", [0, -1, 2**31])
+def test_counts_outside_the_allowed_range_are_refused(
+    counters: FirebirdCounterStore, count: int
+) -> None:
+    with pytest.raises(ValueError, match="count"):
+        counters.reserve(new_user(), FAX, day=DAY, count=count, limit=None)
+    with pytest.raises(ValueError, match="count"):
+        counters.release(new_user(), FAX, day=DAY, count=count)
+
+
+def test_negative_limit_and_bad_uuid_are_refused(counters: FirebirdCounterStore) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        counters.reserve(new_user(), FAX, day=DAY, count=1, limit=-1)
+    with pytest.raises(StorageError, match="entryUUID"):
+        counters.reserve("not-a-uuid", FAX, day=DAY, count=1, limit=None)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.integers(min_value=0, max_value=6),
+    st.lists(st.tuples(st.booleans(), st.integers(min_value=1, max_value=4)), max_size=12),
+)
+def test_reserve_and_release_agree_with_a_counter_model(
+    counters: FirebirdCounterStore, limit: int, steps: list[tuple[bool, int]]
+) -> None:
+    user, model = new_user(), 0
+    for is_reserve, count in steps:
+        if is_reserve:
+            result = counters.reserve(user, FAX, day=DAY, count=count, limit=limit)
+            assert result.granted == (model + count <= limit)
+            model += count if result.granted else 0
+            assert result.used == model
+        else:
+            model = max(model - count, 0)
+            assert counters.release(user, FAX, day=DAY, count=count) == model
+    assert counters.used(user, FAX, day=DAY) == model
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+PROCESSES = 8
+RESERVATIONS_EACH = 50
+RACE_LIMIT = 100
+
+
+def test_concurrent_processes_never_exceed_the_limit(
+    store: FirebirdEntryStore, counters: FirebirdCounterStore, data_dir: Path, runtime_root: Path
+) -> None:
+    # 8 processes x 50 single reservations, all released at once on a day with no row yet, so
+    # they race on the first INSERT as well as on the UPDATE of the same row.
+    user = new_user()
+    args = [str(runtime_root), str(data_dir), user, DAY.isoformat(), str(RACE_LIMIT)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.storage.test_counters", *args, str(RESERVATIONS_EACH)],
+            cwd=REPOSITORY,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+    try:
+        for worker in workers:
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready"
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        outputs = [worker.communicate(timeout=240)[0] for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    assert all(worker.returncode == 0 for worker in workers)
+    assert sum(int(output.split()[-1]) for output in outputs) == RACE_LIMIT
+    assert counters.used(user, FAX, day=DAY) == RACE_LIMIT
+
+
+def _race_worker(argv: list[str]) -> None:
+    root, data, user, day, limit, count = argv
+    with open_counter_store(Path(data), None, runtime_root=Path(root)) as counters:
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        sys.stdin.readline()
+        granted = sum(
+            counters.reserve(
+                user, FAX, day=date.fromisoformat(day), count=1, limit=int(limit)
+            ).granted
+            for _ in range(int(count))
+        )
+    sys.stdout.write(f"{granted}\n")
+
+
+if __name__ == "__main__":
+    _race_worker(sys.argv[1:])
