@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ixidir.admin.errors import AdminError
 from ixidir.config import ConfigError, data_dir_from
 from ixidir.errors import LDAPError
 from ixidir.ldif import LdifError
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data_dir = data_dir_from(getattr(args, "data", None))
     try:
         return _dispatch(args, data_dir)
-    except (CommandError, ConfigError, LdifError, LDAPError, OSError) as err:
+    except (AdminError, CommandError, ConfigError, LdifError, LDAPError, OSError) as err:
         print(f"ixidir: {_describe(err)}", file=sys.stderr)  # noqa: T201
         return 2
     except KeyboardInterrupt:
@@ -96,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _describe(err: Exception) -> str:
     if isinstance(err, LDAPError):
-        return f"{err.result_code.name.lower()}: {err.message}"
+        return f"{err.result_code.rfc_name}: {err.message}"
     return str(err)
 
 

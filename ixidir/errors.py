@@ -53,6 +53,13 @@ class ResultCode(IntEnum):
     AFFECTS_MULTIPLE_DSAS = 71
     OTHER = 80
 
+    @property
+    def rfc_name(self) -> str:
+        """The name RFC 4511 and OpenLDAP's tools print: `entryAlreadyExists`."""
+        head, *rest = self.name.lower().split("_")
+        name = head + "".join(word.capitalize() for word in rest)
+        return name.replace("Dn", "DN").replace("Rdn", "RDN").replace("Dsas", "DSAs")
+
 
 class LDAPError(Exception):
     """An expected failure that the client sees as a result code and a diagnostic message."""

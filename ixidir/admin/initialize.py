@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ixidir.admin.errors import AdminError
 from ixidir.admin.runtime import build_directory, open_store
 from ixidir.config import CONFIG_FILE, EMBEDDED_DATABASE, Config, write_config
 from ixidir.directory.requests import AccessClass, AddRequest, Principal
@@ -21,7 +22,7 @@ DEFAULTS_RDN = "cn=ums-defaults"
 PEOPLE_RDN = "ou=people"
 
 
-class InitError(Exception):
+class InitError(AdminError):
     """`ixidir init` cannot proceed; nothing has been created."""
 
 

@@ -1,4 +1,4 @@
-"""`ixidir route NUMBER`: which user an inbound number reaches (mail and DN), as the connector sees it."""
+"""`ixidir route NUMBER`: which user an inbound number reaches (its mail and DN)."""
 
 from __future__ import annotations
 

@@ -3,39 +3,104 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ixidir.admin.errors import AdminError
 from ixidir.admin.runtime import opened
+from ixidir.config import load_config
+from ixidir.directory.ops.add import BatchError
 from ixidir.directory.requests import AddRequest
-from ixidir.ldif import LdifError, parse_ldif, write_ldif
+from ixidir.dn import DN
+from ixidir.errors import LDAPError
+from ixidir.ldif import LdifError, LdifRecord, format_record, parse_ldif, write_ldif
 
 
 def import_ldif(
     data_dir: Path, path: Path, *, rebase: str | None, dry_run: bool, verbose: bool
 ) -> int:
-    """Add every entry of the file, all or nothing (one transaction)."""
+    """Add every entry of the file in one transaction: all or nothing.
+
+    Everything is parsed and checked before anything is written; the first problem is reported
+    with its line, DN and reason, and the offending record.
+    """
+    source = str(path)
     with path.open(encoding="utf-8") as stream:
-        records = list(parse_ldif(stream, source=str(path)))
-    requests: list[AddRequest] = []
-    for record in records:
-        if record.changetype not in (None, "add"):
-            raise LdifError(
-                f"changetype {record.changetype} is not an entry to import",
-                line=record.line,
-                dn=record.dn,
-                source=str(path),
-            )
-        grouped: dict[str, list[bytes]] = {}
-        for name, value in record.attributes:
-            grouped.setdefault(name, []).append(value)
-        requests.append(AddRequest(record.dn, tuple((k, tuple(v)) for k, v in grouped.items())))
+        records = list(parse_ldif(stream, source=source))
+    move = _rebaser(rebase, base_dn=load_config(data_dir).base_dn) if rebase else None
+    requests = [_add_request(record, source, move) for record in records]
     with opened(data_dir) as data:
-        for record, request in zip(records, requests, strict=True):
-            data.directory.add(data.admin, request, import_mode=True)
-            if verbose:
-                sys.stdout.write(f'adding new entry "{record.dn}"\n')
-    sys.stderr.write(f"imported {len(requests)} entries from {path}\n")
+        try:
+            count = data.directory.add_many(data.admin, requests, import_mode=True, dry_run=dry_run)
+        except BatchError as failure:
+            record = records[failure.index]
+            raise ImportRefused(record, failure.error, source) from None
+    if verbose:
+        for request in requests:
+            sys.stdout.write(f'adding new entry "{request.dn}"\n')
+    done = "checked (dry run, nothing written)" if dry_run else "imported"
+    sys.stderr.write(f"{done} {count} entries from {path}\n")
     return 0
+
+
+class ImportRefused(AdminError):
+    """An entry of the file was refused; the message names the line, the DN and the reason."""
+
+    def __init__(self, record: LdifRecord, error: Exception, source: str) -> None:
+        reason = str(error)
+        if isinstance(error, LDAPError):
+            reason = f"{error.result_code.rfc_name} ({int(error.result_code)}): {error.message}"
+        text = format_record(record.dn, _grouped(record.attributes))
+        super().__init__(
+            f"{source}: line {record.line} (dn: {record.dn}): {reason}\n"
+            f"nothing was imported; the record:\n{text}"
+        )
+
+
+def _grouped(attributes: Sequence[tuple[str, bytes]]) -> list[tuple[str, list[bytes]]]:
+    grouped: dict[str, list[bytes]] = {}
+    for name, value in attributes:
+        grouped.setdefault(name, []).append(value)
+    return list(grouped.items())
+
+
+def _add_request(record: LdifRecord, source: str, move: Callable[[str], str] | None) -> AddRequest:
+    if record.changetype not in (None, "add"):
+        raise LdifError(
+            f"changetype {record.changetype} is not an entry to import",
+            line=record.line,
+            dn=record.dn,
+            source=source,
+        )
+    dn = record.dn
+    if move is not None:
+        try:
+            dn = move(record.dn)
+        except ValueError as error:
+            raise LdifError(str(error), line=record.line, dn=record.dn, source=source) from None
+    attributes = tuple((name, tuple(values)) for name, values in _grouped(record.attributes))
+    return AddRequest(dn, attributes)
+
+
+def _rebaser(old_suffix: str, *, base_dn: str) -> Callable[[str], str]:
+    """DN rewriting for `--rebase OLD`: `uid=x,ou=people,OLD` becomes `uid=x,ou=people,BASE`.
+
+    Suffixes compare RDN by RDN, case-insensitively (the old directory's own spelling may
+    differ from the file's); a DN outside OLD is an error naming it.
+    """
+    old = DN.parse(old_suffix)
+    base = DN.parse(base_dn)
+    size = len(old.rdns)
+    wanted = [str(rdn).lower() for rdn in old.rdns]
+
+    def move(text: str) -> str:
+        dn = DN.parse(text)
+        tail = dn.rdns[len(dn.rdns) - size :] if size else ()
+        if len(dn.rdns) < size or [str(rdn).lower() for rdn in tail] != wanted:
+            raise ValueError(f"{text} is not under --rebase {old_suffix}")
+        return str(DN(dn.rdns[: len(dn.rdns) - size] + base.rdns))
+
+    return move
 
 
 def export_ldif(data_dir: Path, output: Path | None) -> int:

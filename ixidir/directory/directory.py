@@ -99,6 +99,19 @@ class Directory:
     def add(self, principal: Principal, request: AddRequest, *, import_mode: bool = False) -> None:
         add_op.add(self.state, principal, request, import_mode=import_mode)
 
+    def add_many(
+        self,
+        principal: Principal,
+        requests: Iterable[AddRequest],
+        *,
+        import_mode: bool = False,
+        dry_run: bool = False,
+    ) -> int:
+        """Add a batch in one transaction, all or nothing; raises ops.add.BatchError."""
+        return add_op.add_many(
+            self.state, principal, requests, import_mode=import_mode, dry_run=dry_run
+        )
+
     def modify(self, principal: Principal, request: ModifyRequest) -> None:
         modify_op.modify(self.state, principal, request)
 
