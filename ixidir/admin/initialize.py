@@ -47,14 +47,14 @@ def initialize(
         directory = build_directory(data_dir, config, store)
         directory.load()
         admin = Principal(dn=f"cn=admin,{config.base_dn}", access=AccessClass.ADMIN)
-        for request in first_entries(
+        entries = first_entries(
             config.base_dn,
             password,
             country_code=country_code,
             area_code=area_code,
             timezone=timezone,
-        ):
-            directory.add(admin, request)
+        )
+        directory.add_many(admin, entries)  # one transaction: a failed init leaves no entries
     finally:
         store.close()
     write_config(data_dir, config)
