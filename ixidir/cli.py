@@ -7,10 +7,12 @@ Every subcommand takes `--data DIR` (default `$IXIDIR_DATA`, else `./ixidir-data
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol, cast
 
 from ixidir.admin.errors import AdminError
 from ixidir.config import ConfigError, data_dir_from
@@ -32,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="data directory (default: $IXIDIR_DATA or ./ixidir-data)",
     )
     parser = argparse.ArgumentParser(
-        prog="ixidir", description=__doc__.splitlines()[0], parents=[data]
+        prog="ixidir",
+        description="ixidir: the LDAP directory for unified messaging",
+        parents=[data],
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -69,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     route.add_argument("number")
 
+    for group in command_groups():
+        group.register(commands, data)
+
     schema = commands.add_parser("schema", parents=[data], help="schema tools")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True)
     export_schema = schema_commands.add_parser(
@@ -77,6 +84,30 @@ def build_parser() -> argparse.ArgumentParser:
     export_schema.add_argument("--format", choices=("schema", "ldif"), default="schema")
     export_schema.add_argument("-o", "--output", type=Path)
     return parser
+
+
+class CommandGroup(Protocol):
+    """A module that adds a command with subcommands (`ixidir user ...`) and runs it."""
+
+    NAME: str
+
+    def register(self, commands: Any, data: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace, data_dir: Path) -> int: ...
+
+
+def command_groups() -> list[CommandGroup]:
+    """The command groups of the use-case modules (user, voicemail, limits), each its own file."""
+    groups: list[CommandGroup] = []
+    for name in ("user_commands", "voicemail_commands", "limits_commands"):
+        try:
+            module = importlib.import_module(f"ixidir.admin.{name}")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"ixidir.admin.{name}":
+                raise
+            continue
+        groups.append(cast(CommandGroup, module))
+    return groups
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,8 +168,14 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
             from ixidir.admin.routes import print_route
 
             return print_route(data_dir, args.number)
+        case str(name) if (group := _group(name)) is not None:
+            return group.run(args, data_dir)
         case "schema":
             from ixidir.admin.schema_export import export_schema
 
             return export_schema(args.format, args.output)
     raise CommandError(f"unknown command {args.command!r}")
+
+
+def _group(name: str) -> CommandGroup | None:
+    return next((group for group in command_groups() if name == group.NAME), None)
