@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from ixidir.directory.acl import Reader
+from ixidir.directory.bindcache import BindCache
 from ixidir.directory.dit import DIT, Entry, EntryAttributes
 from ixidir.directory.evaluate import FilterCompiler
 from ixidir.directory.index import EqualityIndex
@@ -60,6 +61,7 @@ class DirectoryState:
             schema.dn_key(DN.parse(dn)) for dn in settings.service_accounts
         )
         self.password_policy = settings.password_policy()
+        self.bind_cache = BindCache()
         self.dit = DIT()
         self.defaults_key = schema.dn_key(
             DN.parse(settings.defaults_dn or f"cn=ums-defaults,{base_dn}")

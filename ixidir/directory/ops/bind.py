@@ -29,10 +29,20 @@ def bind(state: DirectoryState, dn: str, password: bytes) -> Principal:
     stored = entry.attributes.get(USER_PASSWORD, ()) if entry is not None else ()
     if not stored and key == state.admin_key and state.settings.admin_password:
         stored = (state.settings.admin_password,)
-    if not any(verify_password(value, password) for value in stored):
+    if not any(_verify(state, key, value, password) for value in stored):
         raise InvalidCredentials(_BAD_CREDENTIALS)
     name = str(entry.dn) if entry is not None else str(parsed)
     return Principal(dn=name, access=_access(state, key))
+
+
+def _verify(state: DirectoryState, key: str, stored: bytes, password: bytes) -> bool:
+    """verify_password, skipped when the same password matched the same hash before."""
+    if state.bind_cache.knows(key, stored, password):
+        return True
+    if verify_password(stored, password):
+        state.bind_cache.remember(key, stored, password)
+        return True
+    return False
 
 
 def _access(state: DirectoryState, key: str) -> AccessClass:
