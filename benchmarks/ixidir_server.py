@@ -1,0 +1,151 @@
+"""A private `ixidir serve` on 127.0.0.1, initialized and loaded with datagen's users by the CLI.
+
+Runs the real commands of DESIGN.md's fixed interfaces: `ixidir init` in a temporary data
+directory, `ixidir import` of the users LDIF (init already made the suffix and ou=people), then
+`ixidir serve --listen 127.0.0.1:0`, reading the port from its `listening on HOST:PORT` line.
+
+A prepared data directory can be kept (`keep=`) so a 100k import is paid once per machine.
+
+    python benchmarks/ixidir_server.py 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import selectors
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataset import ADMIN_PASSWORD, SUFFIX, users_ldif
+from processes import START_TIMEOUT_SECONDS, HarnessError, rss_mib, stop
+
+IXIDIR = [sys.executable, "-m", "ixidir"]
+LISTENING = b"listening on "
+_IMPORTED_MARK = "imported.txt"  # written after a successful import, with its duration
+
+
+@dataclass(frozen=True, slots=True)
+class IxidirFigures:
+    """What loading and starting cost (seconds, MiB); import_seconds is None for a kept dir."""
+
+    users: int
+    import_seconds: float | None
+    startup_seconds: float
+    rss_mib: float
+    db_mib: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunningIxidir:
+    port: int
+    pid: int
+    figures: IxidirFigures
+
+    @property
+    def url(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+
+def prepare(users: int, data: Path, ldif_dir: Path) -> float | None:
+    """init + import into DATA, unless DATA already holds this import; returns import seconds."""
+    mark = data / _IMPORTED_MARK
+    if mark.exists():
+        return None
+    if data.exists():
+        shutil.rmtree(data)  # a half-made directory from an interrupted run
+    data.mkdir(parents=True)
+    password = data.parent / f"{data.name}.password"
+    password.write_text(ADMIN_PASSWORD, encoding="utf-8")
+    _run([*IXIDIR, "--data", str(data), "init", "--base-dn", SUFFIX,
+          "--admin-password-file", str(password)])  # fmt: skip
+    ldif = users_ldif(users, ldif_dir)
+    started = time.monotonic()
+    _run([*IXIDIR, "--data", str(data), "import", str(ldif)])
+    seconds = time.monotonic() - started
+    mark.write_text(f"{users} users imported in {seconds:.1f} s\n", encoding="utf-8")
+    return seconds
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise HarnessError(f"{' '.join(command)} failed: {done.stderr.strip()[-2000:]}")
+
+
+def read_port(process: subprocess.Popen[bytes], timeout: float = START_TIMEOUT_SECONDS) -> int:
+    """Wait for `listening on HOST:PORT` on the server's stdout and return PORT."""
+    if process.stdout is None:
+        raise HarnessError("ixidir serve was started without a stdout pipe")
+    fd = process.stdout.fileno()
+    pending = bytearray()
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise HarnessError(f"ixidir serve exited ({process.wait()}) before listening")
+            pending += chunk
+            for line in bytes(pending).splitlines():
+                if line.startswith(LISTENING):
+                    return int(line.rsplit(b":", 1)[1])
+    raise HarnessError(f"ixidir serve did not listen within {timeout:.0f} s")
+
+
+@contextmanager
+def running_ixidir(
+    users: int, *, data_dir: Path, keep: Path | None = None
+) -> Iterator[RunningIxidir]:
+    """A loaded `ixidir serve` with USERS datagen users; stopped on exit, its data removed
+    unless `keep` names where the prepared directory lives."""
+    work = Path(tempfile.mkdtemp(prefix="ixidir-bench-ixidir-"))
+    data = keep if keep is not None else work / "data"
+    try:
+        import_seconds = prepare(users, data, data_dir)
+        log = (work / "serve.log").open("wb")
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [*IXIDIR, "--data", str(data), "serve", "--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+        try:
+            port = read_port(process)
+            figures = IxidirFigures(
+                users=users,
+                import_seconds=import_seconds,
+                startup_seconds=time.monotonic() - started,
+                rss_mib=rss_mib(process.pid),
+                db_mib=sum(f.stat().st_size for f in data.glob("*.fdb")) / 1024**2,
+            )
+            yield RunningIxidir(port=port, pid=process.pid, figures=figures)
+        finally:
+            stop(process)
+            log.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("users", type=int)
+    parser.add_argument("--data", type=Path, default=Path("/tmp/ixidir-bench-data"))
+    parser.add_argument("--keep", type=Path, help="prepared data directory to reuse or create")
+    args = parser.parse_args()
+    args.data.mkdir(parents=True, exist_ok=True)
+    with running_ixidir(args.users, data_dir=args.data, keep=args.keep) as server:
+        print(f"ixidir on {server.url} (pid {server.pid}): {server.figures}")
+
+
+if __name__ == "__main__":
+    main()
