@@ -11,6 +11,7 @@ from ixidir.limits.day import (
     time_zone,
 )
 from ixidir.limits.policy import (
+    MAX_COUNT,
     MAX_LIMIT,
     Limit,
     LimitDecision,
@@ -26,6 +27,7 @@ from ixidir.limits.ports import CounterStore, Reservation
 __all__ = [
     "DEFAULT_KEEP_DAYS",
     "DEFAULT_TIME_ZONE",
+    "MAX_COUNT",
     "MAX_LIMIT",
     "CounterStore",
     "InvalidTimeZone",

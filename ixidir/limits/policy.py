@@ -34,6 +34,8 @@ Limit: TypeAlias = int | None
 
 # Counters are Firebird BIGINT; a larger configured limit can never be reached, so it is clamped.
 MAX_LIMIT = 2**63 - 1
+# The largest count one request may reserve or release (a 32-bit INTEGER, as LDAP servers bound it).
+MAX_COUNT = 2**31 - 1
 
 ATTR_ENABLED = "ixiDailyLimitEnabled"
 ATTR_TIME_ZONE = "ixiDailyLimitTimeZone"

@@ -26,7 +26,7 @@ from firebird.driver import Connection, Isolation, TraAccessMode, tpb
 from firebird.driver import Error as DriverError
 
 from ixidir.directory.ports import StorageError, StorageUnavailable
-from ixidir.limits.policy import MAX_LIMIT, Limit, Service
+from ixidir.limits.policy import MAX_COUNT, MAX_LIMIT, Limit, Service
 from ixidir.limits.ports import Reservation
 from ixidir.storage.database import EMBEDDED_USER, open_database, translate
 from ixidir.storage.embedded import prepare_embedded_runtime
@@ -37,8 +37,6 @@ from ixidir.storage.rows import check_uuid
 LOCK_TIMEOUT = 10
 # Attempts of one reservation that lost an insert race or hit an update conflict.
 MAX_ATTEMPTS = 5
-# The largest count one request may add or take back (ASN.1 INTEGER as LDAP servers bound it).
-MAX_COUNT = 2**31 - 1
 
 # Firebird status codes (src/include/firebird/impl/msg/jrd.h) after which the statement is retried.
 _RETRY_CODES = frozenset(

@@ -1,0 +1,87 @@
+"""The daily-limit extended operations (issue 4): reserve and release, BER in and out.
+
+    LimitRequestValue ::= SEQUENCE {
+        user     LDAPDN,
+        service  ENUMERATED { fax(0), sms(1), voice(2) },
+        count    INTEGER DEFAULT 1 }
+    ReserveResponseValue ::= SEQUENCE { granted BOOLEAN, used INTEGER, limit INTEGER }
+    ReleaseResponseValue ::= SEQUENCE { used INTEGER }
+
+`limit` -1 means infinite; `used` is the day's count after the request. A refusal is still
+resultCode success (granted FALSE). Both go into the server's extended-op table via
+`limit_handlers`, merged with `extended.standard_handlers()` where the server is composed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ldaptor.protocols import pureber
+
+from ixidir.directory.limits import DailyLimits
+from ixidir.errors import ProtocolError
+from ixidir.limits import MAX_COUNT, Service
+from ixidir.server.bercontext import strict_context
+from ixidir.server.extended import ExtendedCall, ExtendedHandler, ExtendedReply
+
+RESERVE_OID = "2.25.36358030867219218258049950064569224190.3.1"
+RELEASE_OID = "2.25.36358030867219218258049950064569224190.3.2"
+INFINITE = -1
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRequest:
+    user: str
+    service: Service
+    count: int = 1
+
+
+def decode_limit_request(value: bytes | None) -> LimitRequest:
+    """The request value, strictly: anything else is protocolError (issue 4)."""
+    if value is None:
+        raise ProtocolError("the daily-limit operation needs a request value")
+    try:
+        outer, used = pureber.berDecodeObject(strict_context(), value)
+        parts: list[Any] = list(outer.data) if isinstance(outer, pureber.BERSequence) else []
+    except Exception as exc:
+        raise ProtocolError("malformed daily-limit request value") from exc
+    if used != len(value) or not 2 <= len(parts) <= 3:
+        raise ProtocolError("malformed daily-limit request value")
+    user, service, *rest = parts
+    if type(user) is not pureber.BEROctetString or type(service) is not pureber.BEREnumerated:
+        raise ProtocolError("daily-limit request: expected user LDAPDN and service ENUMERATED")
+    if rest and type(rest[0]) is not pureber.BERInteger:
+        raise ProtocolError("daily-limit request: count must be an INTEGER")
+    count = int(rest[0].value) if rest else 1
+    if not 1 <= count <= MAX_COUNT:
+        raise ProtocolError(f"daily-limit request: count must be 1..{MAX_COUNT}")
+    try:
+        return LimitRequest(user.value.decode("utf-8"), Service(int(service.value)), count)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError("daily-limit request: bad user DN or unknown service") from exc
+
+
+def limit_handlers(limits: DailyLimits) -> dict[str, ExtendedHandler]:
+    """The two operations, bound to the use-case (add to the server's handler table)."""
+
+    def reserve(call: ExtendedCall) -> ExtendedReply:
+        request = decode_limit_request(call.value)
+        result = limits.reserve(call.principal, request.user, request.service, count=request.count)
+        limit = INFINITE if result.limit is None else result.limit
+        value = pureber.BERSequence(
+            [
+                pureber.BERBoolean(result.granted),
+                pureber.BERInteger(result.used),
+                pureber.BERInteger(limit),
+            ]
+        )
+        return ExtendedReply(name=RESERVE_OID, value=value.toWire())
+
+    def release(call: ExtendedCall) -> ExtendedReply:
+        request = decode_limit_request(call.value)
+        used = limits.release(call.principal, request.user, request.service, count=request.count)
+        value = pureber.BERSequence([pureber.BERInteger(used)])
+        return ExtendedReply(name=RELEASE_OID, value=value.toWire())
+
+    return {RESERVE_OID: reserve, RELEASE_OID: release}
