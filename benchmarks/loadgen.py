@@ -1,0 +1,495 @@
+"""A pipelined LDAP load generator for the Messaging Connector's routing search (issue 3 item 7).
+
+Every request is `(facsimileTelephoneNumber=+<digits>)` under ou=people asking for `mail`, the
+search the connector sends per message. Requests are encoded once with ldaptor (only the
+message ID is spliced in per send); responses are read with a minimal BER walk, and every answer
+is checked: exactly one entry, carrying the mail datagen gave that number. C connections keep D
+requests in flight each, spread over W worker processes (fork) whose figures are summed; each
+reports its own CPU time so a reader sees whether the generator, not the server, was the limit.
+
+    python benchmarks/loadgen.py --port 3890 --users 10000 --connections 8 --depth 16 --seconds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import selectors
+import socket
+import time
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from datagen import users
+from dataset import ADMIN_DN, ADMIN_PASSWORD, PEOPLE
+from ldaptor.protocols import pureldap
+
+ROUTING_ATTRIBUTE = "facsimileTelephoneNumber"
+_BIND_ID = 1
+_RECV_BYTES = 1 << 16
+_TAG_SEQUENCE = 0x30
+_TAG_BIND_RESPONSE = 0x61
+_TAG_SEARCH_ENTRY = 0x64
+_TAG_SEARCH_DONE = 0x65
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A called number as the kernel sends it (+digits) and the mail it must route to."""
+
+    number: str
+    mail: bytes
+
+
+def fair_queries(count: int) -> list[Query]:
+    """Numbers slapd's telephoneNumberMatch can match too: stored with spaces/hyphens only.
+
+    slapd removes only spaces and hyphens (SCHEMA.md); a stored `(8142)` or `(0)` never equals
+    the kernel's `+digits`, so those numbers would measure misses, not routing.
+    """
+    return _shuffled(q for stored, q in _all_queries(count) if "(" not in stored)
+
+
+def parenthesized_queries(count: int) -> list[Query]:
+    """Numbers stored with parentheses: ixidir routes them, slapd cannot (a correctness count)."""
+    return _shuffled(q for stored, q in _all_queries(count) if "(" in stored)
+
+
+def _all_queries(count: int) -> Iterator[tuple[str, Query]]:
+    for user in users(count):
+        for stored, key in zip(user.numbers, user.keys, strict=True):
+            yield stored, Query(f"+{key}", user.mail.encode())
+
+
+def _shuffled(queries: Iterator[Query]) -> list[Query]:
+    pool = list(queries)
+    random.Random(4511).shuffle(pool)  # deterministic: both servers see the same sequence
+    return pool
+
+
+# --- encoding ---------------------------------------------------------------------------------
+
+
+def _ber_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def _message(message_id: int, operation: bytes) -> bytes:
+    """LDAPMessage ::= SEQUENCE { messageID INTEGER, protocolOp } (RFC 4511 §4.1.1)."""
+    integer = message_id.to_bytes((message_id.bit_length() + 8) // 8, "big", signed=True)
+    body = b"\x02" + bytes([len(integer)]) + integer + operation
+    return bytes([_TAG_SEQUENCE]) + _ber_length(len(body)) + body
+
+
+def search_operation(number: str) -> bytes:
+    """The searchRequest protocolOp for one number, encoded by ldaptor."""
+    matcher = pureldap.LDAPFilter_equalityMatch(
+        attributeDesc=pureldap.LDAPAttributeDescription(value=ROUTING_ATTRIBUTE),
+        assertionValue=pureldap.LDAPAssertionValue(value=number),
+    )
+    request = pureldap.LDAPSearchRequest(
+        baseObject=PEOPLE, scope=2, derefAliases=0, sizeLimit=0, timeLimit=0, typesOnly=0,
+        filter=matcher, attributes=["mail"],
+    )  # fmt: skip
+    encoded: bytes = request.toWire()
+    return encoded
+
+
+def bind_message(dn: str, password: str) -> bytes:
+    encoded: bytes = pureldap.LDAPMessage(
+        pureldap.LDAPBindRequest(dn=dn, auth=password), id=_BIND_ID
+    ).toWire()
+    return encoded
+
+
+# --- decoding: just enough BER to frame messages and read the fields we check ------------------
+
+
+def _read_length(data: bytes | bytearray, at: int) -> tuple[int, int] | None:
+    """(length, offset of the contents) of the TLV whose length octets start at `at`."""
+    if at >= len(data):
+        return None
+    first = data[at]
+    if first < 0x80:
+        return first, at + 1
+    count = first & 0x7F
+    if at + 1 + count > len(data):
+        return None
+    return int.from_bytes(data[at + 1 : at + 1 + count], "big"), at + 1 + count
+
+
+def _tlv(data: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, start of contents, end of contents) of a complete TLV inside one message."""
+    length_at = _read_length(data, at + 1)
+    if length_at is None:
+        raise ValueError(f"truncated BER at {at}")
+    length, start = length_at
+    return data[at], start, start + length
+
+
+def split_messages(buffer: bytearray) -> Iterator[bytes]:
+    """Yield each complete LDAPMessage in `buffer` and remove it; a partial tail stays."""
+    at = 0
+    while True:
+        length_at = _read_length(buffer, at + 1)
+        if length_at is None or length_at[1] + length_at[0] > len(buffer):
+            break
+        end = length_at[1] + length_at[0]
+        yield bytes(buffer[at:end])
+        at = end
+    del buffer[:at]
+
+
+def parse_message(message: bytes) -> tuple[int, int, bytes | int]:
+    """(message ID, protocolOp tag, mail value for an entry / resultCode for a response)."""
+    _, start, _ = _tlv(message, 0)
+    _, id_start, id_end = _tlv(message, start)
+    message_id = int.from_bytes(message[id_start:id_end], "big", signed=True)
+    tag, op_start, _ = _tlv(message, id_end)
+    if tag == _TAG_SEARCH_ENTRY:
+        return message_id, tag, _first_value(message, op_start)
+    # LDAPResult starts with resultCode ENUMERATED (RFC 4511 §4.1.9).
+    _, code_start, code_end = _tlv(message, op_start)
+    return message_id, tag, int.from_bytes(message[code_start:code_end], "big")
+
+
+def _first_value(message: bytes, at: int) -> bytes:
+    """The first value of the first attribute of a SearchResultEntry (we asked for mail only)."""
+    _, _, name_end = _tlv(message, at)  # objectName
+    _, attrs_start, attrs_end = _tlv(message, name_end)
+    if attrs_start == attrs_end:
+        return b""
+    _, attr_start, _ = _tlv(message, attrs_start)
+    _, type_start, type_end = _tlv(message, attr_start)
+    if message[type_start:type_end].lower() != b"mail":
+        return b""
+    _, vals_start, vals_end = _tlv(message, type_end)
+    if vals_start == vals_end:
+        return b""
+    _, value_start, value_end = _tlv(message, vals_start)
+    return message[value_start:value_end]
+
+
+# --- the load loop ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Tally:
+    """Outcome counts and latencies of one worker (ns); summed over workers."""
+
+    ok: int = 0
+    missing: int = 0  # no entry: the server cannot route the number
+    wrong: int = 0  # more than one entry, or another mail
+    failed: int = 0  # resultCode other than success
+    latencies: array[int] = field(default_factory=lambda: array("q"))
+    started: float = 0.0
+    ended: float = 0.0
+    cpu_seconds: float = 0.0
+
+    @property
+    def answers(self) -> int:
+        return self.ok + self.missing + self.wrong + self.failed
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one worker does: its connections, depth, request budget or deadline, and queries."""
+
+    host: str
+    port: int
+    connections: int
+    depth: int
+    requests: int | None
+    seconds: float | None
+    start_at: float
+    queries: Sequence[Query]
+    offset: int
+
+
+class _Pending:
+    """One request in flight: when it was sent, the mail it must find, what came back so far."""
+
+    __slots__ = ("entries", "mail", "seen", "sent")
+
+    def __init__(self, sent: int, mail: bytes) -> None:
+        self.sent = sent
+        self.mail = mail
+        self.entries = 0
+        self.seen = b""
+
+
+class _Connection:
+    __slots__ = ("buffer", "next_id", "pending", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
+        self.next_id = _BIND_ID + 1
+        self.pending: dict[int, _Pending] = {}
+
+
+def _connect(host: str, port: int) -> _Connection:
+    sock = socket.create_connection((host, port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.sendall(bind_message(ADMIN_DN, ADMIN_PASSWORD))
+    buffer = bytearray()
+    while True:
+        chunk = sock.recv(_RECV_BYTES)
+        if not chunk:
+            raise ConnectionError("the server closed the connection during bind")
+        buffer += chunk
+        for message in split_messages(buffer):
+            _, tag, code = parse_message(message)
+            if tag != _TAG_BIND_RESPONSE or code != 0:
+                raise ConnectionError(f"bind failed: tag {tag:#x}, resultCode {code!r}")
+            return _Connection(sock)
+
+
+def run_worker(plan: Plan) -> Tally:
+    """Drive this worker's connections until its budget or deadline; the figures it saw."""
+    operations = [search_operation(q.number) for q in plan.queries]
+    connections = [_connect(plan.host, plan.port) for _ in range(plan.connections)]
+    tally = Tally()
+    cursor = plan.offset
+    budget = plan.requests if plan.requests is not None else 1 << 62
+    time.sleep(max(0.0, plan.start_at - time.monotonic()))
+    cpu_before = time.process_time()
+    tally.started = time.monotonic()
+    deadline = tally.started + plan.seconds if plan.seconds is not None else float("inf")
+    selector = selectors.DefaultSelector()
+    for connection in connections:
+        selector.register(connection.sock, selectors.EVENT_READ, connection)
+        _, cursor, budget = _send(connection, plan, operations, cursor, budget, plan.depth)
+    outstanding = sum(len(c.pending) for c in connections)
+    while outstanding:
+        if time.monotonic() >= deadline:
+            budget = 0
+        for key, _ in selector.select():
+            connection = key.data
+            done = _receive(connection, tally)
+            if done:
+                _, cursor, budget = _send(connection, plan, operations, cursor, budget, done)
+        outstanding = sum(len(c.pending) for c in connections)
+    tally.ended = time.monotonic()
+    tally.cpu_seconds = time.process_time() - cpu_before
+    for connection in connections:
+        selector.unregister(connection.sock)
+        connection.sock.close()
+    return tally
+
+
+def _send(
+    connection: _Connection,
+    plan: Plan,
+    operations: Sequence[bytes],
+    cursor: int,
+    budget: int,
+    count: int,
+) -> tuple[int, int, int]:
+    """Send up to `count` new requests in one write; returns (sent, cursor, budget left)."""
+    count = min(count, budget)
+    if count <= 0:
+        return 0, cursor, budget
+    chunks = []
+    now = time.perf_counter_ns()
+    for _ in range(count):
+        index = cursor % len(operations)
+        cursor += 1
+        message_id = connection.next_id
+        connection.next_id += 1
+        connection.pending[message_id] = _Pending(now, plan.queries[index].mail)
+        chunks.append(_message(message_id, operations[index]))
+    connection.sock.sendall(b"".join(chunks))
+    return count, cursor, budget - count
+
+
+def _receive(connection: _Connection, tally: Tally) -> int:
+    """Read what arrived, check finished answers into `tally`; returns how many finished."""
+    chunk = connection.sock.recv(_RECV_BYTES)
+    if not chunk:
+        raise ConnectionError("the server closed the connection")
+    connection.buffer += chunk
+    finished = 0
+    for message in split_messages(connection.buffer):
+        message_id, tag, value = parse_message(message)
+        state = connection.pending[message_id]
+        if tag == _TAG_SEARCH_ENTRY:
+            state.entries += 1
+            state.seen = value if isinstance(value, bytes) else b""
+            continue
+        del connection.pending[message_id]
+        tally.latencies.append(time.perf_counter_ns() - state.sent)
+        finished += 1
+        if tag != _TAG_SEARCH_DONE or value != 0:
+            tally.failed += 1
+        elif state.entries == 0:
+            tally.missing += 1
+        elif state.entries == 1 and state.seen == state.mail:
+            tally.ok += 1
+        else:
+            tally.wrong += 1
+    return finished
+
+
+# --- running workers and summing their figures ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """Summed figures of one run; `client_cpu_share` is generator CPU / (wall x cores)."""
+
+    connections: int
+    depth: int
+    workers: int
+    answers: int
+    ok: int
+    missing: int
+    wrong: int
+    failed: int
+    seconds: float
+    ops_per_second: float
+    p50_ms: float
+    p99_ms: float
+    client_cpu_seconds: float
+    server_cpu_seconds: float | None
+
+    @property
+    def is_all_ok(self) -> bool:
+        return self.ok == self.answers and self.answers > 0
+
+    def describe(self) -> str:
+        server = (
+            ""
+            if self.server_cpu_seconds is None
+            else f", server CPU {self.server_cpu_seconds:.1f} s"
+        )
+        return (
+            f"{self.connections} conn x {self.depth} in flight ({self.workers} workers): "
+            f"{self.ops_per_second:,.0f} ops/s, "
+            f"p50 {self.p50_ms:.3f} ms, p99 {self.p99_ms:.3f} ms; "
+            f"{self.answers} answers: ok {self.ok}, missing {self.missing}, "
+            f"wrong {self.wrong}, failed {self.failed}; {self.seconds:.1f} s wall, "
+            f"client CPU {self.client_cpu_seconds:.1f} s"
+            f"{server}"
+        )
+
+
+def run_load(
+    port: int,
+    queries: Sequence[Query],
+    *,
+    connections: int,
+    depth: int,
+    workers: int = 1,
+    requests: int | None = None,
+    seconds: float | None = None,
+    server_pid: int | None = None,
+    host: str = "127.0.0.1",
+) -> LoadResult:
+    """Run C connections x D in flight over W processes for a request budget or a duration."""
+    if (requests is None) == (seconds is None):
+        raise ValueError("give exactly one of requests= and seconds=")
+    workers = max(1, min(workers, connections))
+    start_at = time.monotonic() + 0.5 + 0.1 * connections  # after every worker has bound
+    plans = [
+        Plan(
+            host=host,
+            port=port,
+            connections=_share(connections, workers, w),
+            depth=depth,
+            requests=None if requests is None else _share(requests, workers, w),
+            seconds=seconds,
+            start_at=start_at,
+            queries=queries,
+            offset=w * len(queries) // workers,
+        )
+        for w in range(workers)
+    ]
+    server_before = _server_cpu(server_pid)
+    if workers == 1:
+        tallies = [run_worker(plans[0])]
+    else:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            tallies = pool.map(run_worker, plans)
+    server_after = _server_cpu(server_pid)
+    return _summed(tallies, connections, depth, server_before, server_after)
+
+
+def _share(total: int, parts: int, index: int) -> int:
+    return total // parts + (1 if index < total % parts else 0)
+
+
+def _server_cpu(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    from processes import cpu_seconds
+
+    return cpu_seconds(pid)
+
+
+def _summed(
+    tallies: Sequence[Tally],
+    connections: int,
+    depth: int,
+    server_before: float | None,
+    server_after: float | None,
+) -> LoadResult:
+    latencies = sorted(value for tally in tallies for value in tally.latencies)
+    seconds = max(t.ended for t in tallies) - min(t.started for t in tallies)
+    answers = sum(t.answers for t in tallies)
+    return LoadResult(
+        connections=connections,
+        depth=depth,
+        workers=len(tallies),
+        answers=answers,
+        ok=sum(t.ok for t in tallies),
+        missing=sum(t.missing for t in tallies),
+        wrong=sum(t.wrong for t in tallies),
+        failed=sum(t.failed for t in tallies),
+        seconds=seconds,
+        ops_per_second=answers / seconds if seconds > 0 else 0.0,
+        p50_ms=_percentile(latencies, 0.50) / 1e6,
+        p99_ms=_percentile(latencies, 0.99) / 1e6,
+        client_cpu_seconds=sum(t.cpu_seconds for t in tallies),
+        server_cpu_seconds=(
+            None if server_before is None or server_after is None else server_after - server_before
+        ),
+    )
+
+
+def _percentile(ordered: Sequence[int], fraction: float) -> float:
+    if not ordered:
+        return float("nan")
+    return float(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--users", type=int, required=True, help="datagen size the server holds")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--depth", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1)
+    budget = parser.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--requests", type=int)
+    budget.add_argument("--seconds", type=float)
+    parser.add_argument(
+        "--parenthesized", action="store_true", help="query the numbers stored with parentheses"
+    )
+    parser.add_argument("--server-pid", type=int)
+    args = parser.parse_args()
+    queries = parenthesized_queries(args.users) if args.parenthesized else fair_queries(args.users)
+    result = run_load(
+        args.port, queries, connections=args.connections, depth=args.depth, workers=args.workers,
+        requests=args.requests, seconds=args.seconds, server_pid=args.server_pid,
+    )  # fmt: skip
+    print(result.describe())
+
+
+if __name__ == "__main__":
+    main()
