@@ -73,6 +73,11 @@ class Directory:
         """The last changelog sequence applied to memory (followers pass it to changes_since)."""
         return self.state.sequence
 
+    @property
+    def generation(self) -> int:
+        """Changes with every write applied to memory (own or another process's)."""
+        return self.state.generation
+
     def apply_changes(self, changes: Iterable[Change]) -> int:
         """Apply changes other processes committed; idempotent by sequence."""
         return self.state.apply_changes(changes)

@@ -71,6 +71,9 @@ class DirectoryState:
         self.index = EqualityIndex(schema, indexed, rules=self.routing.rules)
         self.compiler = FilterCompiler(schema, rules=self.routing.rules)
         self.sequence = 0
+        # Bumped by every change applied to memory: caches of answers (the server's fast
+        # path) are valid for one generation only.
+        self.generation = 0
         self.operational = frozenset(
             at.name for at in schema.attribute_types.values() if at.is_operational
         )
@@ -146,6 +149,7 @@ class DirectoryState:
         return applied
 
     def _apply(self, puts: Iterable[Entry], deleted: Iterable[str]) -> None:
+        self.generation += 1
         for uuid in deleted:
             old = self.dit.remove(uuid)
             if old is not None:

@@ -159,7 +159,12 @@ class LDAPCodec:
         self._buffer += data
 
     def next_message(self) -> LDAPMessage | None:
-        """The next complete request, or None until more bytes arrive; CodecError if malformed.
+        """The next complete request, or None until more bytes arrive; CodecError if malformed."""
+        pdu = self.next_frame()
+        return None if pdu is None else decode_pdu(pdu)
+
+    def next_frame(self) -> bytes | None:
+        """The next complete PDU's bytes, undecoded (the fast path looks at them first).
 
         A PDU whose announced length exceeds the limit is refused as soon as its header is
         read, before its content is waited for.
@@ -179,7 +184,7 @@ class LDAPCodec:
         pdu = bytes(buffer[start:end])
         self._offset = end
         self._compact()
-        return decode_pdu(pdu)
+        return pdu
 
     def _compact(self) -> None:
         if self._offset >= _COMPACT_AFTER and self._offset * 2 >= len(self._buffer):

@@ -20,6 +20,9 @@ from ixidir.directory.requests import (
 
 
 class Directory(Protocol):
+    @property
+    def generation(self) -> int: ...
+
     def bind(self, dn: str, password: bytes) -> Principal: ...
 
     def search(

@@ -9,7 +9,8 @@ an abandon (or other clients) gets through.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import cast
 
 from twisted.internet.interfaces import IAddress
@@ -18,9 +19,10 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ixidir.errors import ResultCode
-from ixidir.server.codec import CodecError, LDAPCodec
+from ixidir.server.codec import CodecError, LDAPCodec, decode_pdu
 from ixidir.server.extended import ExtendedHandler, standard_handlers
 from ixidir.server.facade import Directory
+from ixidir.server.fastpath import AnswerCache, SearchFrame, split_search, strip_envelope, wrap
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
 from ixidir.server.messages import (
     NOTICE_OF_DISCONNECTION_OID,
@@ -30,6 +32,12 @@ from ixidir.server.messages import (
     UnbindRequest,
 )
 from ixidir.server.session import Outgoing, Reply, Session, StartTLS
+
+# Result codes whose answers depend only on the request, the caller and the data: cacheable.
+_STABLE_RESULTS = frozenset(
+    {ResultCode.SUCCESS, ResultCode.SIZE_LIMIT_EXCEEDED, ResultCode.NO_SUCH_OBJECT}
+)
+_SEARCH_DONE = 0x65
 
 # slapd accepts 4 MiB from bound clients; ldaptor's decoder is quadratic in elements per
 # SEQUENCE, so we default lower. Requests from real clients are a few hundred bytes.
@@ -58,11 +66,32 @@ class LDAPServerFactory(Factory):
         self.log = log if log is not None else Logger()
         self.tls = tls  # an IOpenSSLContextFactory for StartTLS, or None
         self.extended = dict(standard_handlers() if extended is None else extended)
+        self.answers = AnswerCache()  # shared by all connections (DESIGN.md fast path)
 
     def buildProtocol(self, addr: IAddress | None) -> LDAPServerProtocol:
         protocol = LDAPServerProtocol(self)
         protocol.factory = self
         return protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """Reply bytes already encoded (a cached answer, or one being captured for the cache)."""
+
+    data: bytes
+
+
+Item = Outgoing | Encoded
+
+
+@dataclass(slots=True)
+class Work:
+    """One request's replies still to send; a `barrier` may change the session (a bind...),
+    so the fast path answers from the cache only while no barrier is queued before it."""
+
+    message_id: int
+    items: Iterator[Item]
+    barrier: bool
 
 
 class LDAPServerProtocol(Protocol):
@@ -78,7 +107,8 @@ class LDAPServerProtocol(Protocol):
             now=factory.reactor.seconds,
             tls_configured=factory.tls is not None,
         )
-        self._work: deque[tuple[int, Iterator[Outgoing]]] = deque()
+        self._work: deque[Work] = deque()
+        self._barriers = 0  # queued Work items with barrier=True
         self._paused = False
         self._reading_paused = False
         self._closing = False
@@ -105,16 +135,49 @@ class LDAPServerProtocol(Protocol):
     def _read_messages(self) -> None:
         try:
             while len(self._work) < MAX_QUEUED_REQUESTS and not self._closing:
-                message = self._codec.next_message()
-                if message is None:
+                pdu = self._codec.next_frame()
+                if pdu is None:
                     return
-                self._accept(message)
+                self._accept_frame(pdu)
         except CodecError as error:
             self._disconnect(error)
             return
         if not self._closing and not self._reading_paused:
             self._reading_paused = True
             self._out.pauseProducing()
+
+    def _accept_frame(self, pdu: bytes) -> None:
+        """Serve a repeated search from the answer cache, else decode and dispatch."""
+        search = split_search(pdu) if self._barriers == 0 else None
+        if search is not None:
+            principal = self._session.principal
+            generation = self._config.directory.generation
+            answer = self._config.answers.get(principal, search.operation, generation)
+            if answer is not None:
+                items = iter((Encoded(wrap(search.message_id, answer)),))
+                self._work.append(Work(search.message_id, items, barrier=False))
+                return
+            message = decode_pdu(pdu)
+            replies = self._capture(search, principal, generation, message)
+            self._work.append(Work(message.message_id, replies, barrier=False))
+            return
+        self._accept(decode_pdu(pdu))
+
+    def _capture(
+        self, search: SearchFrame, principal: Hashable, generation: int, message: LDAPMessage
+    ) -> Iterator[Item]:
+        """Send the replies and keep their encoded operations for the cache when the answer
+        is complete and stable (abandoned or failed searches are not kept)."""
+        operations: list[bytes] = []
+        for item in self._session.respond(message):
+            if not isinstance(item, Reply):
+                yield item
+                return
+            data = self._encode(item)
+            operations.append(strip_envelope(data))
+            yield Encoded(data)
+        if operations and _is_stable_done(operations[-1]):
+            self._config.answers.put(principal, search.operation, generation, tuple(operations))
 
     def _accept(self, message: LDAPMessage) -> None:
         match message.request:
@@ -123,7 +186,9 @@ class LDAPServerProtocol(Protocol):
             case UnbindRequest():  # RFC 4511 §4.3: no response, close the connection
                 self._close()
             case _:
-                self._work.append((message.message_id, self._session.respond(message)))
+                items = self._session.respond(message)
+                self._work.append(Work(message.message_id, items, barrier=True))
+                self._barriers += 1
 
     def _disconnect(self, error: CodecError) -> None:
         """RFC 4511 §4.4.1 Notice of Disconnection, then close (never answer garbage)."""
@@ -142,11 +207,16 @@ class LDAPServerProtocol(Protocol):
 
     def _cancel(self, matches: Callable[[int], bool]) -> None:
         """Drop queued or in-progress work whose message ID matches (abandon, close)."""
-        for item in [item for item in self._work if matches(item[0])]:
-            self._work.remove(item)
-            close = getattr(item[1], "close", None)
+        for work in [work for work in self._work if matches(work.message_id)]:
+            self._work.remove(work)
+            self._finished(work)
+            close = getattr(work.items, "close", None)
             if close is not None:
                 close()
+
+    def _finished(self, work: Work) -> None:
+        if work.barrier:
+            self._barriers -= 1
 
     def _pump(self) -> None:
         self._scheduled = None
@@ -165,21 +235,22 @@ class LDAPServerProtocol(Protocol):
 
     def _write_batch(self) -> int:
         """Write up to WRITE_BATCH_BYTES of the head request's replies in one write."""
-        _, items = self._work[0]
+        work = self._work[0]
         chunks: list[bytes] = []
         size = 0
-        for item in items:
+        for item in work.items:
             if isinstance(item, StartTLS):
                 self._out.write(b"".join(chunks))
                 chunks = []
                 self._out.startTLS(self._config.tls)
                 continue
-            chunks.append(self._encode(item))
+            chunks.append(item.data if isinstance(item, Encoded) else self._encode(item))
             size += len(chunks[-1])
             if size >= WRITE_BATCH_BYTES:
                 break
         else:
             self._work.popleft()
+            self._finished(work)
         if chunks:
             self._out.write(b"".join(chunks))
         return size
@@ -205,3 +276,13 @@ class LDAPServerProtocol(Protocol):
         if self._scheduled is not None and self._scheduled.active():
             self._scheduled.cancel()
         self._scheduled = None
+
+
+def _is_stable_done(operation: bytes) -> bool:
+    """A SearchResultDone whose result code does not depend on timing (RFC 4511 §4.1.9)."""
+    # [APPLICATION 5] SEQUENCE { resultCode ENUMERATED, ... }: tag, length, 0x0A, 0x01, code.
+    if not operation or operation[0] != _SEARCH_DONE:
+        return False
+    start = 2 if operation[1] < 0x80 else 2 + (operation[1] & 0x7F)
+    code = operation[start : start + 3]
+    return len(code) == 3 and code[:2] == b"\x0a\x01" and code[2] in _STABLE_RESULTS

@@ -133,6 +133,11 @@ class FakeDirectory:
         self.passwords[target] = new if new is not None else b"generated-pw"
         return None if new is not None else b"generated-pw"
 
+    @property
+    def generation(self) -> int:
+        """Never changes: the fake's tests don't write through the fast path's cache."""
+        return 0
+
     def who_am_i(self, principal: Principal) -> str:
         return f"dn:{principal.dn}" if principal.dn else ""
 
