@@ -12,15 +12,24 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ldaptor.protocols import pureber
 
+from ixidir.directory.directory import Directory
+from ixidir.directory.limits import DailyLimits
 from ixidir.directory.ports import DeleteEntry, PutEntry, StorageError
+from ixidir.directory.requests import AccessClass, AddRequest, Principal
+from ixidir.directory.settings import DirectorySettings
+from ixidir.errors import InsufficientAccessRights, NoSuchObject, ProtocolError
 from ixidir.limits.policy import Service
+from ixidir.schema import load_default_schema
+from ixidir.server.extended import ExtendedCall
+from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, decode_limit_request, limit_handlers
 from ixidir.storage import FirebirdEntryStore
 from ixidir.storage.counters import FirebirdCounterStore, open_counter_store
 
@@ -239,6 +248,151 @@ def test_concurrent_processes_never_exceed_the_limit(
     assert all(worker.returncode == 0 for worker in workers)
     assert sum(int(output.split()[-1]) for output in outputs) == RACE_LIMIT
     assert counters.used(user, FAX, day=DAY) == RACE_LIMIT
+
+
+# --- The DailyLimits use-case and its extended operations over these counters (issue 4) ---
+
+BASE = "dc=example,dc=com"
+DEFAULTS_DN = f"cn=ums-defaults,{BASE}"
+ALICE, BOB = f"uid=alice,{BASE}", f"uid=bob,{BASE}"
+CONNECTOR = f"cn=connector,{BASE}"
+ADMIN = Principal(f"cn=admin,{BASE}", AccessClass.ADMIN)
+SERVICE = Principal(CONNECTOR, AccessClass.SERVICE)
+ALICE_P = Principal(ALICE, AccessClass.USER)
+
+
+class FixedClock:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture
+def directory(store: FirebirdEntryStore) -> Directory:
+    made = Directory(
+        schema=load_default_schema(),
+        store=store,
+        base_dn=BASE,
+        settings=DirectorySettings(service_accounts=(CONNECTOR,)),
+        clock=lambda: datetime(2025, 1, 1, tzinfo=UTC),
+        new_uuid=lambda: str(uuid.uuid4()),
+    )
+    made.load()
+    made.add(ADMIN, AddRequest(BASE, (("objectClass", (b"domain",)), ("dc", (b"example",)))))
+    for dn, name in ((ALICE, b"alice"), (BOB, b"bob")):
+        person = (("objectClass", (b"inetOrgPerson",)), ("cn", (name,)), ("sn", (name,)))
+        made.add(ADMIN, AddRequest(dn, person))
+    defaults = (
+        ("objectClass", (b"applicationProcess", b"ixiUmsServerDefaults")),
+        ("ixiDailyLimitEnabled", (b"TRUE",)),
+        ("ixiDailyLimitTimeZone", (b"Europe/Berlin",)),
+        ("ixiFaxDailyLimitMode", (b"custom",)),
+        ("ixiFaxDailyLimit", (b"2",)),
+    )
+    made.add(ADMIN, AddRequest(DEFAULTS_DN, defaults))
+    return made
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2025, 1, 14, 22, 0, tzinfo=UTC))  # 23:00 in Berlin
+
+
+@pytest.fixture
+def limits(directory: Directory, counters: FirebirdCounterStore, clock: FixedClock) -> DailyLimits:
+    return DailyLimits(directory=directory, counters=counters, clock=clock)
+
+
+def test_service_account_reserves_up_to_the_server_default(limits: DailyLimits) -> None:
+    results = [limits.reserve(SERVICE, ALICE, Service.FAX) for _ in range(3)]
+    assert [(r.granted, r.used, r.limit) for r in results] == [
+        (True, 1, 2),
+        (True, 2, 2),
+        (False, 2, 2),
+    ]
+
+
+def test_a_new_local_day_starts_from_zero(limits: DailyLimits, clock: FixedClock) -> None:
+    limits.reserve(ADMIN, ALICE, Service.FAX, count=2)
+    assert not limits.reserve(ADMIN, ALICE, Service.FAX).granted
+    clock.moment = datetime(2025, 1, 14, 23, 0, tzinfo=UTC)  # Berlin midnight, still UTC Jan 14
+    assert limits.reserve(ADMIN, ALICE, Service.FAX).used == 1
+
+
+def test_release_and_usage_and_reset(limits: DailyLimits) -> None:
+    limits.reserve(SERVICE, BOB, Service.SMS, count=3)
+    assert limits.release(SERVICE, BOB, Service.SMS) == 2
+    usage = {u.service: u for u in limits.usage(SERVICE, BOB)}
+    assert usage[Service.SMS].used == 2
+    assert usage[Service.SMS].remaining is None  # no SMS default: infinite, still counted
+    assert usage[Service.FAX].remaining == 2
+    with pytest.raises(InsufficientAccessRights):
+        limits.reset(SERVICE, BOB, None)
+    limits.reset(ADMIN, BOB, None)
+    assert all(u.used == 0 for u in limits.usage(ADMIN, BOB))
+
+
+def test_users_and_anonymous_may_not_count_and_learn_nothing(limits: DailyLimits) -> None:
+    for principal in (ALICE_P, Principal()):
+        with pytest.raises(InsufficientAccessRights):
+            limits.reserve(principal, ALICE, Service.FAX)
+        with pytest.raises(InsufficientAccessRights):
+            limits.reserve(principal, f"uid=nobody,{BASE}", Service.FAX)
+
+
+def test_unknown_user_is_no_such_object(limits: DailyLimits) -> None:
+    with pytest.raises(NoSuchObject):
+        limits.reserve(SERVICE, f"uid=nobody,{BASE}", Service.FAX)
+
+
+def request_value(*parts: object) -> bytes:
+    return pureber.BERSequence(list(parts)).toWire()  # type: ignore[no-any-return]
+
+
+def test_reserve_operation_round_trip(limits: DailyLimits, directory: Directory) -> None:
+    handlers = limit_handlers(limits)
+    value = request_value(pureber.BEROctetString(ALICE.encode()), pureber.BEREnumerated(0))
+    replies = [handlers[RESERVE_OID](ExtendedCall(directory, SERVICE, value)) for _ in range(3)]
+    decoded = [pureber.berDecodeObject(pureber.BERDecoderContext(), r.value)[0] for r in replies]
+    # ldaptor decodes BOOLEAN TRUE as its octet 0xFF.
+    fields = [[bool(seq.data[0].value), seq.data[1].value, seq.data[2].value] for seq in decoded]
+    assert fields == [[True, 1, 2], [True, 2, 2], [False, 2, 2]]
+    release = handlers[RELEASE_OID](ExtendedCall(directory, SERVICE, value))
+    assert release.value == request_value(pureber.BERInteger(1))
+
+
+def test_infinite_limit_is_minus_one_on_the_wire(limits: DailyLimits, directory: Directory) -> None:
+    value = request_value(
+        pureber.BEROctetString(BOB.encode()), pureber.BEREnumerated(2), pureber.BERInteger(5)
+    )
+    reply = limit_handlers(limits)[RESERVE_OID](ExtendedCall(directory, SERVICE, value))
+    assert reply.value == request_value(
+        pureber.BERBoolean(True), pureber.BERInteger(5), pureber.BERInteger(-1)
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        b"",
+        b"\x30\x00",
+        b"garbage",
+        request_value(pureber.BEROctetString(b"uid=x")),
+        request_value(pureber.BEROctetString(b"uid=x"), pureber.BERInteger(0)),
+        request_value(pureber.BEROctetString(b"uid=x"), pureber.BEREnumerated(3)),
+        request_value(
+            pureber.BEROctetString(b"uid=x"), pureber.BEREnumerated(0), pureber.BERInteger(0)
+        ),
+        request_value(pureber.BEROctetString(b"\xff"), pureber.BEREnumerated(0)),
+        request_value(pureber.BEROctetString(b"uid=x"), pureber.BEREnumerated(0)) + b"\x00",
+    ],
+)
+def test_malformed_request_values_are_protocol_errors(value: bytes | None) -> None:
+    with pytest.raises(ProtocolError):
+        decode_limit_request(value)
 
 
 def _race_worker(argv: list[str]) -> None:
