@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datagen import users
 from dataset import ADMIN_DN, ADMIN_PASSWORD, PEOPLE
 from ldaptor.protocols import pureldap
+from processes import cpu_seconds
 
 ROUTING_ATTRIBUTE = "facsimileTelephoneNumber"
 _BIND_ID = 1
@@ -425,11 +426,7 @@ def _share(total: int, parts: int, index: int) -> int:
 
 
 def _server_cpu(pid: int | None) -> float | None:
-    if pid is None:
-        return None
-    from processes import cpu_seconds
-
-    return cpu_seconds(pid)
+    return None if pid is None else cpu_seconds(pid)
 
 
 def _summed(
