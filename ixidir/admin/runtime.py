@@ -19,6 +19,7 @@ from ixidir.directory.requests import AccessClass, Principal
 from ixidir.schema import load_default_schema
 from ixidir.server.capabilities import root_dse_extra
 from ixidir.storage import FirebirdEntryStore, open_entry_store
+from ixidir.storage.counters import FirebirdCounterStore, open_counter_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,18 @@ def open_store(data_dir: Path, config: Config, *, create: bool = False) -> Fireb
             data_dir, config.storage_dsn, create=create, user=config.storage_user, password=password
         )
     return open_entry_store(data_dir, config.storage_dsn, create=create, password=password)
+
+
+def open_counters(data_dir: Path, config: Config) -> FirebirdCounterStore:
+    """The daily-limit counters, in the same database as the entries."""
+    password = None
+    if config.storage_password_file:
+        password = resolve_path(data_dir, config.storage_password_file).read_text().strip()
+    if config.storage_dsn and config.storage_user:
+        return open_counter_store(
+            data_dir, config.storage_dsn, user=config.storage_user, password=password
+        )
+    return open_counter_store(data_dir, config.storage_dsn, password=password)
 
 
 def build_directory(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from twisted.internet.task import LoopingCall
 from twisted.logger import (
     FilteringLogObserver,
     ILogFilterPredicate,
@@ -27,15 +28,19 @@ from twisted.logger import (
     textFileLogObserver,
 )
 
-from ixidir.admin.runtime import build_directory, open_store
+from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
 from ixidir.config import Config, load_config
 from ixidir.directory.directory import Directory
+from ixidir.directory.limits import DailyLimits
+from ixidir.errors import LDAPError
 from ixidir.server.extended import standard_handlers
+from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, limit_handlers
 from ixidir.server.listen import bound_addresses, format_address, listen
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
 
 log = Logger(namespace="ixidir")
+PURGE_INTERVAL_SECONDS = 24 * 60 * 60
 # How long the follower waits for an event before it polls the changelog anyway.
 FOLLOW_POLL_SECONDS = 1.0
 
@@ -45,8 +50,9 @@ def serve(data_dir: Path, *, reactor: Any, listen_on: Sequence[str] | None = Non
     config = load_config(data_dir)
     _start_logging(config.log_level)
     store = open_store(data_dir, config)
-    extended = standard_handlers()
-    directory = build_directory(data_dir, config, store, extended_oids=list(extended))
+    counters = open_counters(data_dir, config)
+    oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID]
+    directory = build_directory(data_dir, config, store, extended_oids=oids)
     started = time.monotonic()
     counts = directory.load()
     log.info(
@@ -55,6 +61,13 @@ def serve(data_dir: Path, *, reactor: Any, listen_on: Sequence[str] | None = Non
         seconds=time.monotonic() - started,
         sequence=counts.sequence,
     )
+    # Counter writes are short single-row commits (~1 ms); they run on the reactor thread
+    # like the directory's writes, which keeps one Firebird connection per thread.
+    limits = DailyLimits(directory=directory, counters=counters, clock=utc_now)
+    extended = {**standard_handlers(), **limit_handlers(limits)}
+    purge = LoopingCall(_purge, limits)
+    purge.clock = reactor
+    purge.start(PURGE_INTERVAL_SECONDS, now=True)
     factory = LDAPServerFactory(
         directory, max_pdu_size=config.max_pdu_size, reactor=reactor, log=log, extended=extended
     )
@@ -66,8 +79,20 @@ def serve(data_dir: Path, *, reactor: Any, listen_on: Sequence[str] | None = Non
     follower.start()
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
     reactor.run()
+    counters.close()
     store.close()
     return 0
+
+
+def _purge(limits: DailyLimits) -> None:
+    """Drop counts of days older than the kept age (90 days); at start and once a day."""
+    try:
+        removed = limits.purge()
+    except LDAPError as error:
+        log.warn("could not purge old daily counts: {reason}", reason=error.message)
+        return
+    if removed:
+        log.info("purged {count} old daily counts", count=removed)
 
 
 def _start_logging(level: str) -> None:
