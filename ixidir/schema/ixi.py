@@ -8,9 +8,10 @@ ixi constraint rejects it; cross-attribute rules are constraintViolation (19).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
-from ixidir.errors import ConstraintViolation
+from ixidir.errors import ConstraintViolation, InvalidAttributeSyntax
 
 _PERMISSION = ("default", "none", "internal", "local", "national", "international")
 _LIMIT_MODE = ("default", "infinite", "custom")
@@ -60,6 +61,26 @@ SERVER_DEFAULTS_OID = "2.25.36358030867219218258049950064569224190.2.2"
 _SERVER_DEFAULT_MODES = frozenset({"infinite", "custom"})
 
 
+# Templates for new users on the server-defaults entry (issue 5): `{attribute}` or
+# `{attribute:N}` (the first N characters); any other brace is a typo, refused as
+# invalidAttributeSyntax so `ldapmodify` cannot store a template `ixidir user add` cannot use.
+TEMPLATE_ATTRIBUTES = ("ixiDisplayNameTemplate", "ixiMailTemplate", "ixiUidTemplate")
+TEMPLATE_PLACEHOLDER = re.compile(
+    r"\{(?P<attr>[A-Za-z][A-Za-z0-9-]*)(?::(?P<length>[1-9][0-9]*))?\}"
+)
+
+
+def check_template(attr: str, template: str) -> None:
+    """Refuse a template with a malformed placeholder, or a mail template without its `@`."""
+    literal = TEMPLATE_PLACEHOLDER.sub("", template)
+    if "{" in literal or "}" in literal:
+        raise InvalidAttributeSyntax(
+            f"{attr}: {template!r}: placeholders are {{attribute}} or {{attribute:N}}"
+        )
+    if attr == "ixiMailTemplate" and literal.count("@") != 1:
+        raise InvalidAttributeSyntax(f"{attr}: {template!r}: needs exactly one '@' outside {{}}")
+
+
 def _is_server_defaults(attributes: Mapping[str, Sequence[bytes]]) -> bool:
     wanted = {SERVER_DEFAULTS_CLASS.lower(), SERVER_DEFAULTS_OID}
     return any(v.decode("utf-8", "replace").strip().lower() in wanted
@@ -68,6 +89,9 @@ def _is_server_defaults(attributes: Mapping[str, Sequence[bytes]]) -> bool:
 
 def check_ixi_rules(attributes: Mapping[str, Sequence[bytes]]) -> None:
     """SCHEMA.md cross-attribute rules (keys are primary names); raise ConstraintViolation."""
+    for attr in TEMPLATE_ATTRIBUTES:
+        for value in attributes.get(attr) or ():
+            check_template(attr, value.decode("utf-8", "replace"))
     is_defaults = _is_server_defaults(attributes)
     for mode_attr, limit_attr in DAILY_LIMITS:
         modes = attributes.get(mode_attr) or ()
