@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from ixidir.directory.ports import StoredEntry
-from ixidir.storage import FirebirdEntryStore, open_entry_store
-from ixidir.storage.embedded import prepare_embedded_runtime
+from ixidir.storage import FirebirdEntryStore, embedded, open_entry_store
 
 
 @pytest.fixture(scope="session")
 def runtime_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's Firebird root: the driver loads its client library once per process."""
-    return prepare_embedded_runtime(tmp_path_factory.mktemp("firebird") / "root")
+    """The session's Firebird root: the driver loads its client library once per process, so
+    a root another test module prepared first (tests/directory) is the one to use."""
+    prepared = embedded.runtime_root()
+    return prepared or embedded.prepare_embedded_runtime(tmp_path_factory.mktemp("fb") / "root")
 
 
 @pytest.fixture
