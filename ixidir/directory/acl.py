@@ -14,7 +14,7 @@ Writes: the admin anything; a user only its own userPassword; everyone else noth
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from ixidir.directory.dit import DIT, Entry
 from ixidir.directory.operational import (
@@ -28,6 +28,9 @@ from ixidir.directory.requests import AccessClass, Principal
 # Only ever readable by the administrator (DESIGN.md "Secrets"; SCHEMA.md ixiVmPin).
 SECRET_ATTRIBUTES = frozenset({"userPassword", "ixiVmPin"})
 _NOTHING: frozenset[str] = frozenset()
+# Operational attributes computed on read by a provider (primary name → function of the entry).
+Computed = Mapping[str, Callable[[Entry], Sequence[bytes] | None]]
+_NO_EXTRA: Computed = {}
 _TRUE, _FALSE = (b"TRUE",), (b"FALSE",)
 
 
@@ -53,22 +56,29 @@ class Reader:
         """`name` is a primary attribute name."""
         return self.may_read(entry) and name not in self.hidden
 
-    def view(self, entry: Entry, dit: DIT) -> EntryView | None:
-        """What this principal sees of the entry, or None when the entry is invisible."""
+    def view(self, entry: Entry, dit: DIT, computed: Computed | None = None) -> EntryView | None:
+        """What this principal sees of the entry, or None when the entry is invisible.
+
+        `computed` adds operational attributes computed on read (ixiCanonicalNumber, the
+        daily counts); each is evaluated only when a filter or the selection asks for it.
+        """
         if not self.may_read(entry):
             return None
-        return EntryView(entry, dit, self.hidden)
+        return EntryView(entry, dit, self.hidden, computed or _NO_EXTRA)
 
 
 class EntryView(Mapping[str, Sequence[bytes]]):
     """The readable attributes of an entry plus the computed operational ones (RFC 4512 §3.4)."""
 
-    __slots__ = ("_dit", "_entry", "_hidden")
+    __slots__ = ("_dit", "_entry", "_extra", "_hidden")
 
-    def __init__(self, entry: Entry, dit: DIT, hidden: frozenset[str]) -> None:
+    def __init__(
+        self, entry: Entry, dit: DIT, hidden: frozenset[str], extra: Computed = _NO_EXTRA
+    ) -> None:
         self._entry = entry
         self._dit = dit
         self._hidden = hidden
+        self._extra = extra
 
     @property
     def entry(self) -> Entry:
@@ -93,6 +103,7 @@ class EntryView(Mapping[str, Sequence[bytes]]):
             if name not in self._hidden:
                 yield name
         yield from (ENTRY_DN, HAS_SUBORDINATES, SUBSCHEMA_SUBENTRY)
+        yield from (name for name in self._extra if name not in self._hidden)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -104,4 +115,5 @@ class EntryView(Mapping[str, Sequence[bytes]]):
             return _TRUE if self._dit.has_children(self._entry.dn_key) else _FALSE
         if key == SUBSCHEMA_SUBENTRY:
             return (SUBSCHEMA_DN.encode("ascii"),)
-        return None
+        compute = self._extra.get(key)
+        return None if compute is None else compute(self._entry)

@@ -39,6 +39,19 @@ from ixidir.limits import (
 )
 
 _T = TypeVar("_T")
+# Read-only operational attributes computed on read (issue 4).
+SENT_TODAY = {
+    Service.FAX: "ixiFaxSentToday",
+    Service.SMS: "ixiSmsSentToday",
+    Service.VOICE: "ixiVoiceSentToday",
+}
+_IXI_USER = b"ixiumsuser"
+
+
+def _is_ixi_user(entry: Entry) -> bool:
+    return any(value.lower() == _IXI_USER for value in entry.attributes.get("objectClass", ()))
+
+
 _COUNTING = frozenset({AccessClass.ADMIN, AccessClass.SERVICE})
 
 
@@ -71,6 +84,19 @@ class DailyLimits:
         self._counters = counters
         self._clock = clock
         self._keep_days = keep_days
+        for service, name in SENT_TODAY.items():
+            self._state.computed[name] = self._sent_today(service)
+
+    def _sent_today(self, service: Service) -> Callable[[Entry], tuple[bytes, ...] | None]:
+        """The read-only ixi…SentToday attribute: today's count, for users with ixi settings."""
+
+        def compute(entry: Entry) -> tuple[bytes, ...] | None:
+            if not _is_ixi_user(entry):
+                return None
+            day = self._today(self._defaults())
+            return (str(self._used(entry.uuid, service, day)).encode("ascii"),)
+
+        return compute
 
     def reserve(
         self, principal: Principal, user_dn: str, service: Service, *, count: int = 1

@@ -14,7 +14,7 @@ from ixidir.directory.bindcache import BindCache
 from ixidir.directory.dit import DIT, Entry, EntryAttributes
 from ixidir.directory.evaluate import FilterCompiler
 from ixidir.directory.index import EqualityIndex
-from ixidir.directory.numbers import Routing
+from ixidir.directory.numbers import CANONICAL_NUMBER, Routing
 from ixidir.directory.ports import (
     Change,
     DeleteEntry,
@@ -69,6 +69,10 @@ class DirectoryState:
         self.routing = Routing(schema, settings.routing_attributes, describe=self._describe)
         indexed = dict.fromkeys((*settings.indexed_attributes, *self.routing.attributes))
         self.index = EqualityIndex(schema, indexed, rules=self.routing.rules)
+        # Operational attributes computed on read; DailyLimits adds the daily counts.
+        self.computed: dict[str, Callable[[Entry], Sequence[bytes] | None]] = {
+            CANONICAL_NUMBER: self._canonical_numbers
+        }
         self.compiler = FilterCompiler(schema, rules=self.routing.rules)
         self.sequence = 0
         # Bumped by every change applied to memory: caches of answers (the server's fast
@@ -178,6 +182,11 @@ class DirectoryState:
             self.index.reindex(name, rule, entries)
         self.compiler.rules = self.routing.rules
         self.routing.rebuild(entries)
+
+    def _canonical_numbers(self, entry: Entry) -> tuple[bytes, ...] | None:
+        """ixiCanonicalNumber: the E.164 digits every routing number of the entry has."""
+        keys = self.routing.index.keys_of(entry.uuid)
+        return tuple(key.encode("ascii") for key in sorted(keys)) or None
 
     def _describe(self, uuid: str) -> str:
         entry = self.dit.by_uuid(uuid)

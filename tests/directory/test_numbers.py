@@ -147,3 +147,14 @@ def test_reload_rebuilds_routing_from_the_store(
     again = make_directory(store)
     again.load()
     assert routed_dn(again, "08142 4799-123") == CAROL
+
+
+def test_canonical_numbers_are_an_operational_attribute(routed: Directory) -> None:
+    """ixiCanonicalNumber shows the digits the entry routes by, with '+' or by name."""
+    for attributes in (("+",), ("ixiCanonicalNumber",)):
+        request = SearchRequest(CAROL, Scope.BASE, attributes=attributes)
+        (entry,) = routed.search(ADMIN, request)
+        assert dict(entry.attributes)["ixiCanonicalNumber"] == (b"4981424799123",)
+    plain = SearchRequest(CAROL, Scope.BASE, attributes=("*",))
+    (entry,) = routed.search(ADMIN, plain)
+    assert "ixiCanonicalNumber" not in dict(entry.attributes)

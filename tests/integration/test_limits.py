@@ -138,3 +138,14 @@ def test_root_dse_advertises_reserve_and_release(servers: list[RunningServer]) -
     found = servers[0].ldap("ldapsearch", "-b", "", "-s", "base", "supportedExtension", bind=False)
     assert RESERVE in found.stdout
     assert RELEASE in found.stdout
+
+
+def test_counts_are_readable_as_operational_attributes(servers: list[RunningServer]) -> None:
+    """ixiSmsSentToday is computed on read: asked by name or with '+'."""
+    connection = connect(servers[0])
+    assert extended(connection, RESERVE, request_value(USER, SMS, 2))[0] == 0
+    by_name = servers[1].ldap("ldapsearch", "-b", USER, "-s", "base", "ixiSmsSentToday")
+    assert "ixiSmsSentToday: 2" in by_name.stdout
+    everything = servers[1].ldap("ldapsearch", "-b", USER, "-s", "base", "+")
+    assert "ixiFaxSentToday:" in everything.stdout
+    assert "ixiCanonicalNumber: 4981424799123" in everything.stdout

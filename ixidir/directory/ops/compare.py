@@ -37,7 +37,7 @@ def compare(
         return _compare_secret(principal, entry, at, value)
     if at.equality is None:
         raise InappropriateMatching(f"{at.name}: attribute type has no equality matching rule")
-    view = reader.view(entry, state.dit)
+    view = reader.view(entry, state.dit, state.computed)
     values = view.get(at.name) if view is not None else None
     if not values:
         raise NoSuchAttribute(f"{at.name}: no such attribute in {dn_text}")

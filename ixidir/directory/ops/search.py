@@ -133,7 +133,7 @@ def _results(
         if current is None:
             continue  # deleted since the candidates were taken
         entry = current  # the newest whole snapshot, never a half-applied write
-        view = reader.view(entry, state.dit)
+        view = reader.view(entry, state.dit, state.computed)
         if view is None or not compiled.matches(view, entry.dn):
             continue
         if limit and sent >= limit:
