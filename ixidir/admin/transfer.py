@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ixidir.admin.errors import AdminError
+from ixidir.admin.initialize import DEFAULTS_RDN, PEOPLE_RDN
+from ixidir.admin.legacy import Item, ItemRefused, Notes, clean, plan, write
 from ixidir.admin.runtime import opened
 from ixidir.config import load_config
-from ixidir.directory.ops.add import BatchError
 from ixidir.directory.requests import AddRequest
 from ixidir.dn import DN
 from ixidir.errors import LDAPError
@@ -22,25 +24,54 @@ def import_ldif(
     """Add every entry of the file in one transaction: all or nothing.
 
     Everything is parsed and checked before anything is written; the first problem is reported
-    with its line, DN and reason, and the offending record.
+    with its line, DN and reason, and the offending record. `--rebase` also cleans entries from
+    another directory, and entries we already hold are skipped or restored (ixidir.admin.legacy).
     """
     source = str(path)
     with path.open(encoding="utf-8") as stream:
         records = list(parse_ldif(stream, source=source))
-    move = _rebaser(rebase, base_dn=load_config(data_dir).base_dn) if rebase else None
-    requests = [_add_request(record, source, move) for record in records]
+    base_dn = load_config(data_dir).base_dn
+    move = _rebaser(rebase, base_dn=base_dn) if rebase else None
+    items = [Item(_add_request(record, source, move), record) for record in records]
+    notes = Notes()
     with opened(data_dir) as data:
-        try:
-            count = data.directory.add_many(data.admin, requests, import_mode=True, dry_run=dry_run)
-        except BatchError as failure:
-            record = records[failure.index]
-            raise ImportRefused(record, failure.error, source) from None
+        if move is not None:
+            schema = data.directory.state.schema
+            items = [clean(item, schema=schema, move=move, notes=notes) for item in items]
+        chosen = plan(items, directory=data.directory, init_dns=_init_dns(base_dn),
+                      rebase=move is not None, notes=notes)  # fmt: skip
+        with _progress(chosen.count, dry_run=dry_run) as tick:
+            try:
+                count = write(data.directory, data.admin, chosen, dry_run=dry_run, tick=tick)
+            except ItemRefused as refused:
+                raise ImportRefused(refused.item.record, refused.error, source) from None
+    for line in notes.lines:
+        sys.stderr.write(f"note: {line}\n")
     if verbose:
-        for request in requests:
-            sys.stdout.write(f'adding new entry "{request.dn}"\n')
+        for item in (*(item for item, _ in chosen.replacements), *chosen.additions):
+            sys.stdout.write(f'adding new entry "{item.request.dn}"\n')
     done = "checked (dry run, nothing written)" if dry_run else "imported"
     sys.stderr.write(f"{done} {count} entries from {path}\n")
     return 0
+
+
+def _init_dns(base_dn: str) -> list[str]:
+    """The entries `ixidir init` makes (a backup of ours holds them too)."""
+    return [base_dn, f"cn=admin,{base_dn}", f"{PEOPLE_RDN},{base_dn}", f"{DEFAULTS_RDN},{base_dn}"]
+
+
+@contextmanager
+def _progress(total: int, *, dry_run: bool) -> Iterator[Callable[[], None]]:
+    """A progress bar on standard error while entries are checked, when it is a terminal."""
+    if not sys.stderr.isatty() or total == 0:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("checking" if dry_run else "checking and writing", total=total)
+        yield lambda: progress.advance(task)
 
 
 class ImportRefused(AdminError):
