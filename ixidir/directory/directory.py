@@ -19,6 +19,7 @@ from ixidir.directory.ops import modify as modify_op
 from ixidir.directory.ops import modrdn as modrdn_op
 from ixidir.directory.ops import password as password_op
 from ixidir.directory.ops import search as search_op
+from ixidir.directory.pins import PinResult, reset_voicemail, verify_pin
 from ixidir.directory.ports import Change, EntryStore
 from ixidir.directory.requests import (
     AddRequest,
@@ -134,3 +135,26 @@ class Directory:
     ) -> bytes | None:
         """RFC 3062; returns the generated password when `new` is None."""
         return password_op.password_modify(self.state, principal, user, old, new)
+
+    def verify_pin(self, principal: Principal, user_dn: str, pin: bytes) -> PinResult:
+        """Check a voice-mailbox PIN, counting failures and locking (admin and services)."""
+        return verify_pin(self.state, principal, user_dn, pin, now=self.state.clock())
+
+    def reset_voicemail(
+        self,
+        principal: Principal,
+        user_dn: str,
+        *,
+        new_pin: bool,
+        unlock: bool,
+        resend_welcome: bool,
+    ) -> bytes | None:
+        """The vendor's "Reset - Unlock Voice-Mailbox" (§4.4.2.5); returns a new PIN once."""
+        return reset_voicemail(
+            self.state,
+            principal,
+            user_dn,
+            new_pin=new_pin,
+            unlock=unlock,
+            resend_welcome=resend_welcome,
+        )
