@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 
 from ixidir.directory.operational import COMPUTED
-from ixidir.directory.passwords import hash_password, hash_pin, is_hashed
+from ixidir.directory.passwords import hash_password, is_hashed
+from ixidir.directory.pins import protect_pin
 from ixidir.directory.state import DirectoryState
 from ixidir.dn import DN
 from ixidir.errors import ConstraintViolation, InvalidAttributeSyntax, UnwillingToPerform
@@ -34,20 +35,26 @@ def refuse_no_user_modification(at: AttributeType) -> None:
         raise ConstraintViolation(f"{at.name}: no user modification allowed")
 
 
-def protect_secrets(state: DirectoryState, attributes: Working) -> None:
-    """Hash userPassword and ixiVmPin values that are not hashed yet (imports keep theirs)."""
+def protect_secrets(
+    state: DirectoryState,
+    attributes: Working,
+    *,
+    previous: Mapping[str, Sequence[bytes]] | None = None,
+) -> None:
+    """Hash userPassword values that are not hashed yet (imports keep theirs); check and hash
+    ixiVmPin by the PIN rules and stamp ixiVmPinChangedAt (`pins.protect_pin`).
+
+    `previous` is the entry's attributes before a modify or modrdn, None for an add.
+    """
     policy = state.password_policy
     if USER_PASSWORD in attributes:
         attributes[USER_PASSWORD] = [
             value if is_hashed(value) else hash_password(value, policy)
             for value in attributes[USER_PASSWORD]
         ]
-    if VM_PIN in attributes:
-        iterations = state.settings.pin_iterations
-        attributes[VM_PIN] = [
-            value if is_hashed(value) else hash_pin(value, iterations)
-            for value in attributes[VM_PIN]
-        ]
+    protect_pin(
+        attributes, previous=previous, iterations=state.settings.pin_iterations, clock=state.clock
+    )
 
 
 def add_rdn_values(state: DirectoryState, dn: DN, attributes: Working) -> None:

@@ -134,7 +134,7 @@ def finish_modified_entry(
         at = state.schema.attribute(ava.attr)
         if not contains(at, attributes.get(at.name, ()), ava_value_bytes(ava.value)):
             raise NotAllowedOnRDN(f"{at.name}: cannot remove a value of the entry's RDN")
-    protect_secrets(state, attributes)
+    protect_secrets(state, attributes, previous=entry.attributes)
     attributes.pop(STRUCTURAL_OBJECT_CLASS, None)
     classes = entry_classes(state.schema, attributes.get("objectClass") or ())
     structural = structural_class(classes)
