@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +55,9 @@ class RunningIxidir:
         return f"ldap://127.0.0.1:{self.port}"
 
 
-def prepare(users: int, data: Path, ldif_dir: Path) -> tuple[float, bool]:
+def prepare(
+    users: int, data: Path, ldif_dir: Path, command: Sequence[str] = IXIDIR
+) -> tuple[float, bool]:
     """init + import into DATA unless DATA already holds this import.
 
     Returns the import's seconds (as recorded when it ran) and whether the directory was reused.
@@ -68,11 +70,11 @@ def prepare(users: int, data: Path, ldif_dir: Path) -> tuple[float, bool]:
     data.mkdir(parents=True)
     password = data.parent / f"{data.name}.password"
     password.write_text(ADMIN_PASSWORD, encoding="utf-8")
-    _run([*IXIDIR, "--data", str(data), "init", "--base-dn", SUFFIX,
+    _run([*command, "--data", str(data), "init", "--base-dn", SUFFIX,
           "--admin-password-file", str(password)])  # fmt: skip
     ldif = users_ldif(users, ldif_dir)
     started = time.monotonic()
-    _run([*IXIDIR, "--data", str(data), "import", str(ldif)])
+    _run([*command, "--data", str(data), "import", str(ldif)])
     seconds = time.monotonic() - started
     mark.write_text(f"{seconds:.2f} seconds to import {users} users\n", encoding="utf-8")
     return seconds, False
@@ -108,18 +110,23 @@ def read_port(process: subprocess.Popen[bytes], timeout: float = START_TIMEOUT_S
 
 @contextmanager
 def running_ixidir(
-    users: int, *, data_dir: Path, keep: Path | None = None
+    users: int,
+    *,
+    data_dir: Path,
+    keep: Path | None = None,
+    command: Sequence[str] | None = None,
 ) -> Iterator[RunningIxidir]:
     """A loaded `ixidir serve` with USERS datagen users; stopped on exit, its data removed
     unless `keep` names where the prepared directory lives."""
     work = Path(tempfile.mkdtemp(prefix="ixidir-bench-ixidir-"))
     data = keep if keep is not None else work / "data"
     try:
-        import_seconds, reused = prepare(users, data, data_dir)
+        command = list(command or IXIDIR)
+        import_seconds, reused = prepare(users, data, data_dir, command)
         log = (work / "serve.log").open("wb")
         started = time.monotonic()
         process = subprocess.Popen(
-            [*IXIDIR, "--data", str(data), "serve", "--listen", "127.0.0.1:0"],
+            [*command, "--data", str(data), "serve", "--listen", "127.0.0.1:0"],
             stdout=subprocess.PIPE,
             stderr=log,
         )

@@ -13,6 +13,7 @@ keeps parentheses significant, so the kernel's +digits never match them there).
 from __future__ import annotations
 
 import argparse
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,8 @@ def run_slapd(args: argparse.Namespace, queries: list[Query], paren: list[Query]
 
 def run_ixidir(args: argparse.Namespace, queries: list[Query], paren: list[Query]) -> ServerRun:
     keep = args.data / f"ixidir-{args.users}" if args.keep else None
-    with running_ixidir(args.users, data_dir=args.data, keep=keep) as ixidir:
+    command = shlex.split(args.ixidir_command) if args.ixidir_command else None
+    with running_ixidir(args.users, data_dir=args.data, keep=keep, command=command) as ixidir:
         print(f"ixidir: {ixidir.figures}", flush=True)
         loads, routed = measure(ixidir.port, ixidir.pid, queries, paren, args)
         return ServerRun(
@@ -112,6 +114,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("/tmp/ixidir-bench-data"))
     parser.add_argument(
         "--keep", action="store_true", help="keep/reuse DATA/ixidir-N (pay the import once)"
+    )
+    parser.add_argument(
+        "--ixidir-command", help="how to run ixidir (default: this Python's `-m ixidir`)"
     )
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
