@@ -28,8 +28,11 @@ def import_ldif(
     another directory, and entries we already hold are skipped or restored (ixidir.admin.legacy).
     """
     source = str(path)
-    with path.open(encoding="utf-8") as stream:
-        records = list(parse_ldif(stream, source=source))
+    try:
+        with path.open(encoding="utf-8") as stream:
+            records = list(parse_ldif(stream, source=source))
+    except LdifError as broken:
+        raise AdminError(f"{broken}\nnothing was imported") from None
     base_dn = load_config(data_dir).base_dn
     move = _rebaser(rebase, base_dn=base_dn) if rebase else None
     items = [Item(_add_request(record, source, move), record) for record in records]
