@@ -228,9 +228,10 @@ def verify_pin(
         raise InsufficientAccessRights("verify PIN: not allowed for this identity")
     entry = _entry(state, user_dn)
     policy = lockout_policy(state)
-    failures, locked, stale = _lock_state(entry.attributes, policy, now)
-    if locked:
+    status = lock_state(entry.attributes, policy, now)
+    if status.is_locked:
         return PinResult(PinOutcome.LOCKED, 0)
+    failures, stale = status.failures, status.is_stale
     stored = entry.attributes.get(VM_PIN)
     if not stored:
         raise NoSuchAttribute(f"{VM_PIN}: no PIN is set for {user_dn}")
@@ -251,21 +252,31 @@ def verify_pin(
     return PinResult(PinOutcome.WRONG, max(policy.max_failures - failures, 0))
 
 
-def _lock_state(
-    attributes: Attributes, policy: LockoutPolicy, now: datetime
-) -> tuple[int, bool, bool]:
-    """(failures that count, is locked, lock attributes to clear) at `now`."""
+@dataclass(frozen=True, slots=True)
+class LockState:
+    """A mailbox at one moment: failures that count, whether it is locked, and whether lock
+    attributes are left over (an expired lock, or an unlock over LDAP) for the next write to clear.
+    """
+
+    failures: int
+    is_locked: bool
+    is_stale: bool
+
+
+def lock_state(attributes: Attributes, policy: LockoutPolicy, now: datetime) -> LockState:
+    """Where a mailbox stands at `now` (rules in the module doc)."""
     failures = _integer(attributes, PIN_FAILED_COUNT) or 0
     is_flagged = _boolean(attributes, PIN_LOCKED)
     locked_at = _time(attributes, PIN_LOCKED_AT)
     if not is_flagged:
         # A lock time without the flag: an administrator unlocked over LDAP, start again.
-        return (0, False, True) if locked_at is not None else (failures, False, False)
+        stale = locked_at is not None
+        return LockState(0 if stale else failures, is_locked=False, is_stale=stale)
     if locked_at is None or policy.lockout_seconds <= 0:
-        return failures, True, False  # until an administrator unlocks
+        return LockState(failures, is_locked=True, is_stale=False)  # until an admin unlocks
     if now >= locked_at + timedelta(seconds=policy.lockout_seconds):
-        return 0, False, True
-    return failures, True, False
+        return LockState(0, is_locked=False, is_stale=True)
+    return LockState(failures, is_locked=True, is_stale=False)
 
 
 def _write_counts(state: DirectoryState, entry: Entry, changes: Mapping[str, bytes | None]) -> None:
