@@ -36,6 +36,7 @@ from ixidir.errors import LDAPError
 from ixidir.server.extended import standard_handlers
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, limit_handlers
 from ixidir.server.listen import bound_addresses, format_address, listen
+from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
 
@@ -51,7 +52,7 @@ def serve(data_dir: Path, *, reactor: Any, listen_on: Sequence[str] | None = Non
     _start_logging(config.log_level)
     store = open_store(data_dir, config)
     counters = open_counters(data_dir, config)
-    oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID]
+    oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID, *pin_handlers()]
     directory = build_directory(data_dir, config, store, extended_oids=oids)
     started = time.monotonic()
     counts = directory.load()
@@ -64,7 +65,7 @@ def serve(data_dir: Path, *, reactor: Any, listen_on: Sequence[str] | None = Non
     # Counter writes are short single-row commits (~1 ms); they run on the reactor thread
     # like the directory's writes, which keeps one Firebird connection per thread.
     limits = DailyLimits(directory=directory, counters=counters, clock=utc_now)
-    extended = {**standard_handlers(), **limit_handlers(limits)}
+    extended = {**standard_handlers(), **limit_handlers(limits), **pin_handlers()}
     purge = LoopingCall(_purge, limits)
     purge.clock = reactor
     purge.start(PURGE_INTERVAL_SECONDS, now=True)
