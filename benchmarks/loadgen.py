@@ -108,6 +108,69 @@ def bind_message(dn: str, password: str) -> bytes:
     return encoded
 
 
+def spaced(number: str, variant: int) -> str:
+    """The number with `1 + variant // 13` spaces after digit `1 + variant % 13`.
+
+    Variant 0, 1, ... are distinct spellings of one number that slapd's telephoneNumberMatch
+    and ixidir both match (spaces are insignificant; the kernel sends some, "even two in a row"),
+    so a run can send every request only once and no answer cache can serve it.
+    """
+    gap = 1 + variant % 13
+    return number[: gap + 1] + " " * (1 + variant // 13) + number[gap + 1 :]
+
+
+class _Requests:
+    """Request number `cursor` -> (query index, encoded searchRequest protocolOp)."""
+
+    def __init__(self, queries: Sequence[Query]) -> None:
+        self.queries = queries
+
+    def __call__(self, cursor: int) -> tuple[int, bytes]:
+        raise NotImplementedError
+
+
+class _FixedRequests(_Requests):
+    """The +digits form, encoded once per number; the pool repeats after len(queries)."""
+
+    def __init__(self, queries: Sequence[Query]) -> None:
+        super().__init__(queries)
+        self.operations = [search_operation(q.number) for q in queries]
+
+    def __call__(self, cursor: int) -> tuple[int, bytes]:
+        index = cursor % len(self.operations)
+        return index, self.operations[index]
+
+
+class _UniqueRequests(_Requests):
+    """A new spelling on every pass over the pool (`spaced`), so no request repeats.
+
+    ldaptor encodes one template per value length (66 us each is too slow per request); the
+    value is spliced into it, which gives the same bytes because BER lengths depend only on
+    the length of the value (checked against ldaptor at construction).
+    """
+
+    def __init__(self, queries: Sequence[Query]) -> None:
+        super().__init__(queries)
+        self.templates: dict[int, tuple[bytes, bytes]] = {}
+        for variant in (0, 13, 27):
+            value = spaced(queries[0].number, variant)
+            if self._spliced(value) != search_operation(value):
+                raise RuntimeError("a spliced request differs from ldaptor's encoding")
+
+    def __call__(self, cursor: int) -> tuple[int, bytes]:
+        index = cursor % len(self.queries)
+        return index, self._spliced(spaced(self.queries[index].number, cursor // len(self.queries)))
+
+    def _spliced(self, value: str) -> bytes:
+        template = self.templates.get(len(value))
+        if template is None:
+            placeholder = "#" * len(value)
+            template = (search_operation(placeholder), placeholder.encode())
+            self.templates[len(value)] = template
+        encoded, placeholder_bytes = template
+        return encoded.replace(placeholder_bytes, value.encode())
+
+
 # --- decoding: just enough BER to frame messages and read the fields we check ------------------
 
 
@@ -209,7 +272,9 @@ class Plan:
     seconds: float | None
     start_at: float
     queries: Sequence[Query]
-    offset: int
+    offset: int  # this worker's first request number; it then steps by `stride`
+    stride: int = 1
+    unique: bool = False
 
 
 class _Pending:
@@ -253,7 +318,7 @@ def _connect(host: str, port: int) -> _Connection:
 
 def run_worker(plan: Plan) -> Tally:
     """Drive this worker's connections until its budget or deadline; the figures it saw."""
-    operations = [search_operation(q.number) for q in plan.queries]
+    operations = _UniqueRequests(plan.queries) if plan.unique else _FixedRequests(plan.queries)
     connections = [_connect(plan.host, plan.port) for _ in range(plan.connections)]
     tally = Tally()
     cursor = plan.offset
@@ -287,7 +352,7 @@ def run_worker(plan: Plan) -> Tally:
 def _send(
     connection: _Connection,
     plan: Plan,
-    operations: Sequence[bytes],
+    operations: _Requests,
     cursor: int,
     budget: int,
     count: int,
@@ -299,12 +364,12 @@ def _send(
     chunks = []
     now = time.perf_counter_ns()
     for _ in range(count):
-        index = cursor % len(operations)
-        cursor += 1
+        index, operation = operations(cursor)
+        cursor += plan.stride
         message_id = connection.next_id
         connection.next_id += 1
         connection.pending[message_id] = _Pending(now, plan.queries[index].mail)
-        chunks.append(_message(message_id, operations[index]))
+        chunks.append(_message(message_id, operation))
     connection.sock.sendall(b"".join(chunks))
     return count, cursor, budget - count
 
@@ -391,6 +456,7 @@ def run_load(
     seconds: float | None = None,
     server_pid: int | None = None,
     host: str = "127.0.0.1",
+    unique: bool = False,
 ) -> LoadResult:
     """Run C connections x D in flight over W processes for a request budget or a duration."""
     if (requests is None) == (seconds is None):
@@ -407,7 +473,9 @@ def run_load(
             seconds=seconds,
             start_at=start_at,
             queries=queries,
-            offset=w * len(queries) // workers,
+            offset=w,
+            stride=workers,
+            unique=unique,
         )
         for w in range(workers)
     ]
@@ -479,11 +547,15 @@ def main() -> None:
         "--parenthesized", action="store_true", help="query the numbers stored with parentheses"
     )
     parser.add_argument("--server-pid", type=int)
+    parser.add_argument(
+        "--unique", action="store_true", help="never repeat a request (spaced spellings)"
+    )
     args = parser.parse_args()
     queries = parenthesized_queries(args.users) if args.parenthesized else fair_queries(args.users)
     result = run_load(
         args.port, queries, connections=args.connections, depth=args.depth, workers=args.workers,
         requests=args.requests, seconds=args.seconds, server_pid=args.server_pid,
+        unique=args.unique,
     )  # fmt: skip
     print(result.describe())
 

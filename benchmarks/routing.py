@@ -2,7 +2,10 @@
 
 Issue 3 item 7: both servers hold the same datagen users (default 100,000); each scenario gets a
 short unmeasured warm-up, then a fixed-duration measured run with every answer checked:
-(a) 1 connection x 1 request in flight, (b) 8 connections x 16 in flight. Also printed: start-up
+(a) 1 connection x 1 request in flight, (b) 8 connections x 16 in flight; (a') and (b') the
+same with every request a new spelling of its number (spaces inserted, which both servers ignore),
+so no cache of encoded answers can serve a repeat. The pool of numbers is shuffled once; (a)/(b)
+cycle through it, so at small N most requests repeat an earlier one. Also printed: start-up
 time, RSS, the client's and the server's CPU time (so a reader sees who was saturated), and how
 many numbers stored with parentheses each server routes at all (slapd's telephoneNumberMatch
 keeps parentheses significant, so the kernel's +digits never match them there).
@@ -23,7 +26,13 @@ from loadgen import LoadResult, Query, fair_queries, parenthesized_queries, run_
 from processes import rss_mib
 from slapd import running_slapd
 
-SCENARIOS = (("(a) 1 conn x 1", 1, 1), ("(b) 8 conn x 16", 8, 16))
+# (name, connections, in flight each, every request a new spelling so no answer cache helps)
+SCENARIOS = (
+    ("(a) 1 conn x 1", 1, 1, False),
+    ("(b) 8 conn x 16", 8, 16, False),
+    ("(a') 1x1 unique", 1, 1, True),
+    ("(b') 8x16 unique", 8, 16, True),
+)
 WARMUP_SECONDS = 2.0
 
 
@@ -42,7 +51,7 @@ def measure(
     port: int, pid: int, queries: list[Query], paren: list[Query], args: argparse.Namespace
 ) -> tuple[dict[str, LoadResult], LoadResult]:
     loads = {}
-    for name, connections, depth in SCENARIOS:
+    for name, connections, depth, unique in SCENARIOS:
         workers = args.workers if connections > 1 else 1
         run_load(
             port, queries, connections=connections, depth=depth, workers=workers,
@@ -50,7 +59,7 @@ def measure(
         )  # fmt: skip
         loads[name] = run_load(
             port, queries, connections=connections, depth=depth, workers=workers,
-            seconds=args.seconds, server_pid=pid,
+            seconds=args.seconds, server_pid=pid, unique=unique,
         )  # fmt: skip
         print(f"  {name}: {loads[name].describe()}", flush=True)
     routed = run_load(port, paren, connections=1, depth=16, requests=len(paren))
@@ -85,7 +94,7 @@ def report(users: int, slapd: ServerRun, ixidir: ServerRun, paren_total: int) ->
     ]
     rows.append(("RSS after start (MiB)", slapd.rss_start_mib, ixidir.rss_start_mib, False))
     rows.append(("RSS after load (MiB)", slapd.rss_end_mib, ixidir.rss_end_mib, False))
-    for name, _, _ in SCENARIOS:
+    for name, *_ in SCENARIOS:
         a, b = slapd.loads[name], ixidir.loads[name]
         rows.append((f"{name} ops/s", a.ops_per_second, b.ops_per_second, True))
         rows.append((f"{name} p50 ms", a.p50_ms, b.p50_ms, False))
