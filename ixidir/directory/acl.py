@@ -95,6 +95,8 @@ class EntryView(Mapping[str, Sequence[bytes]]):
     def __getitem__(self, key: str) -> Sequence[bytes]:
         found = self.get(key)
         if found is None:
+            if key in self._extra and key not in self._hidden:
+                return ()  # listed by __iter__ without computing it; empty for this entry
             raise KeyError(key)
         return found
 

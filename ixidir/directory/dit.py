@@ -8,7 +8,7 @@ reaches it, so the tree may change under a lazy search without breaking it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ixidir.dn import DN
 
@@ -29,6 +29,12 @@ class Entry:
     dn_key: str
     parent_key: str
     attributes: EntryAttributes
+    # The DN's string form, made once: every search result carries it.
+    dn_text: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.dn_text:
+            object.__setattr__(self, "dn_text", str(self.dn))
 
 
 class DIT:

@@ -15,6 +15,7 @@ from ixidir.directory.dit import DIT, Entry, EntryAttributes
 from ixidir.directory.evaluate import FilterCompiler
 from ixidir.directory.index import EqualityIndex
 from ixidir.directory.numbers import CANONICAL_NUMBER, Routing
+from ixidir.directory.operational import SUBSCHEMA_DN
 from ixidir.directory.ports import (
     Change,
     DeleteEntry,
@@ -31,6 +32,9 @@ from ixidir.dn import DN
 from ixidir.errors import EntryAlreadyExists, InvalidAttributeSyntax, InvalidDNSyntax, Unavailable
 from ixidir.routing import SiteSettings
 from ixidir.schema import Schema
+
+# DN texts remembered by parse_dn (a client's bases, bind names); cleared when full.
+PARSED_DN_CACHE = 4096
 
 
 class DirectoryState:
@@ -78,15 +82,26 @@ class DirectoryState:
         # Bumped by every change applied to memory: caches of answers (the server's fast
         # path) are valid for one generation only.
         self.generation = 0
+        self._parsed: dict[str, tuple[DN, str]] = {}
+        self.subschema_key = schema.dn_key(DN.parse(SUBSCHEMA_DN))
         self.operational = frozenset(
             at.name for at in schema.attribute_types.values() if at.is_operational
         )
 
     # --- names ---
     def parse_dn(self, text: str) -> tuple[DN, str]:
-        """A client's DN and its key; InvalidDNSyntax for bad syntax or an unknown type."""
-        dn = DN.parse(text)
-        return dn, self.schema.dn_key(dn)
+        """A client's DN and its key; InvalidDNSyntax for bad syntax or an unknown type.
+
+        Remembered per text: clients repeat the same base DNs, and parsing costs ~25 µs.
+        """
+        found = self._parsed.get(text)
+        if found is None:
+            dn = DN.parse(text)
+            found = (dn, self.schema.dn_key(dn))
+            if len(self._parsed) >= PARSED_DN_CACHE:
+                self._parsed.clear()
+            self._parsed[text] = found
+        return found
 
     def key_of(self, dn: DN) -> str:
         return self.schema.dn_key(dn)
@@ -95,7 +110,7 @@ class DirectoryState:
         if not principal.dn:
             return ""
         try:
-            return self.key_of(DN.parse(principal.dn))
+            return self.parse_dn(principal.dn)[1]
         except InvalidDNSyntax:
             return ""
 

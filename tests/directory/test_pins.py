@@ -425,3 +425,12 @@ def test_reset_needs_an_action_the_admin_and_an_existing_user(mailbox: Directory
         mailbox.reset_voicemail(
             ADMIN, f"uid=nobody,{PEOPLE}", new_pin=True, unlock=False, resend_welcome=False
         )
+
+
+def test_compare_by_a_service_counts_and_locks_like_verify(mailbox: Directory) -> None:
+    """Compare on ixiVmPin is no way around the lock: failures count, a lock answers false."""
+    assert mailbox.compare(SERVICE, CAROL, "ixiVmPin", CAROL_PIN) is True
+    for _ in range(3):
+        assert mailbox.compare(SERVICE, CAROL, "ixiVmPin", b"999990") is False
+    assert read(mailbox, CAROL)[PIN_LOCKED] == (b"TRUE",)
+    assert mailbox.compare(SERVICE, CAROL, "ixiVmPin", CAROL_PIN) is False

@@ -8,6 +8,7 @@ Compare cannot be used to guess passwords (users authenticate by Bind).
 
 from __future__ import annotations
 
+from ixidir.directory import pins
 from ixidir.directory.acl import SECRET_ATTRIBUTES
 from ixidir.directory.dit import Entry
 from ixidir.directory.ops.attributes import VM_PIN, contains
@@ -33,6 +34,11 @@ def compare(
         matched = state.dit.deepest_existing(dn, state.key_of) if reader.sees_all else ""
         raise NoSuchObject(f"no such object: {dn_text}", matched_dn=matched)
     at = state.schema.attribute(attr)
+    if at.name == VM_PIN and principal.access is AccessClass.SERVICE:
+        # The voice package's Compare counts failures and locks like the verify-PIN operation
+        # (SCHEMA.md): a locked mailbox compares false whatever the PIN.
+        result = pins.verify_pin(state, principal, dn_text, value, now=state.clock())
+        return result.result is pins.PinOutcome.OK
     if at.name in SECRET_ATTRIBUTES:
         return _compare_secret(principal, entry, at, value)
     if at.equality is None:

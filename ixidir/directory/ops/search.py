@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from ixidir.directory.acl import Reader
 from ixidir.directory.dit import Entry
 from ixidir.directory.evaluate import CompiledFilter
-from ixidir.directory.operational import SUBSCHEMA_DN
 from ixidir.directory.ops.rootdse import root_dse, subschema_entry
 from ixidir.directory.ops.selection import Selection, parse_selection, select
 from ixidir.directory.requests import Principal, Scope, SearchRequest, SearchResultEntry
@@ -35,7 +34,7 @@ def search(
     base, base_key = state.parse_dn(request.base)
     compiled = state.compiler.compile(request.filter)
     selection = parse_selection(state.compiler.catalog, request.attributes)
-    if request.scope is Scope.BASE and base_key in ("", state.key_of(DN.parse(SUBSCHEMA_DN))):
+    if request.scope is Scope.BASE and base_key in ("", state.subschema_key):
         special = root_dse(state) if not base_key else subschema_entry(state)
         return _special(state, base, special, compiled, selection, request)
     reader = state.reader(principal)
@@ -141,5 +140,5 @@ def _results(
         chosen = select(
             view, selection, operational=state.operational, types_only=request.types_only
         )
-        yield SearchResultEntry(str(entry.dn), chosen)
+        yield SearchResultEntry(entry.dn_text, chosen)
         sent += 1
