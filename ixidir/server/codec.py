@@ -11,6 +11,7 @@ from ldaptor.protocols import pureber, pureldap
 
 from ixidir.server.bercontext import message_decoder
 from ixidir.server.messages import Control, LDAPMessage, Response
+from ixidir.server.searchcodec import decode_search
 from ixidir.server.translate import CodecError, decode_controls, decode_request, encode_response
 
 __all__ = ["CodecError", "LDAPCodec"]
@@ -122,7 +123,16 @@ def _check_decode_work(pdu: bytes, start: int) -> None:
 
 
 def decode_pdu(pdu: bytes) -> LDAPMessage:
-    """Decode one complete PDU (outer SEQUENCE included) into our typed message."""
+    """Decode one complete PDU (outer SEQUENCE included) into our typed message.
+
+    Plain searches take the direct reader (searchcodec); everything else, and any search it
+    does not read, goes through ldaptor's decoder.
+    """
+    return decode_search(pdu) or decode_with_ldaptor(pdu)
+
+
+def decode_with_ldaptor(pdu: bytes) -> LDAPMessage:
+    """The general decoder: ldaptor's PDU classes, then our translation and checks."""
     header = _read_header(pdu, 0, len(pdu))
     if header is None or header[0] != _SEQUENCE or header[1] + header[2] != len(pdu):
         raise CodecError("malformed LDAPMessage")
