@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from ldaptor.protocols import pureber, pureldap
 
+from ixidir.directory.requests import SearchResultEntry
 from ixidir.server.bercontext import message_decoder
-from ixidir.server.messages import Control, LDAPMessage, Response
+from ixidir.server.encoder import encode_search_reply
+from ixidir.server.messages import Control, LDAPMessage, Response, Result
 from ixidir.server.searchcodec import decode_search
 from ixidir.server.translate import CodecError, decode_controls, decode_request, encode_response
 
@@ -213,6 +215,10 @@ class LDAPCodec:
         controls: tuple[Control, ...] | None = None,
     ) -> bytes:
         """One response PDU; controls are RFC 4511 §4.1.11 (criticality omitted when false)."""
+        if not controls and isinstance(response, SearchResultEntry | Result):
+            direct = encode_search_reply(message_id, response)
+            if direct is not None:
+                return direct
         wire_controls = None
         if controls:
             wire_controls = [
