@@ -182,8 +182,9 @@ class FirebirdEntryStore:
             lambda cursor: cursor.execute(SELECT_CHANGES, (sequence,)).fetchall(),
         )
         changes = _group_changes(rows)
-        if changes:
-            self._reported = max(self._reported, changes[-1].sequence)
+        # The caller holds everything up to `sequence` already: a follower starting from a
+        # loaded directory must not be woken again and again for changes it has.
+        self._reported = max(self._reported, sequence, changes[-1].sequence if changes else 0)
         return changes
 
     def wait_for_change(self, timeout: float) -> bool:

@@ -171,3 +171,14 @@ def _as_tuples(entry: object) -> object:
     assert hasattr(entry, "attributes")
     attributes = {name: tuple(values) for name, values in entry.attributes.items()}
     return replace(entry, attributes=attributes)  # type: ignore[type-var]
+
+
+def test_a_follower_starting_from_a_loaded_state_is_not_woken_for_old_changes(
+    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
+) -> None:
+    """changes_since(N) tells the store the caller has N: waiting then sleeps until new work
+    (a server that loaded the directory must not spin on changes it already has)."""
+    store.commit([PutEntry(person("early"))])
+    with open_entry_store(data_dir, None, create=False, runtime_root=runtime_root) as follower:
+        assert follower.changes_since(store.last_sequence()) == []
+        assert follower.wait_for_change(0.2) is False
