@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataset import ADMIN_PASSWORD, SUFFIX, users_ldif
-from processes import START_TIMEOUT_SECONDS, HarnessError, rss_mib, stop
+from processes import START_TIMEOUT_SECONDS, HarnessError, exit_on_sigterm, rss_mib, stop
 
 IXIDIR = [sys.executable, "-m", "ixidir"]
 LISTENING = b"listening on "
@@ -53,6 +53,16 @@ class RunningIxidir:
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
+
+
+def ixidir_revision() -> str:
+    """The commit of the ixidir tree being measured, marked when ixidir/ has local changes."""
+    package = Path(__file__).resolve().parent.parent / "ixidir"
+    git = ["git", "-C", str(package.parent)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "ixidir"], capture_output=True)
+    revision = head.stdout.strip() or "unknown"
+    return f"{revision} (+ local changes in ixidir/)" if dirty.stdout.strip() else revision
 
 
 def prepare(
@@ -154,6 +164,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("/tmp/ixidir-bench-data"))
     parser.add_argument("--keep", type=Path, help="prepared data directory to reuse or create")
     args = parser.parse_args()
+    exit_on_sigterm()
     args.data.mkdir(parents=True, exist_ok=True)
     with running_ixidir(args.users, data_dir=args.data, keep=args.keep) as server:
         print(f"ixidir on {server.url} (pid {server.pid}): {server.figures}")

@@ -28,6 +28,7 @@ from ldaptor.protocols import pureldap
 from processes import cpu_seconds
 
 ROUTING_ATTRIBUTE = "facsimileTelephoneNumber"
+LATE_WARNING_SECONDS = 0.05
 _BIND_ID = 1
 _RECV_BYTES = 1 << 16
 _TAG_SEQUENCE = 0x30
@@ -119,49 +120,23 @@ def spaced(number: str, variant: int) -> str:
     return number[: gap + 1] + " " * (1 + variant // 13) + number[gap + 1 :]
 
 
-class _Requests:
-    """Request number `cursor` -> (query index, encoded searchRequest protocolOp)."""
+class _Encoder:
+    """searchRequest bytes for any number, from ldaptor templates, one per value length.
 
-    def __init__(self, queries: Sequence[Query]) -> None:
-        self.queries = queries
-
-    def __call__(self, cursor: int) -> tuple[int, bytes]:
-        raise NotImplementedError
-
-
-class _FixedRequests(_Requests):
-    """The +digits form, encoded once per number; the pool repeats after len(queries)."""
-
-    def __init__(self, queries: Sequence[Query]) -> None:
-        super().__init__(queries)
-        self.operations = [search_operation(q.number) for q in queries]
-
-    def __call__(self, cursor: int) -> tuple[int, bytes]:
-        index = cursor % len(self.operations)
-        return index, self.operations[index]
-
-
-class _UniqueRequests(_Requests):
-    """A new spelling on every pass over the pool (`spaced`), so no request repeats.
-
-    ldaptor encodes one template per value length (66 us each is too slow per request); the
-    value is spliced into it, which gives the same bytes because BER lengths depend only on
-    the length of the value (checked against ldaptor at construction).
+    ldaptor takes about 66 us per request, too slow to encode 100k+ numbers before each run or
+    a new spelling per request. BER lengths depend only on the value's length, so splicing the
+    value into ldaptor's encoding of a same-length placeholder gives ldaptor's bytes; checked
+    against ldaptor when the encoder is made.
     """
 
-    def __init__(self, queries: Sequence[Query]) -> None:
-        super().__init__(queries)
+    def __init__(self, sample: str) -> None:
         self.templates: dict[int, tuple[bytes, bytes]] = {}
         for variant in (0, 13, 27):
-            value = spaced(queries[0].number, variant)
-            if self._spliced(value) != search_operation(value):
+            value = spaced(sample, variant)
+            if self(value) != search_operation(value):
                 raise RuntimeError("a spliced request differs from ldaptor's encoding")
 
-    def __call__(self, cursor: int) -> tuple[int, bytes]:
-        index = cursor % len(self.queries)
-        return index, self._spliced(spaced(self.queries[index].number, cursor // len(self.queries)))
-
-    def _spliced(self, value: str) -> bytes:
+    def __call__(self, value: str) -> bytes:
         template = self.templates.get(len(value))
         if template is None:
             placeholder = "#" * len(value)
@@ -169,6 +144,27 @@ class _UniqueRequests(_Requests):
             self.templates[len(value)] = template
         encoded, placeholder_bytes = template
         return encoded.replace(placeholder_bytes, value.encode())
+
+
+class _Requests:
+    """Request number `cursor` -> (query index, encoded searchRequest protocolOp).
+
+    Fixed: the +digits form, encoded once per number, the pool repeating after len(queries).
+    Unique: a new spelling on every pass over the pool (`spaced`), so no request repeats.
+    """
+
+    def __init__(self, queries: Sequence[Query], *, unique: bool) -> None:
+        self.queries = queries
+        self.unique = unique
+        self.encode = _Encoder(queries[0].number)
+        self.fixed = [] if unique else [self.encode(q.number) for q in queries]
+
+    def __call__(self, cursor: int) -> tuple[int, bytes]:
+        index = cursor % len(self.queries)
+        if not self.unique:
+            return index, self.fixed[index]
+        variant = cursor // len(self.queries)
+        return index, self.encode(spaced(self.queries[index].number, variant))
 
 
 # --- decoding: just enough BER to frame messages and read the fields we check ------------------
@@ -253,6 +249,7 @@ class Tally:
     latencies: array[int] = field(default_factory=lambda: array("q"))
     started: float = 0.0
     ended: float = 0.0
+    late: float = 0.0  # seconds this worker began after the common start (setup too slow)
     cpu_seconds: float = 0.0
 
     @property
@@ -318,7 +315,7 @@ def _connect(host: str, port: int) -> _Connection:
 
 def run_worker(plan: Plan) -> Tally:
     """Drive this worker's connections until its budget or deadline; the figures it saw."""
-    operations = _UniqueRequests(plan.queries) if plan.unique else _FixedRequests(plan.queries)
+    operations = _Requests(plan.queries, unique=plan.unique)
     connections = [_connect(plan.host, plan.port) for _ in range(plan.connections)]
     tally = Tally()
     cursor = plan.offset
@@ -326,6 +323,7 @@ def run_worker(plan: Plan) -> Tally:
     time.sleep(max(0.0, plan.start_at - time.monotonic()))
     cpu_before = time.process_time()
     tally.started = time.monotonic()
+    tally.late = max(0.0, tally.started - plan.start_at)
     deadline = tally.started + plan.seconds if plan.seconds is not None else float("inf")
     selector = selectors.DefaultSelector()
     for connection in connections:
@@ -423,6 +421,7 @@ class LoadResult:
     p99_ms: float
     client_cpu_seconds: float
     server_cpu_seconds: float | None
+    late_seconds: float  # the slowest worker's late start; above ~0.05 s the figures are skewed
 
     @property
     def is_all_ok(self) -> bool:
@@ -441,8 +440,13 @@ class LoadResult:
             f"{self.answers} answers: ok {self.ok}, missing {self.missing}, "
             f"wrong {self.wrong}, failed {self.failed}; {self.seconds:.1f} s wall, "
             f"client CPU {self.client_cpu_seconds:.1f} s"
-            f"{server}"
+            f"{server}{self._lateness()}"
         )
+
+    def _lateness(self) -> str:
+        if self.late_seconds <= LATE_WARNING_SECONDS:
+            return ""
+        return f"; WARNING: a worker began {self.late_seconds:.2f} s late, figures skewed"
 
 
 def run_load(
@@ -462,7 +466,8 @@ def run_load(
     if (requests is None) == (seconds is None):
         raise ValueError("give exactly one of requests= and seconds=")
     workers = max(1, min(workers, connections))
-    start_at = time.monotonic() + 0.5 + 0.1 * connections  # after every worker has bound
+    # Every worker encodes its pool, connects and binds, then all begin together.
+    start_at = time.monotonic() + 1.0 + 0.1 * connections + 4e-6 * len(queries)
     plans = [
         Plan(
             host=host,
@@ -521,6 +526,7 @@ def _summed(
         p50_ms=_percentile(latencies, 0.50) / 1e6,
         p99_ms=_percentile(latencies, 0.99) / 1e6,
         client_cpu_seconds=sum(t.cpu_seconds for t in tallies),
+        late_seconds=max(t.late for t in tallies),
         server_cpu_seconds=(
             None if server_before is None or server_after is None else server_after - server_before
         ),

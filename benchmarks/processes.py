@@ -68,6 +68,15 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so `with` blocks stop and delete the servers they started."""
+
+    def handle(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handle)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM, wait, and SIGKILL only if the process ignores that (never leave it running)."""
     if process.poll() is not None:

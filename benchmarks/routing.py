@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ixidir_server import running_ixidir
+from ixidir_server import ixidir_revision, running_ixidir
 from loadgen import LoadResult, Query, fair_queries, parenthesized_queries, run_load
-from processes import rss_mib
-from slapd import running_slapd
+from processes import exit_on_sigterm, rss_mib
+from slapd import SLAPD, running_slapd
 
 # (name, connections, in flight each, every request a new spelling so no answer cache helps)
 SCENARIOS = (
@@ -128,6 +128,8 @@ def main() -> None:
         "--ixidir-command", help="how to run ixidir (default: this Python's `-m ixidir`)"
     )
     args = parser.parse_args()
+    exit_on_sigterm()
+    print(f"ixidir {ixidir_revision()}, slapd {SLAPD}", flush=True)
     args.data.mkdir(parents=True, exist_ok=True)
     queries, paren = fair_queries(args.users), parenthesized_queries(args.users)
     print(f"{len(queries)} fair query numbers, {len(paren)} stored with parentheses", flush=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataset import ADMIN_DN, ADMIN_PASSWORD, BASE_LDIF, SUFFIX, users_ldif
-from processes import HarnessError, free_port, rss_mib, stop, wait_until_accepting
+from processes import HarnessError, exit_on_sigterm, free_port, rss_mib, stop, wait_until_accepting
 
 from ixidir.schema import load_default_schema
 from ixidir.schema.export import export_openldap_schema, export_slapd_core_patch
@@ -160,6 +160,7 @@ def main() -> None:
     parser.add_argument("users", type=int)
     parser.add_argument("--data", type=Path, default=Path("/tmp/ixidir-bench-data"))
     args = parser.parse_args()
+    exit_on_sigterm()
     args.data.mkdir(parents=True, exist_ok=True)
     with running_slapd(args.users, data_dir=args.data) as slapd:
         print(f"slapd on {slapd.url} (pid {slapd.pid}): {slapd.figures}")

@@ -15,8 +15,9 @@ import argparse
 import time
 from pathlib import Path
 
-from ixidir_server import IxidirFigures, running_ixidir
-from slapd import SlapdFigures, running_slapd
+from ixidir_server import IxidirFigures, ixidir_revision, running_ixidir
+from processes import exit_on_sigterm
+from slapd import SLAPD, SlapdFigures, running_slapd
 
 
 def measure(size: int, args: argparse.Namespace) -> tuple[SlapdFigures, IxidirFigures]:
@@ -59,6 +60,8 @@ def main() -> None:
     )
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before stopping ixidir")
     args = parser.parse_args()
+    exit_on_sigterm()
+    print(f"ixidir {ixidir_revision()}, slapd {SLAPD}", flush=True)
     args.data.mkdir(parents=True, exist_ok=True)
     results = [(size, *measure(size, args)) for size in args.sizes]
     report(results)
