@@ -7,7 +7,6 @@ Every subcommand takes `--data DIR` (default `$IXIDIR_DATA`, else `./ixidir-data
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -98,16 +97,12 @@ class CommandGroup(Protocol):
 
 def command_groups() -> list[CommandGroup]:
     """The command groups of the use-case modules (user, voicemail, limits), each its own file."""
-    groups: list[CommandGroup] = []
-    for name in ("user_commands", "voicemail_commands", "limits_commands"):
-        try:
-            module = importlib.import_module(f"ixidir.admin.{name}")
-        except ModuleNotFoundError as missing:
-            if missing.name != f"ixidir.admin.{name}":
-                raise
-            continue
-        groups.append(cast(CommandGroup, module))
-    return groups
+    from ixidir.admin import limits_commands, user_commands, voicemail_commands
+
+    return [
+        cast(CommandGroup, module)
+        for module in (user_commands, voicemail_commands, limits_commands)
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
