@@ -170,10 +170,21 @@ def add_user(session: Session, new: NewUser) -> User:
         if templates.mail is None:
             raise AdminError(NO_MAIL_TEMPLATE)
         attrs["mail"] = [render_mail(templates.mail, fields)]
+    _check_mail_free(session, attrs["mail"][0])
     dn = f"uid={_escape(uid)},{session.people_dn}"
     request = AddRequest(dn, tuple((k, tuple(v.encode() for v in vs)) for k, vs in attrs.items()))
     _call(f"cannot add {dn}", session.directory.add, session.principal, request)
     return find_user(session, uid)
+
+
+def _check_mail_free(session: Session, mail: str) -> None:
+    """Mail delivers the user's faxes and voice mails: two users sharing one would mix them
+    (a template gives namesakes the same address, so say how to choose another)."""
+    holders = _search(session, Equality("mail", mail.encode("utf-8")), attributes=("1.1",))
+    if holders:
+        raise AdminError(
+            f"mail {mail} already belongs to {holders[0].dn}; give another one with --mail"
+        )
 
 
 def _initial_attributes(new: NewUser) -> dict[str, list[str]]:

@@ -66,6 +66,14 @@ def test_colliding_uid_gets_a_numeric_suffix(session: Session) -> None:
     ]
 
 
+def test_a_namesake_needs_another_mail(session: Session) -> None:
+    """The template gives a namesake the same address; two users must not share one."""
+    add_user(session, juergen())
+    with pytest.raises(AdminError, match="already belongs to uid=jmueller,"):
+        add_user(session, juergen())
+    assert add_user(session, juergen(mail="j.mueller2@example.com")).first("uid") == "jmueller2"
+
+
 def test_template_changes_apply_to_users_created_afterwards(session: Session) -> None:
     before = add_user(session, juergen())
     set_templates(session, {"display_name": "{sn}, {givenName}", "mail": "{uid}@{o}.example"})
