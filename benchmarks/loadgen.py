@@ -19,8 +19,9 @@ import selectors
 import socket
 import time
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from datagen import users
 from dataset import ADMIN_DN, ADMIN_PASSWORD, PEOPLE
@@ -249,7 +250,6 @@ class Tally:
     latencies: array[int] = field(default_factory=lambda: array("q"))
     started: float = 0.0
     ended: float = 0.0
-    late: float = 0.0  # seconds this worker began after the common start (setup too slow)
     cpu_seconds: float = 0.0
 
     @property
@@ -267,7 +267,6 @@ class Plan:
     depth: int
     requests: int | None
     seconds: float | None
-    start_at: float
     queries: Sequence[Query]
     offset: int  # this worker's first request number; it then steps by `stride`
     stride: int = 1
@@ -313,17 +312,16 @@ def _connect(host: str, port: int) -> _Connection:
             return _Connection(sock)
 
 
-def run_worker(plan: Plan) -> Tally:
+def run_worker(plan: Plan, ready: Callable[[], object] = lambda: None) -> Tally:
     """Drive this worker's connections until its budget or deadline; the figures it saw."""
     operations = _Requests(plan.queries, unique=plan.unique)
     connections = [_connect(plan.host, plan.port) for _ in range(plan.connections)]
     tally = Tally()
     cursor = plan.offset
     budget = plan.requests if plan.requests is not None else 1 << 62
-    time.sleep(max(0.0, plan.start_at - time.monotonic()))
+    ready()  # every worker has encoded its pool, connected and bound: start together
     cpu_before = time.process_time()
     tally.started = time.monotonic()
-    tally.late = max(0.0, tally.started - plan.start_at)
     deadline = tally.started + plan.seconds if plan.seconds is not None else float("inf")
     selector = selectors.DefaultSelector()
     for connection in connections:
@@ -421,7 +419,7 @@ class LoadResult:
     p99_ms: float
     client_cpu_seconds: float
     server_cpu_seconds: float | None
-    late_seconds: float  # the slowest worker's late start; above ~0.05 s the figures are skewed
+    late_seconds: float  # spread of the workers' start times; above ~0.05 s figures are skewed
 
     @property
     def is_all_ok(self) -> bool:
@@ -446,7 +444,7 @@ class LoadResult:
     def _lateness(self) -> str:
         if self.late_seconds <= LATE_WARNING_SECONDS:
             return ""
-        return f"; WARNING: a worker began {self.late_seconds:.2f} s late, figures skewed"
+        return f"; WARNING: workers began {self.late_seconds:.2f} s apart, figures skewed"
 
 
 def run_load(
@@ -466,8 +464,6 @@ def run_load(
     if (requests is None) == (seconds is None):
         raise ValueError("give exactly one of requests= and seconds=")
     workers = max(1, min(workers, connections))
-    # Every worker encodes its pool, connects and binds, then all begin together.
-    start_at = time.monotonic() + 1.0 + 0.1 * connections + 4e-6 * len(queries)
     plans = [
         Plan(
             host=host,
@@ -476,7 +472,6 @@ def run_load(
             depth=depth,
             requests=None if requests is None else _share(requests, workers, w),
             seconds=seconds,
-            start_at=start_at,
             queries=queries,
             offset=w,
             stride=workers,
@@ -485,13 +480,30 @@ def run_load(
         for w in range(workers)
     ]
     server_before = _server_cpu(server_pid)
-    if workers == 1:
-        tallies = [run_worker(plans[0])]
-    else:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            tallies = pool.map(run_worker, plans)
+    tallies = [run_worker(plans[0])] if workers == 1 else _run_processes(plans)
     server_after = _server_cpu(server_pid)
     return _summed(tallies, connections, depth, server_before, server_after)
+
+
+def _run_processes(plans: Sequence[Plan]) -> list[Tally]:
+    """One forked process per plan; a barrier makes them start measuring together."""
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(len(plans))
+    results: multiprocessing.Queue[Tally] = context.Queue()
+    processes = [
+        context.Process(target=_worker_process, args=(plan, barrier, results), daemon=True)
+        for plan in plans
+    ]
+    for process in processes:
+        process.start()
+    tallies = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    return tallies
+
+
+def _worker_process(plan: Plan, barrier: Any, results: multiprocessing.Queue[Tally]) -> None:
+    results.put(run_worker(plan, barrier.wait))
 
 
 def _share(total: int, parts: int, index: int) -> int:
@@ -526,7 +538,7 @@ def _summed(
         p50_ms=_percentile(latencies, 0.50) / 1e6,
         p99_ms=_percentile(latencies, 0.99) / 1e6,
         client_cpu_seconds=sum(t.cpu_seconds for t in tallies),
-        late_seconds=max(t.late for t in tallies),
+        late_seconds=max(t.started for t in tallies) - min(t.started for t in tallies),
         server_cpu_seconds=(
             None if server_before is None or server_after is None else server_after - server_before
         ),
