@@ -125,14 +125,29 @@ class DirectoryState:
         return principal.access is AccessClass.ADMIN
 
     # --- building entries ---
-    def make_entry(self, *, uuid: str, dn: DN, dn_key: str, attributes: EntryAttributes) -> Entry:
+    def make_entry(
+        self, *, uuid: str, dn: DN, dn_key: str, attributes: EntryAttributes, dn_text: str = ""
+    ) -> Entry:
         parent_key = self.key_of(dn.parent) if len(dn.rdns) > 1 else ""
-        return Entry(uuid=uuid, dn=dn, dn_key=dn_key, parent_key=parent_key, attributes=attributes)
+        return Entry(
+            uuid=uuid,
+            dn=dn,
+            dn_key=dn_key,
+            parent_key=parent_key,
+            attributes=attributes,
+            dn_text=dn_text,
+        )
 
     def from_stored(self, stored: StoredEntry) -> Entry:
         dn = DN.parse(stored.dn)
         attributes = {name: tuple(values) for name, values in stored.attributes.items()}
-        return self.make_entry(uuid=stored.uuid, dn=dn, dn_key=stored.dn_key, attributes=attributes)
+        return self.make_entry(
+            uuid=stored.uuid,
+            dn=dn,
+            dn_key=stored.dn_key,
+            attributes=attributes,
+            dn_text=str(dn) if _needs_escaping(stored.dn) else stored.dn,
+        )
 
     # --- the write path ---
     def write(self, puts: Sequence[Entry] = (), deletes: Sequence[Entry] = ()) -> None:
@@ -222,6 +237,11 @@ class DirectoryState:
                 self._configure_site(entry.attributes)
         self._apply(entries, ())
         return len(entries)
+
+
+def _needs_escaping(text: str) -> bool:
+    """Whether a stored DN text may differ from our canonical string form (escapes, spaces)."""
+    return "\\" in text or ", " in text or " ," in text or "= " in text or " =" in text
 
 
 def _stored(entry: Entry) -> StoredEntry:

@@ -67,7 +67,16 @@ class RoutingIndex(Generic[Owner]):
     turns it into the name a conflict message shows, so renames need no update here.
     """
 
-    __slots__ = ("_attributes", "_describe", "_keys", "_owners", "conflicts", "hits", "misses")
+    __slots__ = (
+        "_attributes",
+        "_describe",
+        "_keys",
+        "_lowered",
+        "_owners",
+        "conflicts",
+        "hits",
+        "misses",
+    )
 
     def __init__(
         self,
@@ -76,6 +85,7 @@ class RoutingIndex(Generic[Owner]):
         describe: Callable[[Owner], str] = str,
     ) -> None:
         self._attributes = tuple(attributes)
+        self._lowered = frozenset(attribute.lower() for attribute in self._attributes)
         self._describe = describe
         self._owners: dict[str, Owner] = {}
         self._keys: dict[Owner, frozenset[str]] = {}
@@ -89,8 +99,7 @@ class RoutingIndex(Generic[Owner]):
 
     def is_routing_attribute(self, name: str) -> bool:
         """Attribute names compare case-insensitively (RFC 4512 §2.5)."""
-        lowered = name.lower()
-        return any(lowered == attribute.lower() for attribute in self._attributes)
+        return name.lower() in self._lowered
 
     def keys_for(
         self, values: Iterable[bytes], site: SiteSettings, *, attribute: str = ""
