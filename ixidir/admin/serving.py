@@ -9,6 +9,7 @@ with its own connection, woken by Firebird events and polling as a fallback.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -29,7 +30,7 @@ from twisted.logger import (
 )
 
 from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
-from ixidir.config import Config, load_config
+from ixidir.config import load_config
 from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
 from ixidir.errors import LDAPError
@@ -73,16 +74,29 @@ def serve(data_dir: Path, *, reactor: Any, listen_on: Sequence[str] | None = Non
         directory, max_pdu_size=config.max_pdu_size, reactor=reactor, log=log, extended=extended
     )
     ports = listen(reactor, factory, list(listen_on or config.listen))
-    for host, port in bound_addresses(ports):
-        sys.stdout.write(f"listening on {format_address(host, port)}\n")
-    sys.stdout.flush()
-    follower = Follower(data_dir, config, directory, reactor)
-    follower.start()
+    # Every Firebird connection is opened before the reactor runs: the client library sets
+    # its own SIGTERM handling when it attaches, and Twisted's handlers, installed by run(),
+    # must be the last word. The listening lines follow once they are in place, so a
+    # SIGTERM sent after them always stops the server cleanly.
+    follower = Follower(directory, reactor, open_store(data_dir, config))
+    reactor.callWhenRunning(follower.start)
+    reactor.callWhenRunning(_announce, ports)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
     reactor.run()
     counters.close()
     store.close()
-    return 0
+    # firebird-driver's event thread is not a daemon and can outlive a connection that was
+    # shut down under it (seen when SIGTERM arrives right after start): leave without waiting
+    # for it. Everything acknowledged is committed; the stores are closed above.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _announce(ports: Sequence[Any]) -> None:
+    for host, port in bound_addresses(ports):
+        sys.stdout.write(f"listening on {format_address(host, port)}\n")
+    sys.stdout.flush()
 
 
 def _purge(limits: DailyLimits) -> None:
@@ -108,11 +122,11 @@ def _start_logging(level: str) -> None:
 class Follower:
     """Applies changes other processes commit, in sequence order, on the reactor thread."""
 
-    def __init__(self, data_dir: Path, config: Config, directory: Directory, reactor: Any) -> None:
-        self._data_dir = data_dir
-        self._config = config
+    def __init__(self, directory: Directory, reactor: Any, store: FirebirdEntryStore) -> None:
+        """`store` is the follower's own connection, used only by its thread."""
         self._directory = directory
         self._reactor = reactor
+        self._store = store
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="changelog-follower", daemon=True)
         self._seen = directory.sequence
@@ -125,7 +139,7 @@ class Follower:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        store: FirebirdEntryStore = open_store(self._data_dir, self._config)
+        store = self._store
         try:
             while not self._stopping.is_set():
                 store.wait_for_change(FOLLOW_POLL_SECONDS)
