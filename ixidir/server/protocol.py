@@ -219,13 +219,23 @@ class LDAPServerProtocol(Protocol):
             self._barriers -= 1
 
     def _pump(self) -> None:
+        """Send what the queued requests produce; pipelined answers share one write."""
         self._scheduled = None
         written = 0
+        pending: list[bytes] = []
+        size = 0
         while self._work and not self._paused and not self._closing:
             if written >= TURN_BYTES:
+                self._flush(pending)
                 self._scheduled = self._config.reactor.callLater(0, self._pump)
                 return
-            written += self._write_batch()
+            added = self._fill(pending)
+            written += added
+            size += added
+            if size >= WRITE_BATCH_BYTES:
+                self._flush(pending)
+                size = 0
+        self._flush(pending)
         if self._reading_paused and not self._work and not self._closing:
             self._reading_paused = False
             self._out.resumeProducing()
@@ -233,26 +243,27 @@ class LDAPServerProtocol(Protocol):
             if self._work:
                 self._scheduled = self._config.reactor.callLater(0, self._pump)
 
-    def _write_batch(self) -> int:
-        """Write up to WRITE_BATCH_BYTES of the head request's replies in one write."""
+    def _flush(self, pending: list[bytes]) -> None:
+        if pending:
+            self._out.write(b"".join(pending))
+            pending.clear()
+
+    def _fill(self, pending: list[bytes]) -> int:
+        """Add up to WRITE_BATCH_BYTES of the head request's replies to `pending`."""
         work = self._work[0]
-        chunks: list[bytes] = []
         size = 0
         for item in work.items:
             if isinstance(item, StartTLS):
-                self._out.write(b"".join(chunks))
-                chunks = []
+                self._flush(pending)  # the success reply goes out in clear text first
                 self._out.startTLS(self._config.tls)
                 continue
-            chunks.append(item.data if isinstance(item, Encoded) else self._encode(item))
-            size += len(chunks[-1])
+            pending.append(item.data if isinstance(item, Encoded) else self._encode(item))
+            size += len(pending[-1])
             if size >= WRITE_BATCH_BYTES:
                 break
         else:
             self._work.popleft()
             self._finished(work)
-        if chunks:
-            self._out.write(b"".join(chunks))
         return size
 
     def _encode(self, reply: Reply) -> bytes:
