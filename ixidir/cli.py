@@ -55,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="address to listen on (repeatable; default from ixidir.toml)",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes sharing the ports (SO_REUSEPORT; default from ixidir.toml, 1)",
+    )
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
     imp = commands.add_parser(
         "import", parents=[data], help="add the entries of an LDIF file, all or nothing"
@@ -148,7 +155,13 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
 
             from ixidir.admin.serving import serve
 
-            return serve(data_dir, reactor=reactor, listen_on=args.listen)
+            return serve(
+                data_dir,
+                reactor=reactor,
+                listen_on=args.listen,
+                workers=args.workers,
+                is_worker=args.worker,
+            )
         case "import":
             from ixidir.admin.transfer import import_ldif
 

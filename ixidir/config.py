@@ -25,6 +25,7 @@ _ONE_LINE_ARRAY = 72  # longer string lists are written one item per line, for r
 EMBEDDED_DATABASE = "ixidir.fdb"  # inside the data directory when `storage_dsn` is unset
 DEFAULT_DATA_DIR = "ixidir-data"
 DATA_ENV = "IXIDIR_DATA"
+MAX_WORKERS = 64  # each worker holds the whole directory in memory
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 _ADDRESS = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]]*)):(?P<port>[0-9]{1,5})")
 _ATTR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
@@ -41,6 +42,7 @@ KEY_HELP = {
     "indexed_attributes": "attributes with an equality index in memory",
     "routing_attributes": "attributes whose numbers route to their entry (unique per number)",
     "max_pdu_size": "largest LDAP request accepted, in bytes",
+    "workers": "server processes sharing the listening ports (SO_REUSEPORT); 1 = one process",
     "size_limit": "default search size limit; 0 = none",
     "tls_certificate": "PEM certificate for LDAPS/StartTLS (with tls_key)",
     "tls_key": "PEM private key for tls_certificate",
@@ -90,6 +92,7 @@ class Config:
         "ixiSmsNumber",
     )
     max_pdu_size: int = 4 * 1024 * 1024  # larger requests are refused before decoding
+    workers: int = 1  # processes serving the same ports, each with the whole directory
     size_limit: int = 0  # server-side default size limit; 0 = none
     tls_certificate: str | None = None
     tls_key: str | None = None
@@ -107,6 +110,8 @@ class Config:
             for name in getattr(self, key):
                 if not _ATTR_NAME.fullmatch(name):
                     raise ConfigError(f"{key!r}: invalid attribute name {name!r}", key=key)
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"'workers' must be 1 to {MAX_WORKERS}", key="workers")
         if self.max_pdu_size < 1:
             raise ConfigError(
                 "'max_pdu_size' must be a positive number of bytes", key="max_pdu_size"

@@ -67,6 +67,7 @@ password_scheme = "PBKDF2-SHA256"
 indexed_attributes = ["cn"]
 routing_attributes = ["facsimileTelephoneNumber"]
 max_pdu_size = 65536
+workers = 2
 size_limit = 500
 tls_certificate = "cert.pem"
 tls_key = "key.pem"
@@ -77,6 +78,7 @@ log_level = "debug"
     assert config.listen == ("127.0.0.1:3891", "[::1]:3891")
     assert config.service_accounts == ("cn=connector,o=ixi",)
     assert (config.anonymous_read, config.size_limit, config.tls_key) == (True, 500, "key.pem")
+    assert config.workers == 2
     assert {item.name for item in fields(Config)} == set(tomllib.loads(text))
 
 

@@ -10,6 +10,7 @@ with its own connection, woken by Firebird events and polling as a fallback.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -43,12 +44,26 @@ from ixidir.storage import FirebirdEntryStore
 
 log = Logger(namespace="ixidir")
 PURGE_INTERVAL_SECONDS = 24 * 60 * 60
+WORKER_STOP_SECONDS = 10
 # How long the follower waits for an event before it polls the changelog anyway.
 FOLLOW_POLL_SECONDS = 1.0
 
 
-def serve(data_dir: Path, *, reactor: Any, listen_on: Sequence[str] | None = None) -> int:
-    """Run the LDAP server on `reactor` until SIGINT/SIGTERM; returns the exit status."""
+def serve(
+    data_dir: Path,
+    *,
+    reactor: Any,
+    listen_on: Sequence[str] | None = None,
+    workers: int | None = None,
+    is_worker: bool = False,
+) -> int:
+    """Run the LDAP server on `reactor` until SIGINT/SIGTERM; returns the exit status.
+
+    With several workers (`workers` in ixidir.toml or --workers) this process binds the
+    ports with SO_REUSEPORT and starts the other workers on the same addresses; each loads the
+    directory and follows the changelog, so a write on one is seen by the others once their
+    follower applies it (Firebird events: milliseconds).
+    """
     config = load_config(data_dir)
     _start_logging(config.log_level)
     store = open_store(data_dir, config)
@@ -73,7 +88,15 @@ def serve(data_dir: Path, *, reactor: Any, listen_on: Sequence[str] | None = Non
     factory = LDAPServerFactory(
         directory, max_pdu_size=config.max_pdu_size, reactor=reactor, log=log, extended=extended
     )
-    ports = listen(reactor, factory, list(listen_on or config.listen))
+    count = workers or config.workers
+    shared = count > 1 or is_worker
+    ports = listen(reactor, factory, list(listen_on or config.listen), reuse_port=shared)
+    if is_worker:
+        _stop_with_parent(reactor)
+    elif count > 1:
+        addresses = [format_address(host, port) for host, port in bound_addresses(ports)]
+        children = _start_workers(data_dir, addresses, count - 1)
+        reactor.addSystemEventTrigger("before", "shutdown", _stop_workers, children)
     # Every Firebird connection is opened before the reactor runs: the client library sets
     # its own SIGTERM handling when it attaches, and Twisted's handlers, installed by run(),
     # must be the last word. The listening lines follow once they are in place, so a
@@ -91,6 +114,44 @@ def serve(data_dir: Path, *, reactor: Any, listen_on: Sequence[str] | None = Non
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+Children = list[subprocess.Popen[bytes]]
+
+
+def _start_workers(data_dir: Path, addresses: list[str], count: int) -> Children:
+    """The other worker processes, on the very ports this one bound (port 0 resolved)."""
+    command = [sys.executable, "-m", "ixidir", "--data", str(data_dir), "serve", "--worker"]
+    for address in addresses:
+        command += ["--listen", address]
+    return [
+        subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 (our own command)
+        for _ in range(count)
+    ]
+
+
+def _stop_workers(children: Children) -> None:
+    for child in children:
+        child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=WORKER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _stop_with_parent(reactor: Any) -> None:
+    """A worker whose parent died stops too (it would otherwise serve on, unmanaged)."""
+    parent = os.getppid()
+
+    def check() -> None:
+        if os.getppid() != parent:
+            log.warn("the parent server process is gone; stopping this worker")
+            reactor.stop()
+
+    watchdog = LoopingCall(check)
+    watchdog.clock = reactor
+    watchdog.start(1.0, now=False)
 
 
 def _announce(ports: Sequence[Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -48,8 +49,12 @@ def listen(
     endpoints: Sequence[str],
     *,
     tls: object | None = None,
+    reuse_port: bool = False,
 ) -> list[ListeningPort]:
     """Listen on every address (all or none: on failure the ports opened so far are closed).
+
+    With `reuse_port` several server processes listen on the same address (SO_REUSEPORT: the
+    kernel spreads connections over them); not combined with LDAPS here.
 
     With `tls` (an IOpenSSLContextFactory) the ports speak LDAPS; the reactor must then also
     provide IReactorSSL.
@@ -58,7 +63,9 @@ def listen(
     ports: list[ListeningPort] = []
     try:
         for host, port in addresses:
-            if tls is None:
+            if reuse_port and tls is None:
+                ports.append(_listen_reusing(reactor, factory, host, port))
+            elif tls is None:
                 ports.append(reactor.listenTCP(port, factory, interface=host))
             else:
                 ports.append(reactor.listenSSL(port, factory, tls, interface=host))  # type: ignore[attr-defined]
@@ -67,6 +74,19 @@ def listen(
             opened.stopListening()
         raise
     return ports
+
+
+def _listen_reusing(reactor: Any, factory: Factory, host: str, port: int) -> ListeningPort:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(socket.SOMAXCONN)
+        sock.setblocking(False)
+        # The reactor takes a duplicate of the descriptor; ours closes with the with-block.
+        adopted: ListeningPort = reactor.adoptStreamPort(sock.fileno(), family, factory)
+    return adopted
 
 
 def bound_addresses(ports: Sequence[ListeningPort]) -> list[tuple[str, int]]:
