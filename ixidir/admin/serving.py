@@ -10,6 +10,7 @@ with its own connection, woken by Firebird events and polling as a fallback.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +31,7 @@ from twisted.logger import (
     textFileLogObserver,
 )
 
+from ixidir.admin.errors import AdminError
 from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
 from ixidir.config import load_config
 from ixidir.directory.directory import Directory
@@ -37,7 +39,13 @@ from ixidir.directory.limits import DailyLimits
 from ixidir.errors import LDAPError
 from ixidir.server.extended import standard_handlers
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, limit_handlers
-from ixidir.server.listen import bound_addresses, format_address, listen
+from ixidir.server.listen import (
+    bound_addresses,
+    format_address,
+    listen,
+    parse_address,
+    reserve_port,
+)
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
@@ -66,6 +74,16 @@ def serve(
     """
     config = load_config(data_dir)
     _start_logging(config.log_level)
+    count = 1 if is_worker else (workers or config.workers)
+    addresses = list(listen_on or config.listen)
+    reserved: list[socket.socket] = []
+    children: Children = []
+    if count > 1:
+        # Reserve the ports (port 0 resolved) and start the other workers at once, so they
+        # load the directory while this process does.
+        reserved = [reserve_port(*parse_address(address)) for address in addresses]
+        addresses = [format_address(*sock.getsockname()[:2]) for sock in reserved]
+        children = _start_workers(data_dir, addresses, count - 1)
     store = open_store(data_dir, config)
     counters = open_counters(data_dir, config)
     oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID, *pin_handlers()]
@@ -88,15 +106,14 @@ def serve(
     factory = LDAPServerFactory(
         directory, max_pdu_size=config.max_pdu_size, reactor=reactor, log=log, extended=extended
     )
-    count = workers or config.workers
-    shared = count > 1 or is_worker
-    ports = listen(reactor, factory, list(listen_on or config.listen), reuse_port=shared)
+    ports = listen(reactor, factory, addresses, reuse_port=count > 1 or is_worker)
     if is_worker:
         _stop_with_parent(reactor)
-    elif count > 1:
-        addresses = [format_address(host, port) for host, port in bound_addresses(ports)]
-        children = _start_workers(data_dir, addresses, count - 1)
+    elif children:
         reactor.addSystemEventTrigger("before", "shutdown", _stop_workers, children)
+        _wait_for_workers(children)  # "listening on" promises that every worker accepts
+        for sock in reserved:
+            sock.close()
     # Every Firebird connection is opened before the reactor runs: the client library sets
     # its own SIGTERM handling when it attaches, and Twisted's handlers, installed by run(),
     # must be the last word. The listening lines follow once they are in place, so a
@@ -120,14 +137,27 @@ Children = list[subprocess.Popen[bytes]]
 
 
 def _start_workers(data_dir: Path, addresses: list[str], count: int) -> Children:
-    """The other worker processes, on the very ports this one bound (port 0 resolved)."""
+    """The other worker processes, on the very ports this one reserved (port 0 resolved)."""
     command = [sys.executable, "-m", "ixidir", "--data", str(data_dir), "serve", "--worker"]
     for address in addresses:
         command += ["--listen", address]
     return [
-        subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 (our own command)
+        subprocess.Popen(command, stdout=subprocess.PIPE)  # noqa: S603 (our own command)
         for _ in range(count)
     ]
+
+
+def _wait_for_workers(children: Children) -> None:
+    """Block until every worker printed its listening line; a worker that fails stops all."""
+    for child in children:
+        output = child.stdout
+        line = output.readline() if output is not None else b""
+        if not line.startswith(b"listening on"):
+            _stop_workers(children)
+            raise AdminError(f"a worker process failed to start (exit {child.wait()})")
+        # Keep draining its output so a chatty worker can never block on a full pipe.
+        if output is not None:
+            threading.Thread(target=output.read, daemon=True).start()
 
 
 def _stop_workers(children: Children) -> None:

@@ -76,12 +76,21 @@ def listen(
     return ports
 
 
+def reserve_port(host: str, port: int) -> socket.socket:
+    """A bound, not listening, SO_REUSEPORT socket: holds the port (0 = pick one) while the
+    server processes that will share it start; the kernel gives connections only to
+    listening sockets."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
 def _listen_reusing(reactor: Any, factory: Factory, host: str, port: int) -> ListeningPort:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
+    with reserve_port(host, port) as sock:
         sock.listen(socket.SOMAXCONN)
         sock.setblocking(False)
         # The reactor takes a duplicate of the descriptor; ours closes with the with-block.
