@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ixidir.directory.evaluate import SchemaCatalog
+from ixidir.directory.catalog import SchemaCatalog
 
 ALL_USER = "*"
 ALL_OPERATIONAL = "+"
