@@ -123,6 +123,12 @@ def serve(
     reactor.callWhenRunning(_announce, ports)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
     reactor.run()
+    log.info(
+        "answer cache: {hits} hits, {misses} misses; route look-ups: {lookups}",
+        hits=factory.answers.hits,
+        misses=factory.answers.misses,
+        lookups=directory.state.routing.index.stats()["lookups"],
+    )
     counters.close()
     store.close()
     # firebird-driver's event thread is not a daemon and can outlive a connection that was

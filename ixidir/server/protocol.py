@@ -67,6 +67,7 @@ class LDAPServerFactory(Factory):
         self.tls = tls  # an IOpenSSLContextFactory for StartTLS, or None
         self.extended = dict(standard_handlers() if extended is None else extended)
         self.answers = AnswerCache()  # shared by all connections (DESIGN.md fast path)
+        self.noisy = False  # no "starting factory" lines; our own log says what matters
 
     def buildProtocol(self, addr: IAddress | None) -> LDAPServerProtocol:
         protocol = LDAPServerProtocol(self)

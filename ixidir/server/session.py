@@ -12,6 +12,8 @@ from itertools import chain
 
 from twisted.logger import Logger
 
+from ixidir.directory.filter import Filter
+from ixidir.directory.filtertext import format_filter
 from ixidir.directory.requests import (
     ANONYMOUS,
     AddRequest,
@@ -50,6 +52,19 @@ from ixidir.server.messages import (
 from ixidir.server.results import extended_result_for, result_for
 
 SUCCESS = ResultCode.SUCCESS
+
+
+@dataclass(frozen=True, slots=True)
+class FilterText:
+    """A filter that renders as RFC 4515 text only when a log observer formats it."""
+
+    filter: Filter
+
+    def __str__(self) -> str:
+        try:
+            return format_filter(self.filter)
+        except ValueError:
+            return repr(self.filter)  # forms the string syntax cannot carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +186,15 @@ class Session:
     ) -> Iterator[Outgoing]:
         """Entries as the directory yields them, then SearchResultDone (with the paged control
         on every SearchResultDone of a paged search, RFC 2696)."""
+        # At debug level every search the cache has not seen is logged, so the filters a real
+        # Messaging Connector sends (its filter text is configurable) can be captured.
+        self._log.debug(
+            "search base={base!r} scope={scope} filter={filter} attributes={attributes}",
+            base=request.base,
+            scope=request.scope.name.lower(),
+            filter=FilterText(request.filter),
+            attributes=",".join(request.attributes),
+        )
         paged = find(controls, PAGED_RESULTS_OID)
         done_controls: tuple[Control, ...] = () if paged is None else (paged_response(b""),)
         try:

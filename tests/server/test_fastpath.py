@@ -8,6 +8,7 @@ from directory.memory_store import MemoryEntryStore
 from directory.tree import ADMIN_DN, ALICE, BOB, PASSWORDS, PEOPLE, make_directory, populate
 from hypothesis import given
 from hypothesis import strategies as st
+from twisted.logger import LogLevel
 
 from ixidir.directory.directory import Directory
 from ixidir.directory.requests import SearchResultEntry
@@ -105,3 +106,17 @@ def test_pipelined_bind_then_search_is_answered_for_the_new_identity(
     connection = bound(directory)  # the admin again: the cached answer would fit
     replies = connection.send(wire.bind(4, BOB, PASSWORDS[BOB].decode()), search)
     assert mails(replies) == []
+
+
+def test_searches_the_cache_has_not_seen_are_logged_at_debug_level(directory: Directory) -> None:
+    """The connector's filter text can be captured: each new search shape is logged once."""
+    connection = bound(directory)
+    search = wire.search(2, PEOPLE, "(facsimileTelephoneNumber=+49 8142 1)", attributes=["mail"])
+    connection.send(search)
+    connection.send(search)
+    logged = [
+        str(event.get("filter"))
+        for event in connection.events
+        if event.get("log_level") is LogLevel.debug and "filter" in event
+    ]
+    assert logged == ["(facsimileTelephoneNumber=+49 8142 1)"]
