@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ixidir.admin.heap import loading_heap
 from ixidir.config import Config, load_config, resolve_path
 from ixidir.directory.directory import Directory, DirectorySettings
 from ixidir.directory.requests import AccessClass, Principal
@@ -105,7 +106,8 @@ def opened(data_dir: Path, *, load: bool = True) -> Iterator[Opened]:
     try:
         directory = build_directory(data_dir, config, store)
         if load:
-            directory.load()
+            with loading_heap():
+                directory.load()
         yield Opened(data_dir, config, store, directory)
     finally:
         store.close()

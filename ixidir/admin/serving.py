@@ -32,6 +32,7 @@ from twisted.logger import (
 )
 
 from ixidir.admin.errors import AdminError
+from ixidir.admin.heap import loading_heap
 from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
 from ixidir.config import load_config
 from ixidir.directory.directory import Directory
@@ -89,7 +90,8 @@ def serve(
     oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID, *pin_handlers()]
     directory = build_directory(data_dir, config, store, extended_oids=oids)
     started = time.monotonic()
-    counts = directory.load()
+    with loading_heap():
+        counts = directory.load()
     log.info(
         "loaded {entries} entries in {seconds:.2f} s (changelog at {sequence})",
         entries=counts.entries,
