@@ -42,6 +42,10 @@ _INSERT_CHANGE = (
     "VALUES (?, CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP))"
 )
 _INSERT_ITEM = "INSERT INTO CHANGELOG_ITEMS (SEQ, UUID, KIND) VALUES (?, ?, ?)"
+_CHANGE_STAMP = (
+    "SELECT RDB$GET_CONTEXT('SYSTEM', 'DB_GUID'), "
+    "(SELECT COMMITTED_AT FROM CHANGELOG WHERE SEQ = ?) FROM RDB$DATABASE"
+)
 
 _T = TypeVar("_T")
 
@@ -171,6 +175,20 @@ class FirebirdEntryStore:
         )
         self._reported = max(self._reported, last)
         return last
+
+    def change_stamp(self, sequence: int) -> str | None:
+        """What identifies change `sequence` in this very database, None when it has none.
+
+        The database's GUID (a restore from backup gets a new one) and the change's commit time:
+        a copy of the directory taken at `sequence` belongs to the database with the same stamp.
+        """
+        guid, committed_at = self._reading(
+            "reading a change's stamp",
+            lambda cursor: cursor.execute(_CHANGE_STAMP, (sequence,)).fetchone(),
+        )
+        if sequence == 0:
+            return f"{guid}/0"
+        return None if committed_at is None else f"{guid}/{committed_at.isoformat()}"
 
     def changes_since(self, sequence: int) -> list[Change]:
         """The changes committed after `sequence`, oldest first, with the entries' current rows.

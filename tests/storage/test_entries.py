@@ -182,3 +182,23 @@ def test_a_follower_starting_from_a_loaded_state_is_not_woken_for_old_changes(
     with open_entry_store(data_dir, None, create=False, runtime_root=runtime_root) as follower:
         assert follower.changes_since(store.last_sequence()) == []
         assert follower.wait_for_change(0.2) is False
+
+
+def test_a_change_stamp_names_the_database_and_the_change(
+    store: FirebirdEntryStore, runtime_root: Path, tmp_path: Path
+) -> None:
+    empty = store.change_stamp(0)
+    assert empty is not None
+    assert empty.endswith("/0")
+    first = store.commit([PutEntry(person("rita"))])
+    stamp = store.change_stamp(first)
+    assert stamp is not None
+    assert stamp.split("/")[0] == empty.split("/")[0]
+    assert store.change_stamp(first) == stamp  # stable
+    assert store.change_stamp(first + 1) is None  # not (yet) committed
+    second = store.commit([PutEntry(person("sam"))])
+    assert store.change_stamp(second) not in (None, stamp)
+    other_dir = tmp_path / "other"
+    with open_entry_store(other_dir, None, create=True, runtime_root=runtime_root) as other:
+        other.commit([PutEntry(person("rita"))])
+        assert other.change_stamp(first) != stamp  # another database, same sequence
