@@ -19,7 +19,6 @@ Rules (issue 5, decided here):
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -259,7 +258,7 @@ def _replacement(directory: Directory, principal: Principal, item: Item, held: E
     add_rdn_values(state, dn, attributes)
     protect_secrets(state, attributes)
     entry = build_new_entry(state, principal, dn, key, attributes)
-    return dataclasses.replace(entry, uuid=held.uuid)
+    return entry.with_uuid(held.uuid)
 
 
 def _culprit(directory: Directory, entries: Sequence[Entry]) -> int:

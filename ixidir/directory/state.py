@@ -128,26 +128,19 @@ class DirectoryState:
     def make_entry(
         self, *, uuid: str, dn: DN, dn_key: str, attributes: EntryAttributes, dn_text: str = ""
     ) -> Entry:
-        parent_key = self.key_of(dn.parent) if len(dn.rdns) > 1 else ""
-        return Entry(
-            uuid=uuid,
-            dn=dn,
-            dn_key=dn_key,
-            parent_key=parent_key,
-            attributes=attributes,
-            dn_text=dn_text,
-        )
+        return Entry(uuid, dn, dn_key, self.schema.parent_key(dn_key), attributes, dn_text)
 
     def from_stored(self, stored: StoredEntry) -> Entry:
-        dn = DN.parse(stored.dn)
+        """The memory form of a stored entry; its DN is parsed only when needed (dit.Entry),
+        unless the stored text may differ from the canonical string form."""
+        dn: DN | None = None
+        text = stored.dn
+        if _needs_escaping(text):
+            dn = DN.parse(text)
+            text = str(dn)
         attributes = {name: tuple(values) for name, values in stored.attributes.items()}
-        return self.make_entry(
-            uuid=stored.uuid,
-            dn=dn,
-            dn_key=stored.dn_key,
-            attributes=attributes,
-            dn_text=str(dn) if _needs_escaping(stored.dn) else stored.dn,
-        )
+        key = stored.dn_key
+        return Entry(stored.uuid, dn, key, self.schema.parent_key(key), attributes, text)
 
     # --- the write path ---
     def write(self, puts: Sequence[Entry] = (), deletes: Sequence[Entry] = ()) -> None:

@@ -80,3 +80,15 @@ VALUES = st.text(alphabet="abcXYZ ,+=\\#é", min_size=1).filter(lambda v: v.stri
 def test_dn_key_is_stable_under_string_round_trip(schema: Schema, values: list[str]) -> None:
     dn = DN(tuple(RDN((AVA("CN", v),)) for v in values))
     assert schema.dn_key(DN.parse(str(dn))) == schema.dn_key(dn)
+
+
+@given(st.lists(VALUES, min_size=1, max_size=4))
+def test_parent_key_equals_the_key_of_the_parent_dn(schema: Schema, values: list[str]) -> None:
+    dn = DN(tuple(RDN((AVA("cn", value),)) for value in values))
+    assert Schema.parent_key(schema.dn_key(dn)) == schema.dn_key(dn.parent)
+
+
+def test_parent_key_cuts_at_the_first_unescaped_comma(schema: Schema) -> None:
+    assert Schema.parent_key(key(schema, r"cn=a\,b\\,ou=c\,d,dc=x")) == r"ou=c\,d,dc=x"
+    assert Schema.parent_key(key(schema, "dc=x")) == ""
+    assert Schema.parent_key("") == ""
