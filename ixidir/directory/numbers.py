@@ -60,6 +60,10 @@ class Routing:
         self.site = SiteSettings()
         self.index: RoutingIndex[str] = RoutingIndex(attributes=self.attributes, describe=describe)
         self.rule = canonical_rule(self.site, self._telephone)
+        # Entries with a routing value the index does not hold for them: unreadable under the
+        # site settings, or a number another entry held first (a follower applies both). None
+        # in a healthy directory; equality searches must still consider them.
+        self.irregular: set[str] = set()
 
     @property
     def rules(self) -> dict[str, MatchingRule]:
@@ -75,8 +79,25 @@ class Routing:
         return True
 
     def keys(self, attributes: Attributes) -> set[str]:
-        """The canonical keys of an entry; an unroutable value raises InvalidNumber (21)."""
-        return self.index.entry_keys(attributes, self.site)
+        """The canonical keys of an entry (attributes by primary name, as the directory keeps
+        them); an unroutable value raises InvalidNumber (21)."""
+        keys: set[str] = set()
+        for name in self.attributes:
+            values = attributes.get(name)
+            if values:
+                keys |= self.index.keys_for(values, self.site, attribute=name)
+        return keys
+
+    def candidates(self, key: Hashable) -> set[str] | frozenset[str]:
+        """The entries whose routing values may equal `key` (an ixiCanonicalNumberMatch normal
+        form): the number's owner, plus the irregular entries. The equality index asks this
+        instead of keeping a second copy of every number (ixidir.directory.index)."""
+        owner = None
+        if isinstance(key, tuple) and key[0] == "e164":
+            owner = self.index.owner_of(key[1])
+        if owner is None:
+            return self.irregular
+        return {owner, *self.irregular} if self.irregular else frozenset((owner,))
 
     def check(self, claims: Iterable[tuple[str, Attributes]]) -> None:
         """Refuse a write that gives a number to a second entry (constraintViolation naming the
@@ -97,29 +118,40 @@ class Routing:
     def apply(self, uuid: str, attributes: Attributes) -> None:
         """Index a committed entry. A change another process committed is applied even when
         it conflicts here (the first holder keeps the number) or holds unreadable values."""
+        regular = True
         try:
             keys = self.keys(attributes)
         except InvalidNumber:
-            keys = set(_readable_keys(self, attributes))
+            keys, regular = set(_readable_keys(self, attributes)), False
         try:
             self.index.replace(uuid, keys)
         except NumberTaken:
-            free = {key for key in keys if self.index.lookup(key) in (None, uuid)}
+            free = {key for key in keys if self.index.owner_of(key) in (None, uuid)}
             self.index.replace(uuid, free)
+            regular = False
+        if regular:
+            self.irregular.discard(uuid)
+        else:
+            self.irregular.add(uuid)
 
     def remove(self, uuid: str) -> None:
         self.index.remove(uuid)
+        self.irregular.discard(uuid)
 
     def route(self, number: str) -> str | None:
         """The uuid of the entry `number` routes to, whatever its formatting."""
         return self.index.lookup(assertion_key(number, self.site))
 
     def rebuild(self, entries: Iterable[tuple[str, Attributes]]) -> None:
+        """Key every entry afresh (a load, new site settings); the first holder of a number
+        keeps it, as a follower does."""
         owners = (
             (uuid, [value for name in self.attributes for value in attributes.get(name, ())])
             for uuid, attributes in entries
         )
-        self.index.rebuild(self.site, owners)
+        report = self.index.rebuild(self.site, owners)
+        self.irregular = {conflict.claimant for conflict in report.conflicts}
+        self.irregular.update(unreadable.owner for unreadable in report.unreadable)
 
 
 def _readable_keys(routing: Routing, attributes: Attributes) -> Iterable[str]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
 from ixidir.directory.acl import Reader
 from ixidir.directory.bindcache import BindCache
 from ixidir.directory.dit import DIT, Entry, EntryAttributes
 from ixidir.directory.evaluate import FilterCompiler
-from ixidir.directory.index import EqualityIndex
+from ixidir.directory.index import EqualityIndex, KeyLookup
 from ixidir.directory.numbers import CANONICAL_NUMBER, Routing
 from ixidir.directory.operational import SUBSCHEMA_DN
 from ixidir.directory.ports import (
@@ -72,7 +73,15 @@ class DirectoryState:
         )
         self.routing = Routing(schema, settings.routing_attributes, describe=self._describe)
         indexed = dict.fromkeys((*settings.indexed_attributes, *self.routing.attributes))
-        self.index = EqualityIndex(schema, indexed, rules=self.routing.rules)
+        self.index = EqualityIndex(
+            schema,
+            indexed,
+            rules=self.routing.rules,
+            # Ids are entryUUIDs (str); the index is generic over hashable ids.
+            keyed_elsewhere=dict.fromkeys(
+                self.routing.attributes, cast(KeyLookup, self.routing.candidates)
+            ),
+        )
         # Operational attributes computed on read; DailyLimits adds the daily counts.
         self.computed: dict[str, Callable[[Entry], Sequence[bytes] | None]] = {
             CANONICAL_NUMBER: self._canonical_numbers
@@ -182,15 +191,17 @@ class DirectoryState:
             if old is not None:
                 self.index.remove(uuid, old.attributes)
             self.routing.remove(uuid)
+        fresh: dict[str, Entry] = {}  # indexed together: add_many normalizes repeats once
         for entry in puts:
             if entry.dn_key == self.defaults_key:
                 self._configure_site(entry.attributes)
             previous = self.dit.put(entry)
-            if previous is None:
-                self.index.add(entry.uuid, entry.attributes)
+            if previous is None or fresh.pop(entry.uuid, None) is not None:
+                fresh[entry.uuid] = entry
             else:
                 self.index.replace(entry.uuid, previous.attributes, entry.attributes)
             self.routing.apply(entry.uuid, entry.attributes)
+        self.index.add_many((entry.uuid, entry.attributes) for entry in fresh.values())
 
     def _configure_site(self, attributes: EntryAttributes) -> None:
         """New site settings re-key every routing number (national forms depend on them)."""
@@ -228,7 +239,12 @@ class DirectoryState:
         for entry in entries:
             if entry.dn_key == self.defaults_key:
                 self._configure_site(entry.attributes)
-        self._apply(entries, ())
+        self.generation += 1
+        for entry in entries:
+            self.dit.put(entry)
+        pairs = [(entry.uuid, entry.attributes) for entry in entries]
+        self.index.add_many(pairs)
+        self.routing.rebuild(pairs)
         return len(entries)
 
 

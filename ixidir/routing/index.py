@@ -170,6 +170,10 @@ class RoutingIndex(Generic[Owner]):
             self.hits += 1
         return owner
 
+    def owner_of(self, key: str) -> Owner | None:
+        """The owner of `key`, not counted as a look-up (the directory's own bookkeeping)."""
+        return self._owners.get(key)
+
     def keys_of(self, owner: Owner) -> frozenset[str]:
         return self._keys.get(owner, frozenset())
 

@@ -192,3 +192,40 @@ def test_updates_leave_the_index_as_if_built_from_scratch(
         assert index.distinct_values(name) == fresh.distinct_values(name)
         for value in VALUE_POOLS.get(name, [b"person", b"top", b"inetOrgPerson"]):
             assert index.lookup(name, value) == fresh.lookup(name, value)
+
+
+@settings(max_examples=60)
+@given(st.lists(entries(), max_size=12))
+def test_add_many_builds_the_same_index_as_adding_one_by_one(population: list[Entry]) -> None:
+    one_by_one = EqualityIndex(SCHEMA, INDEXED)
+    for key, entry in enumerate(population):
+        one_by_one.add(key, entry)
+    at_once = EqualityIndex(SCHEMA, INDEXED)
+    at_once.add_many(enumerate(population))
+    for name in sorted(one_by_one.attributes):
+        assert at_once.present(name) == one_by_one.present(name)
+        assert at_once.distinct_values(name) == one_by_one.distinct_values(name)
+        for value in VALUE_POOLS.get(name, [b"person", b"top", b"inetOrgPerson"]):
+            assert at_once.lookup(name, value) == one_by_one.lookup(name, value)
+
+
+def test_an_attribute_keyed_elsewhere_keeps_presence_here_and_asks_for_equality() -> None:
+    asked: list[object] = []
+
+    def elsewhere(key: object) -> set[EntryId]:
+        asked.append(key)
+        return {"alice"}
+
+    index = EqualityIndex(
+        SCHEMA, ["cn", "fax"], keyed_elsewhere={"facsimileTelephoneNumber": elsewhere}
+    )
+    index.add_many([("alice", ALICE), ("bob", BOB)])
+    assert index.distinct_values("facsimileTelephoneNumber") == 0  # no second copy
+    assert index.present("facsimileTelephoneNumber") == {"alice"}
+    assert index.lookup("facsimileTelephoneNumber", b"+49 8142 4799123") == {"alice"}
+    assert candidates(index, "(&(cn=Alice Smith)(facsimileTelephoneNumber=+4981424799123))") == {
+        "alice"
+    }
+    assert len(asked) == 2
+    index.remove("alice", ALICE)
+    assert index.present("facsimileTelephoneNumber") == frozenset()

@@ -6,6 +6,7 @@ import pytest
 
 from ixidir.directory.directory import Directory
 from ixidir.directory.filter import And, Equality, Or, Present
+from ixidir.directory.ports import Change, StoredEntry
 from ixidir.directory.requests import (
     AddRequest,
     Modification,
@@ -158,3 +159,36 @@ def test_canonical_numbers_are_an_operational_attribute(routed: Directory) -> No
     plain = SearchRequest(CAROL, Scope.BASE, attributes=("*",))
     (entry,) = routed.search(ADMIN, plain)
     assert "ixiCanonicalNumber" not in dict(entry.attributes)
+
+
+def another_process_writes(directory: Directory, uid: str, numbers: tuple[bytes, ...]) -> None:
+    """What a follower applies: an entry another process committed, unchecked here."""
+    dn = f"uid={uid},{PEOPLE}"
+    attributes = dict(person(uid, **fax(*numbers)))
+    attributes["uid"] = (uid.encode(),)
+    stored = StoredEntry(
+        uuid=f"00000000-0000-4000-8000-{len(uid):012d}",
+        dn=dn,
+        dn_key=directory.state.parse_dn(dn)[1],
+        attributes={name: list(values) for name, values in attributes.items()},
+    )
+    directory.state.apply_changes([Change(directory.sequence + 1, (stored,), ())])
+
+
+def test_a_number_two_entries_hold_routes_to_the_first_and_is_found_on_both(
+    routed: Directory,
+) -> None:
+    """Only a follower can get here (two processes wrote at once); a search still tells the
+    truth of what the entries hold, and routing stays with the first holder."""
+    another_process_writes(routed, "dave", (b"+49 8142 4799123",))
+    assert routed_dn(routed, "+4981424799123") == CAROL
+    found = uids(routed, Equality("facsimileTelephoneNumber", b"08142 4799-123"))
+    assert found == [[CAROL, DAVE]]
+    routed.delete(ADMIN, DAVE)
+    assert uids(routed, Equality("facsimileTelephoneNumber", b"+4981424799123")) == [[CAROL]]
+
+
+def test_an_unroutable_value_a_follower_applied_is_still_found(routed: Directory) -> None:
+    another_process_writes(routed, "dave", (b"fax me maybe",))
+    assert uids(routed, Equality("facsimileTelephoneNumber", b"fax me maybe")) == [[DAVE]]
+    assert uids(routed, Equality("facsimileTelephoneNumber", b"+4981424799123")) == [[CAROL]]
