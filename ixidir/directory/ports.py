@@ -30,9 +30,16 @@ class StoredEntry:
 
 @dataclass(frozen=True, slots=True)
 class PutEntry:
-    """Insert or replace the entry with this uuid (a rename is a put with a new DN)."""
+    """Insert or replace the entry with this uuid (a rename is a put with a new DN).
+
+    `routing_keys` are the entry's canonical routing numbers (E.164 digits, SCHEMA.md "One
+    number, one user"): the store makes them the entry's only keys in the same transaction and
+    refuses, with NumberConflict, a key that another entry holds. Entries written before the
+    store knew keys hold none until their next put (ixidir/storage/migrations.py, migration 3).
+    """
 
     entry: StoredEntry
+    routing_keys: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,21 @@ class StorageError(Exception):
 
 class StorageConflict(StorageError):
     """A uniqueness rule of the store was hit (e.g. a DN key already taken by another uuid)."""
+
+
+class NumberConflict(StorageConflict):
+    """A routing key of a put is held by another entry (committed, possibly by another process).
+
+    `holder_dn` is the holder's DN as stored, None when its row could not be read (the holder
+    was deleted since); nothing of the failed transaction is written.
+    """
+
+    def __init__(self, key: str, holder_uuid: str | None, holder_dn: str | None) -> None:
+        holder = holder_dn or holder_uuid or "another entry"
+        super().__init__(f"routing key +{key} is held by {holder}")
+        self.key = key
+        self.holder_uuid = holder_uuid
+        self.holder_dn = holder_dn
 
 
 class StorageUnavailable(StorageError):

@@ -14,7 +14,9 @@ from ixidir.directory.ports import (
     Change,
     DeleteEntry,
     EntryWrite,
+    NumberConflict,
     PutEntry,
+    StorageConflict,
     StorageError,
     StoredEntry,
 )
@@ -22,9 +24,13 @@ from ixidir.storage.database import translate
 from ixidir.storage.migrations import CHANGE_EVENT
 from ixidir.storage.rows import (
     DELETE,
+    DELETE_ROUTING_KEYS,
+    INSERT_ROUTING_KEY,
     SELECT_CHANGES,
     SELECT_ENTRIES,
+    SELECT_KEY_HOLDER,
     UPSERT,
+    check_routing_key,
     check_uuid,
     entry_from_row,
     entry_parameters,
@@ -150,7 +156,8 @@ class FirebirdEntryStore:
         """Apply the writes and one changelog row in one transaction; return its sequence.
 
         Forced writes make the commit durable when this returns. A DN key taken by another
-        entry raises StorageConflict; any failure leaves nothing written. No writes: nothing is
+        entry raises StorageConflict, a routing key taken by another entry NumberConflict (its
+        subclass); any failure leaves nothing written. No writes: nothing is
         recorded and the current last sequence is returned.
         """
         if not writes:
@@ -230,21 +237,52 @@ class FirebirdEntryStore:
 
     def _write_all(self, writes: Sequence[EntryWrite]) -> int:
         kinds: dict[str, str] = {}
+        keys: dict[str, frozenset[str]] = {}
         with self._write.cursor() as puts, self._write.cursor() as deletes:
             for write in writes:
                 match write:
-                    case PutEntry(entry=entry):
+                    case PutEntry(entry=entry, routing_keys=routing_keys):
                         puts.execute(UPSERT, entry_parameters(entry))
                         kinds[entry.uuid] = "P"
+                        keys[entry.uuid] = routing_keys
                     case DeleteEntry(uuid=uuid):
                         deletes.execute(DELETE, (check_uuid(uuid),))
                         kinds[uuid] = "D"
+                        keys[uuid] = frozenset()
+        self._replace_routing_keys(keys)
         with self._write.cursor() as cursor:
             # Last, so the head row stays locked only from here to commit (see migrations.py).
             sequence = _single_int(cursor.execute(_NEXT_SEQUENCE).fetchone())
             cursor.execute(_INSERT_CHANGE, (sequence,))
             cursor.executemany(_INSERT_ITEM, [(sequence, u, k) for u, k in kinds.items()])
         return sequence
+
+    def _replace_routing_keys(self, keys: dict[str, frozenset[str]]) -> None:
+        """Make `keys[uuid]` each written entry's only routing keys.
+
+        Every old row goes first, so one change may move a number from one entry to another.
+        The primary key on KEY is what refuses a second holder: a concurrent uncommitted insert
+        of the same key makes ours wait (up to WRITE_LOCK_TIMEOUT) and fail once it commits.
+        """
+        with self._write.cursor() as cursor:
+            cursor.executemany(DELETE_ROUTING_KEYS, [(uuid,) for uuid in keys])
+            for uuid, entry_keys in keys.items():
+                for key in sorted(entry_keys):
+                    try:
+                        cursor.execute(INSERT_ROUTING_KEY, (check_routing_key(key), uuid))
+                    except DriverError as exc:
+                        error = translate(exc, "recording a routing key")
+                        if not isinstance(error, StorageConflict):
+                            raise error from exc
+                        raise self._number_conflict(cursor, key) from exc
+
+    @staticmethod
+    def _number_conflict(cursor: Any, key: str) -> NumberConflict:
+        """Name the entry that holds `key`, as this (failing) transaction sees it."""
+        row = cursor.execute(SELECT_KEY_HOLDER, (key,)).fetchone()
+        if row is None:
+            return NumberConflict(key, None, None)
+        return NumberConflict(key, row[0], row[1])
 
     def _abandon(self) -> None:
         """Roll back a failed write; a broken connection is reported by the original error."""

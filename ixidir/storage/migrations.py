@@ -85,15 +85,38 @@ _MIGRATION_2 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_MIGRATION_1, _MIGRATION_2)
+# Routing keys (SCHEMA.md "One number, one user"): the canonical E.164 digits of every routing
+# number, one row per key, so the database refuses a key for a second entry even when two
+# processes (server workers, the CLI) write it at the same instant; in-memory checks cannot see
+# the other process's uncommitted write. A put replaces its entry's rows (PutEntry.routing_keys).
+#
+# Existing databases are not backfilled: keys are computed in Python with the site settings, so
+# SQL cannot, and a backfill at load would put a full-table write (and a race between workers
+# starting together) into start-up. Rows are filled as entries are written instead. That is
+# enough: the race needs two writes that are both after this migration, and each records its
+# keys; a number held by an entry last written before it is known to every process, because
+# every process loaded that entry, and their in-memory check refuses it first.
+_MIGRATION_3 = Migration(
+    3,
+    "routing keys, unique across entries",
+    (
+        """RECREATE TABLE ROUTING_KEYS (
+            KEY VARCHAR(15) CHARACTER SET ASCII NOT NULL CONSTRAINT ROUTING_KEYS_PK PRIMARY KEY,
+            ENTRY_UUID CHAR(36) CHARACTER SET ASCII NOT NULL)""",
+        "CREATE INDEX ROUTING_KEYS_ENTRY ON ROUTING_KEYS (ENTRY_UUID)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3)
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
-def migrate(connection: Connection) -> int:
+def migrate(connection: Connection, *, target: int = SCHEMA_VERSION) -> int:
     """Bring the database schema to SCHEMA_VERSION; return the version found before.
 
     Running it on an up-to-date database changes nothing. A database written by a newer ixidir
-    raises StorageError rather than being used with a schema this code does not know.
+    raises StorageError rather than being used with a schema this code does not know. `target`
+    stops at an older version: tests build the databases that earlier releases left behind.
     """
     try:
         _ensure_version_table(connection)
@@ -103,7 +126,7 @@ def migrate(connection: Connection) -> int:
                 f"the database has schema version {found}, newer than this ixidir knows "
                 f"({SCHEMA_VERSION}); upgrade ixidir"
             )
-        for migration in MIGRATIONS[found:]:
+        for migration in MIGRATIONS[found:target]:
             _apply(connection, migration)
     except DriverError as exc:
         connection.rollback()

@@ -27,12 +27,30 @@ UPSERT = (
 )
 DELETE = "DELETE FROM ENTRIES WHERE UUID = ?"
 
+# Routing keys of migration 3: E.164 digits, at most 15 (ITU-T E.164 §6).
+MAX_ROUTING_KEY = 15
+DELETE_ROUTING_KEYS = "DELETE FROM ROUTING_KEYS WHERE ENTRY_UUID = ?"
+INSERT_ROUTING_KEY = "INSERT INTO ROUTING_KEYS (KEY, ENTRY_UUID) VALUES (?, ?)"
+# Who holds a key, and under which DN, as this transaction sees it (the winner of a race has
+# committed by the time our insert fails).
+SELECT_KEY_HOLDER = (
+    "SELECT R.ENTRY_UUID, E.DN FROM ROUTING_KEYS R "
+    "LEFT JOIN ENTRIES E ON E.UUID = R.ENTRY_UUID WHERE R.KEY = ?"
+)
+
 
 def check_uuid(uuid: str) -> str:
     """The uuid column is CHAR(36) ASCII: anything else would be padded or refused."""
     if len(uuid) != UUID_LENGTH or not uuid.isascii():
         raise StorageError(f"not a 36-character entryUUID: {uuid!r}")
     return uuid
+
+
+def check_routing_key(key: str) -> str:
+    """KEY is VARCHAR(15) ASCII: only the digits of an E.164 number fit."""
+    if not (0 < len(key) <= MAX_ROUTING_KEY and key.isascii() and key.isdigit()):
+        raise StorageError(f"not a routing key (1 to {MAX_ROUTING_KEY} digits): {key!r}")
+    return key
 
 
 def entry_parameters(entry: StoredEntry) -> tuple[str, str, str, bytes, bytes | None, bytes | None]:
