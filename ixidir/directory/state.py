@@ -22,6 +22,7 @@ from ixidir.directory.ports import (
     DeleteEntry,
     EntryStore,
     EntryWrite,
+    NumberConflict,
     PutEntry,
     StorageConflict,
     StorageError,
@@ -31,7 +32,7 @@ from ixidir.directory.requests import AccessClass, Principal
 from ixidir.directory.settings import DirectorySettings
 from ixidir.dn import DN
 from ixidir.errors import EntryAlreadyExists, InvalidAttributeSyntax, InvalidDNSyntax, Unavailable
-from ixidir.routing import SiteSettings
+from ixidir.routing import NumberTaken, SiteSettings
 from ixidir.schema import Schema
 
 # DN texts remembered by parse_dn (a client's bases, bind names); cleared when full.
@@ -156,13 +157,25 @@ class DirectoryState:
         """One store transaction for every put and delete, then the same change in memory.
 
         Routing numbers are checked first: a number held by another entry is refused
-        (constraintViolation naming the holder) before anything is written.
+        (constraintViolation naming the holder) before anything is written. Memory may not
+        know yet what another process committed, so each put also hands its keys to the store,
+        whose unique key is the last word (NumberConflict, translated to the same error).
         """
         self.routing.check((entry.uuid, entry.attributes) for entry in puts)
-        writes: list[EntryWrite] = [PutEntry(_stored(entry)) for entry in puts]
+        writes: list[EntryWrite] = [
+            PutEntry(_stored(entry), frozenset(self.routing.keys(entry.attributes)))
+            for entry in puts
+        ]
         writes.extend(DeleteEntry(entry.uuid) for entry in deletes)
         try:
             sequence = self.store.commit(writes)
+        except NumberConflict as exc:
+            holder = exc.holder_dn or self._describe(exc.holder_uuid or "another entry")
+            raise NumberTaken(
+                f"telephone number +{exc.key} already routes to {holder}",
+                key=exc.key,
+                holder=exc.holder_uuid,
+            ) from exc
         except StorageConflict as exc:
             raise EntryAlreadyExists(f"entry already exists ({exc})") from exc
         except StorageError as exc:
