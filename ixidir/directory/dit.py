@@ -176,6 +176,17 @@ class DIT:
             if not siblings:
                 del self._children[entry.parent_key]
 
+    def export(self) -> tuple[list[Entry], dict[str, list[str]]]:
+        """Every entry, and each parent's children in order (for ixidir.directory.image)."""
+        children = {parent: list(keys) for parent, keys in self._children.items()}
+        return list(self._by_key.values()), children
+
+    def restore(self, entries: Iterable[Entry], children: Mapping[str, Iterable[str]]) -> None:
+        """Become exactly what `export` returned (replaces everything held)."""
+        self._by_key = {entry.dn_key: entry for entry in entries}
+        self._by_uuid = {entry.uuid: entry for entry in self._by_key.values()}
+        self._children = {parent: dict.fromkeys(keys) for parent, keys in children.items()}
+
     def load(self, entries: Iterable[Entry]) -> None:
         for entry in entries:
             self.put(entry)

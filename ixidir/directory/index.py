@@ -128,6 +128,24 @@ class EqualityIndex:
             if values:
                 self._add(entry_id, attr, values)
 
+    def export(self) -> tuple[dict[str, dict[Hashable, set[EntryId]]], dict[str, set[EntryId]]]:
+        """The tables themselves, not copies: read them before the next change."""
+        return self._values, self._present
+
+    def restore(
+        self,
+        values: Mapping[str, Mapping[Hashable, Iterable[EntryId]]],
+        present: Mapping[str, Iterable[EntryId]],
+    ) -> None:
+        """Become what `export` returned; ValueError when it was made for other attributes."""
+        if set(values) != set(self._values) or set(present) != set(self._present):
+            raise ValueError("the index image covers other attributes than this index")
+        self._values = {
+            name: {key: _as_set(ids) for key, ids in table.items()}
+            for name, table in values.items()
+        }
+        self._present = {name: _as_set(ids) for name, ids in present.items()}
+
     def lookup(self, attr: str, value: bytes) -> frozenset[EntryId]:
         """Ids whose `attr` (a primary name) holds a value equal to `value` under its rule."""
         rule = self._rules.get(attr)
@@ -242,6 +260,11 @@ def _keys(rule: MatchingRule, values: Sequence[bytes]) -> set[Hashable]:
         except InvalidAttributeSyntax:
             continue
     return keys
+
+
+def _as_set(ids: Iterable[EntryId]) -> set[EntryId]:
+    """Sets from an unmarshalled image are taken as they are (no copy of 400,000 sets)."""
+    return ids if type(ids) is set else set(ids)
 
 
 def _normal_or_unreadable(rule: MatchingRule, value: bytes) -> Hashable:

@@ -170,6 +170,18 @@ class RoutingIndex(Generic[Owner]):
             self.hits += 1
         return owner
 
+    def export(self) -> dict[str, Owner]:
+        """Key → owner (the reverse map follows from it); the live table, not a copy."""
+        return self._owners
+
+    def restore(self, owners: Mapping[str, Owner]) -> None:
+        """Become what `export` returned."""
+        keys: dict[Owner, set[str]] = {}
+        for key, owner in owners.items():
+            keys.setdefault(owner, set()).add(key)
+        self._owners = dict(owners)
+        self._keys = {owner: frozenset(mine) for owner, mine in keys.items()}
+
     def owner_of(self, key: str) -> Owner | None:
         """The owner of `key`, not counted as a look-up (the directory's own bookkeeping)."""
         return self._owners.get(key)
