@@ -6,10 +6,12 @@ Synchronous and pure: time (`clock`) and identifiers (`new_uuid`) are injected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from ixidir.directory import image
 from ixidir.directory.dit import Entry
 from ixidir.directory.ops import add as add_op
 from ixidir.directory.ops import bind as bind_op
@@ -67,6 +69,17 @@ class Directory:
     def load(self) -> LoadCounts:
         """Build the DIT and indexes from the store (call once, before serving)."""
         count = self.state.load()
+        return LoadCounts(entries=count, sequence=self.state.sequence)
+
+    def capture_image(self) -> dict[str, Any]:
+        """The memory as plain values at `sequence` (ixidir.directory.image); serialize it
+        before the next change."""
+        return image.capture(self.state)
+
+    def restore_image(self, memory: Mapping[str, Any]) -> LoadCounts:
+        """Start from a captured image instead of `load` (call once, on a fresh directory),
+        then apply `changes_since(sequence)` from the store; ValueError when it does not fit."""
+        count = image.restore(self.state, memory)
         return LoadCounts(entries=count, sequence=self.state.sequence)
 
     @property

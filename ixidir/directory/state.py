@@ -207,7 +207,7 @@ class DirectoryState:
         fresh: dict[str, Entry] = {}  # indexed together: add_many normalizes repeats once
         for entry in puts:
             if entry.dn_key == self.defaults_key:
-                self._configure_site(entry.attributes)
+                self.configure_site(entry.attributes)
             previous = self.dit.put(entry)
             if previous is None or fresh.pop(entry.uuid, None) is not None:
                 fresh[entry.uuid] = entry
@@ -216,7 +216,7 @@ class DirectoryState:
             self.routing.apply(entry.uuid, entry.attributes)
         self.index.add_many((entry.uuid, entry.attributes) for entry in fresh.values())
 
-    def _configure_site(self, attributes: EntryAttributes) -> None:
+    def configure_site(self, attributes: EntryAttributes) -> None:
         """New site settings re-key every routing number (national forms depend on them)."""
         try:
             site = SiteSettings.from_attributes(attributes)
@@ -251,7 +251,7 @@ class DirectoryState:
         # The site settings first, so routing numbers are keyed once, not re-keyed later.
         for entry in entries:
             if entry.dn_key == self.defaults_key:
-                self._configure_site(entry.attributes)
+                self.configure_site(entry.attributes)
         self.generation += 1
         for entry in entries:
             self.dit.put(entry)

@@ -6,7 +6,7 @@ import pytest
 
 from ixidir.directory.directory import Directory
 from ixidir.directory.filter import And, Equality, Or, Present
-from ixidir.directory.ports import Change, StoredEntry
+from ixidir.directory.ports import Change, PutEntry, StoredEntry
 from ixidir.directory.requests import (
     AddRequest,
     Modification,
@@ -163,6 +163,7 @@ def test_canonical_numbers_are_an_operational_attribute(routed: Directory) -> No
 
 def another_process_writes(directory: Directory, uid: str, numbers: tuple[bytes, ...]) -> None:
     """What a follower applies: an entry another process committed, unchecked here."""
+    store = directory.state.store
     dn = f"uid={uid},{PEOPLE}"
     attributes = dict(person(uid, **fax(*numbers)))
     attributes["uid"] = (uid.encode(),)
@@ -172,7 +173,8 @@ def another_process_writes(directory: Directory, uid: str, numbers: tuple[bytes,
         dn_key=directory.state.parse_dn(dn)[1],
         attributes={name: list(values) for name, values in attributes.items()},
     )
-    directory.state.apply_changes([Change(directory.sequence + 1, (stored,), ())])
+    sequence = store.commit([PutEntry(stored)])
+    directory.state.apply_changes([Change(sequence, (stored,), ())])
 
 
 def test_a_number_two_entries_hold_routes_to_the_first_and_is_found_on_both(
