@@ -29,6 +29,7 @@ from processes import START_TIMEOUT_SECONDS, HarnessError, exit_on_sigterm, rss_
 
 IXIDIR = [sys.executable, "-m", "ixidir"]
 LISTENING = b"listening on "
+SNAPSHOT_FILE = "directory.snapshot"  # ixidir.admin.warmstart.SNAPSHOT_FILE
 _IMPORTED_MARK = "imported.txt"  # written after a successful import, with its duration
 
 
@@ -40,6 +41,7 @@ class IxidirFigures:
     import_seconds: float
     import_reused: bool
     startup_seconds: float
+    start: str  # "cold" (from Firebird) or "warm" (from the snapshot a clean stop left)
     rss_mib: float
     db_mib: float
 
@@ -125,14 +127,20 @@ def running_ixidir(
     data_dir: Path,
     keep: Path | None = None,
     command: Sequence[str] | None = None,
+    cold: bool = False,
 ) -> Iterator[RunningIxidir]:
     """A loaded `ixidir serve` with USERS datagen users; stopped on exit, its data removed
-    unless `keep` names where the prepared directory lives."""
+    unless `keep` names where the prepared directory lives. `cold` removes the snapshot the
+    previous clean stop left, so the directory loads from Firebird."""
     work = Path(tempfile.mkdtemp(prefix="ixidir-bench-ixidir-"))
     data = keep if keep is not None else work / "data"
     try:
         command = list(command or IXIDIR)
         import_seconds, reused = prepare(users, data, data_dir, command)
+        snapshot = data / SNAPSHOT_FILE
+        if cold:
+            snapshot.unlink(missing_ok=True)
+        start = "warm" if snapshot.exists() else "cold"
         log = (work / "serve.log").open("wb")
         started = time.monotonic()
         process = subprocess.Popen(
@@ -147,6 +155,7 @@ def running_ixidir(
                 import_seconds=import_seconds,
                 import_reused=reused,
                 startup_seconds=time.monotonic() - started,
+                start=start,
                 rss_mib=rss_mib(process.pid),
                 db_mib=sum(f.stat().st_size for f in data.glob("*.fdb")) / 1024**2,
             )

@@ -5,6 +5,8 @@ For each size: slapd gets `slapadd -q` of the users into a fresh back-mdb databa
 by an earlier run, whose recorded import time is shown and marked "reused"). Then each server is
 started and timed until it accepts (slapd: first successful connect; ixidir: its
 `listening on` line), and its RSS is read from /proc. Every server is stopped before the next.
+ixidir starts twice: cold (its snapshot removed: every entry read from Firebird) and warm (from
+the snapshot the cold run's clean stop wrote, plus the changes since).
 
     python benchmarks/startup.py --sizes 10000 100000
 """
@@ -12,6 +14,7 @@ started and timed until it accepts (slapd: first successful connect; ixidir: its
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 from pathlib import Path
 
@@ -19,31 +22,40 @@ from ixidir_server import IxidirFigures, ixidir_revision, running_ixidir
 from processes import exit_on_sigterm
 from slapd import SLAPD, SlapdFigures, running_slapd
 
+Figures = tuple[SlapdFigures, IxidirFigures, IxidirFigures]
 
-def measure(size: int, args: argparse.Namespace) -> tuple[SlapdFigures, IxidirFigures]:
+
+def measure(size: int, args: argparse.Namespace) -> Figures:
+    """slapd, then ixidir twice on one data directory: cold (no snapshot, everything read from
+    Firebird), then warm (from the snapshot the cold run's clean stop wrote)."""
     with running_slapd(size, data_dir=args.data) as slapd:
         slapd_figures = slapd.figures
     print(f"slapd  {size:>8,}: {slapd_figures}", flush=True)
-    keep = args.data / f"ixidir-{size}" if args.keep else None
-    with running_ixidir(size, data_dir=args.data, keep=keep) as ixidir:
-        ixidir_figures = ixidir.figures
-        # Shortly after `listening on`, ixidir's changelog follower is still attaching; a SIGTERM
-        # then hangs the process (reported to the lead), so let it settle before stopping it.
-        time.sleep(args.settle)
-    print(f"ixidir {size:>8,}: {ixidir_figures}", flush=True)
-    return slapd_figures, ixidir_figures
+    # Both starts need one data directory; without --keep it is a fresh one, removed after.
+    keep = args.data / (f"ixidir-{size}" if args.keep else f"ixidir-{size}-startup-run")
+    starts = []
+    for cold in (True, False):
+        with running_ixidir(size, data_dir=args.data, keep=keep, cold=cold) as ixidir:
+            starts.append(ixidir.figures)
+            time.sleep(args.settle)
+        print(f"ixidir {size:>8,}: {starts[-1]}", flush=True)
+    if not args.keep:
+        shutil.rmtree(keep, ignore_errors=True)
+    return slapd_figures, starts[0], starts[1]
 
 
-def report(results: list[tuple[int, SlapdFigures, IxidirFigures]]) -> None:
+def report(results: list[tuple[int, SlapdFigures, IxidirFigures, IxidirFigures]]) -> None:
     print(f"\nload, start-up and memory ({time.strftime('%Y-%m-%d %H:%M')})")
     header = f"{'users':>8} {'figure':24} {'slapd':>10} {'ixidir':>10} {'ixidir/slapd':>13}"
     print(header)
-    for size, slapd, ixidir in results:
+    for size, slapd, ixidir, warm in results:
         reused = " (recorded earlier)" if ixidir.import_reused else ""
         rows = [
             ("load s (slapadd/import)", slapd.slapadd_seconds, ixidir.import_seconds),
-            ("start-up s", slapd.startup_seconds, ixidir.startup_seconds),
-            ("RSS after start MiB", slapd.rss_mib, ixidir.rss_mib),
+            (f"start-up s ({ixidir.start})", slapd.startup_seconds, ixidir.startup_seconds),
+            (f"start-up s ({warm.start})", slapd.startup_seconds, warm.startup_seconds),
+            ("RSS after cold start MiB", slapd.rss_mib, ixidir.rss_mib),
+            ("RSS after warm start MiB", slapd.rss_mib, warm.rss_mib),
             ("database on disk MiB", slapd.db_mib, ixidir.db_mib),
         ]
         for label, left, right in rows:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ixidir.admin.heap import loading_heap
+from ixidir.admin.warmstart import load_directory
 from ixidir.config import Config, load_config, resolve_path
 from ixidir.directory.directory import Directory, DirectorySettings
 from ixidir.directory.requests import AccessClass, Principal
@@ -50,6 +51,7 @@ def settings_from(config: Config, *, extended_oids: list[str] | None = None) -> 
         service_accounts=config.service_accounts,
         anonymous_read=config.anonymous_read,
         indexed_attributes=config.indexed_attributes,
+        routing_attributes=config.routing_attributes,
         password_scheme=config.password_scheme,
         size_limit=config.size_limit,
         root_dse_extra=root_dse_extra(extended_oids),
@@ -104,10 +106,14 @@ def opened(data_dir: Path, *, load: bool = True) -> Iterator[Opened]:
     config = load_config(data_dir)
     store = open_store(data_dir, config)
     try:
-        directory = build_directory(data_dir, config, store)
         if load:
             with loading_heap():
-                directory.load()
+                loaded = load_directory(
+                    data_dir, store, lambda: build_directory(data_dir, config, store)
+                )
+            directory = loaded.directory
+        else:
+            directory = build_directory(data_dir, config, store)
         yield Opened(data_dir, config, store, directory)
     finally:
         store.close()

@@ -34,9 +34,11 @@ from twisted.logger import (
 from ixidir.admin.errors import AdminError
 from ixidir.admin.heap import loading_heap
 from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
+from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
 from ixidir.config import load_config
 from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
+from ixidir.directory.ports import StorageError
 from ixidir.errors import LDAPError
 from ixidir.server.extended import standard_handlers
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, limit_handlers
@@ -88,16 +90,13 @@ def serve(
     store = open_store(data_dir, config)
     counters = open_counters(data_dir, config)
     oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID, *pin_handlers()]
-    directory = build_directory(data_dir, config, store, extended_oids=oids)
     started = time.monotonic()
     with loading_heap():
-        counts = directory.load()
-    log.info(
-        "loaded {entries} entries in {seconds:.2f} s (changelog at {sequence})",
-        entries=counts.entries,
-        seconds=time.monotonic() - started,
-        sequence=counts.sequence,
-    )
+        loaded = load_directory(
+            data_dir, store, lambda: build_directory(data_dir, config, store, extended_oids=oids)
+        )
+    directory = loaded.directory
+    _log_load(loaded, time.monotonic() - started)
     # Counter writes are short single-row commits (~1 ms); they run on the reactor thread
     # like the directory's writes, which keeps one Firebird connection per thread.
     limits = DailyLimits(directory=directory, counters=counters, clock=utc_now)
@@ -131,6 +130,8 @@ def serve(
         misses=factory.answers.misses,
         lookups=directory.state.routing.index.stats()["lookups"],
     )
+    if not is_worker:
+        _save_snapshot(data_dir, directory, store)
     counters.close()
     store.close()
     # firebird-driver's event thread is not a daemon and can outlive a connection that was
@@ -190,6 +191,36 @@ def _stop_with_parent(reactor: Any) -> None:
     watchdog = LoopingCall(check)
     watchdog.clock = reactor
     watchdog.start(1.0, now=False)
+
+
+def _log_load(loaded: Loaded, seconds: float) -> None:
+    if loaded.why_not_snapshot:
+        log.info("not starting from the snapshot: {why}", why=loaded.why_not_snapshot)
+    log.info(
+        "loaded {entries} entries in {seconds:.2f} s from the {source} "
+        "(changelog at {sequence}, {replayed} changes replayed)",
+        entries=loaded.counts.entries,
+        seconds=seconds,
+        source=loaded.source,
+        sequence=loaded.counts.sequence,
+        replayed=loaded.replayed,
+    )
+
+
+def _save_snapshot(data_dir: Path, directory: Directory, store: FirebirdEntryStore) -> None:
+    """Leave a snapshot for the next start; failing to is no error (the next start is cold)."""
+    started = time.monotonic()
+    try:
+        size = save_snapshot(data_dir, directory, store)
+    except (ValueError, OSError, StorageError) as exc:
+        log.warn("no snapshot written: {why}", why=exc)
+        return
+    log.info(
+        "snapshot of changelog {sequence} written ({mib:.1f} MiB) in {seconds:.2f} s",
+        sequence=directory.sequence,
+        mib=size / 2**20,
+        seconds=time.monotonic() - started,
+    )
 
 
 def _announce(ports: Sequence[Any]) -> None:

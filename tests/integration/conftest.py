@@ -34,6 +34,7 @@ class RunningServer:
     host: str
     port: int
     process: subprocess.Popen[str]
+    startup_log: str = ""  # what the server printed up to its listening line
 
     @property
     def url(self) -> str:
@@ -108,7 +109,9 @@ def start_server(data_dir: Path) -> RunningServer:
         seen.append(line)
         match = _LISTENING.search(line)
         if match:
-            return RunningServer(data_dir, match["host"], int(match["port"]), process)
+            return RunningServer(
+                data_dir, match["host"], int(match["port"]), process, "".join(seen)
+            )
     process.kill()
     raise RuntimeError("ixidir serve did not start:\n" + "".join(seen))
 

@@ -72,8 +72,13 @@ def own_server(tmp_path: Path) -> Iterator[list[RunningServer]]:
 
 def test_acknowledged_writes_survive_a_stop_and_a_crash(own_server: list[RunningServer]) -> None:
     """Add, modify, delete, modrdn and a password change, each acknowledged, are all there
-    after SIGTERM and a restart; a write acknowledged just before SIGKILL is there too."""
+    after SIGTERM and a restart; a write acknowledged just before SIGKILL is there too.
+
+    The first start loads from Firebird; the clean stop leaves a snapshot, which the second
+    start uses; the crash leaves that snapshot behind, and the third start replays the write
+    made after it from the changelog."""
     first = own_server[0]
+    assert "from the store" in first.startup_log
     apply(
         first,
         person("p-added")
@@ -87,8 +92,11 @@ def test_acknowledged_writes_survive_a_stop_and_a_crash(own_server: list[Running
 
     stop_server(first)
     assert first.process.returncode == 0  # SIGTERM is a clean shutdown
+    assert (first.data_dir / "directory.snapshot").exists()
     second = start_server(first.data_dir)
     own_server.append(second)
+    assert "from the snapshot (changelog at" in second.startup_log
+    assert "0 changes replayed" in second.startup_log
     admin = connect(second)
     assert read(admin, f"uid=p-added,{PEOPLE}", "sn") == {"sn": ["test"]}
     assert read(admin, f"uid=mhuber,{PEOPLE}", "l") == {"l": ["München"]}
@@ -106,6 +114,8 @@ def test_acknowledged_writes_survive_a_stop_and_a_crash(own_server: list[Running
     second.process.wait()
     third = start_server(first.data_dir)
     own_server.append(third)
+    assert "from the snapshot" in third.startup_log
+    assert "1 changes replayed" in third.startup_log
     admin = connect(third)
     assert read(admin, f"uid=p-before-crash,{PEOPLE}", "uid") == {"uid": ["p-before-crash"]}
     assert read(admin, f"uid=p-added,{PEOPLE}", "uid") == {"uid": ["p-added"]}
