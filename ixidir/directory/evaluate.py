@@ -31,6 +31,8 @@ from ixidir.schema import MatchingRule, Schema
 from ixidir.schema.schema import ava_value_bytes
 
 Attributes = Mapping[str, Sequence[bytes]]
+# Attribute descriptions whose equality rule a FilterCompiler remembers.
+MAX_REMEMBERED_TYPES = 1024
 Truth = bool | None
 """True, False, or None for RFC 4511 Undefined."""
 NormalizedCache = MutableMapping[tuple[str, tuple[bytes, ...]], frozenset[Hashable]]
@@ -306,7 +308,19 @@ class FilterCompiler:
         directory does for routing attributes (ixidir.directory.numbers)."""
         self.catalog = SchemaCatalog(schema)
         self.cache = cache
-        self.rules: Mapping[str, MatchingRule] = rules or {}
+        self._rules: Mapping[str, MatchingRule] = rules or {}
+        # attribute description -> (subtypes, equality rule), or None when the item is
+        # Undefined: resolved once, since clients repeat the same few descriptions.
+        self._equality: dict[str, tuple[tuple[str, ...], MatchingRule] | None] = {}
+
+    @property
+    def rules(self) -> Mapping[str, MatchingRule]:
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: Mapping[str, MatchingRule]) -> None:
+        self._rules = rules
+        self._equality.clear()
 
     def compile(self, f: Filter) -> CompiledFilter:
         return CompiledFilter(f, self.node(f))
@@ -346,17 +360,28 @@ class FilterCompiler:
         return PresentNode(self.catalog.subtypes(attr_type))
 
     def equality(self, attr: str, value: bytes) -> Node:
-        attr_type = self.catalog.resolve(attr)
-        if attr_type is None:
+        try:
+            resolved = self._equality[attr]
+        except KeyError:
+            resolved = self._equality_type(attr)
+        if resolved is None:
             return _UNDEFINED
-        rule = self.rules.get(attr_type.name, attr_type.equality)
-        if rule is None:
-            return _UNDEFINED
+        names, rule = resolved
         key = _normalize_assertion(rule, value)
         if key is None:
             return _UNDEFINED
-        names = self.catalog.subtypes(attr_type)
         return EqualityNode(names, rule, key, value, self.cache)
+
+    def _equality_type(self, attr: str) -> tuple[tuple[str, ...], MatchingRule] | None:
+        attr_type = self.catalog.resolve(attr)
+        rule = None if attr_type is None else self._rules.get(attr_type.name, attr_type.equality)
+        resolved = (
+            None if attr_type is None or rule is None else (self.catalog.subtypes(attr_type), rule)
+        )
+        if len(self._equality) >= MAX_REMEMBERED_TYPES:
+            self._equality.clear()  # a client sending ever new descriptions
+        self._equality[attr] = resolved
+        return resolved
 
     def ordering(self, attr: str, value: bytes, *, greater: bool) -> Node:
         attr_type = self.catalog.resolve(attr)

@@ -18,11 +18,13 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from ixidir.directory.requests import SearchRequest
 from ixidir.errors import ResultCode
 from ixidir.server.codec import CodecError, LDAPCodec, decode_pdu
+from ixidir.server.encoder import envelope
 from ixidir.server.extended import ExtendedHandler, standard_handlers
 from ixidir.server.facade import Directory
-from ixidir.server.fastpath import AnswerCache, SearchFrame, split_search, strip_envelope, wrap
+from ixidir.server.fastpath import AnswerCache, SearchFrame, split_search, wrap
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
 from ixidir.server.messages import (
     NOTICE_OF_DISCONNECTION_OID,
@@ -59,8 +61,12 @@ class LDAPServerFactory(Factory):
         log: Logger | None = None,
         tls: object | None = None,
         extended: Mapping[str, ExtendedHandler] | None = None,
+        log_searches: bool = True,
     ) -> None:
+        """`log_searches`: log every search the answer cache misses at debug level; pass False
+        when the log level is above debug, as dropping those events still costs time."""
         self.directory = directory
+        self.log_searches = log_searches
         self.max_pdu_size = max_pdu_size
         self.reactor = reactor
         self.log = log if log is not None else Logger()
@@ -75,14 +81,7 @@ class LDAPServerFactory(Factory):
         return protocol
 
 
-@dataclass(frozen=True, slots=True)
-class Encoded:
-    """Reply bytes already encoded (a cached answer, or one being captured for the cache)."""
-
-    data: bytes
-
-
-Item = Outgoing | Encoded
+Item = Outgoing | bytes  # bytes: replies already encoded (a cached or a captured answer)
 
 
 @dataclass(slots=True)
@@ -107,6 +106,7 @@ class LDAPServerProtocol(Protocol):
             log=factory.log,
             now=factory.reactor.seconds,
             tls_configured=factory.tls is not None,
+            log_searches=factory.log_searches,
         )
         self._work: deque[Work] = deque()
         self._barriers = 0  # queued Work items with barrier=True
@@ -155,28 +155,28 @@ class LDAPServerProtocol(Protocol):
             generation = self._config.directory.generation
             answer = self._config.answers.get(principal, search.operation, generation)
             if answer is not None:
-                items = iter((Encoded(wrap(search.message_id, answer)),))
+                items = iter((wrap(search.message_id, answer),))
                 self._work.append(Work(search.message_id, items, barrier=False))
                 return
             message = decode_pdu(pdu)
-            replies = self._capture(search, principal, generation, message)
-            self._work.append(Work(message.message_id, replies, barrier=False))
-            return
-        self._accept(decode_pdu(pdu))
+            if isinstance(message.request, SearchRequest):  # always, unless ldaptor disagrees
+                replies = self._capture(search, principal, generation, message.request)
+                self._work.append(Work(message.message_id, replies, barrier=False))
+                return
+        else:
+            message = decode_pdu(pdu)
+        self._accept(message)
 
     def _capture(
-        self, search: SearchFrame, principal: Hashable, generation: int, message: LDAPMessage
+        self, search: SearchFrame, principal: Hashable, generation: int, request: SearchRequest
     ) -> Iterator[Item]:
         """Send the replies and keep their encoded operations for the cache when the answer
         is complete and stable (abandoned or failed searches are not kept)."""
         operations: list[bytes] = []
-        for item in self._session.respond(message):
-            if not isinstance(item, Reply):
-                yield item
-                return
-            data = self._encode(item)
-            operations.append(strip_envelope(data))
-            yield Encoded(data)
+        message_id = search.message_id
+        for operation in self._session.search_operations(request):
+            operations.append(operation)
+            yield envelope(message_id, operation)
         if operations and _is_stable_done(operations[-1]):
             self._config.answers.put(principal, search.operation, generation, tuple(operations))
 
@@ -258,7 +258,7 @@ class LDAPServerProtocol(Protocol):
                 self._flush(pending)  # the success reply goes out in clear text first
                 self._out.startTLS(self._config.tls)
                 continue
-            pending.append(item.data if isinstance(item, Encoded) else self._encode(item))
+            pending.append(item if isinstance(item, bytes) else self._encode(item))
             size += len(pending[-1])
             if size >= WRITE_BATCH_BYTES:
                 break

@@ -234,3 +234,21 @@ def test_compiled_evaluator_agrees_with_naive_evaluator(
     f: Filter, entry: dict[str, tuple[bytes, ...]], dn: DN
 ) -> None:
     _check_against_naive(SCHEMA, f, entry, dn)
+
+
+def test_a_compiler_applies_equality_rules_replaced_after_it_compiled() -> None:
+    """The compiler remembers each description's rule, and forgets when the rules change."""
+    compiler = FilterCompiler(SCHEMA)
+    f = parse_filter("(mail=ALICE@example.com)")
+    assert compiler.compile(f).matches(ALICE, ALICE_DN)
+    octets = SCHEMA.find_matching_rule("octetStringMatch")  # exact, unlike caseIgnoreIA5Match
+    assert octets is not None
+    compiler.rules = {"mail": octets}
+    assert not compiler.compile(f).matches(ALICE, ALICE_DN)
+    assert compiler.compile(parse_filter("(mail=Alice@Example.com)")).matches(ALICE, ALICE_DN)
+
+
+def test_a_compiler_remembers_unknown_descriptions_as_undefined() -> None:
+    compiler = FilterCompiler(SCHEMA)
+    for _ in range(2):
+        assert compiler.compile(parse_filter("(noSuchType=x)")).evaluate(ALICE, ALICE_DN) is None

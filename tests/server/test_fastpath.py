@@ -120,3 +120,11 @@ def test_searches_the_cache_has_not_seen_are_logged_at_debug_level(directory: Di
         if event.get("log_level") is LogLevel.debug and "filter" in event
     ]
     assert logged == ["(facsimileTelephoneNumber=+49 8142 1)"]
+
+
+def test_a_server_without_debug_lines_does_not_log_searches(directory: Directory) -> None:
+    connection = Connection(directory, log_searches=False)
+    connection.send(wire.bind(1, ADMIN_DN, PASSWORDS[ADMIN_DN].decode()))
+    search = wire.search(2, PEOPLE, "(facsimileTelephoneNumber=+49 8142 1)", attributes=["mail"])
+    connection.send(search)
+    assert not [event for event in connection.events if event.get("log_level") is LogLevel.debug]

@@ -8,7 +8,9 @@ with code 4); timeLimit is checked between entries through the injected `now`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from ixidir.directory.acl import Reader
 from ixidir.directory.dit import Entry
@@ -23,6 +25,35 @@ from ixidir.errors import NoSuchObject, SizeLimitExceeded, TimeLimitExceeded
 Clock = Callable[[], float]
 
 
+# Prepared searches kept per state (clients repeat a few bases and attribute lists).
+MAX_PLANS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a search needs that depends on neither its filter nor the time: valid while the
+    directory's generation is unchanged (a write may create or remove the base)."""
+
+    base: DN
+    base_key: str
+    selection: Selection
+    reader: Reader
+    limit: int
+
+
+class _Plans:
+    """One state's prepared searches, dropped whenever its generation moves."""
+
+    __slots__ = ("generation", "plans")
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.plans: dict[Hashable, _Plan] = {}
+
+
+_PLANS: WeakKeyDictionary[DirectoryState, _Plans] = WeakKeyDictionary()
+
+
 def search(
     state: DirectoryState,
     principal: Principal,
@@ -31,12 +62,46 @@ def search(
     now: Clock | None = None,
 ) -> Iterator[SearchResultEntry]:
     """Validate the base eagerly (errors raise at the call), then return the lazy results."""
-    base, base_key = state.parse_dn(request.base)
-    compiled = state.compiler.compile(request.filter)
-    selection = parse_selection(state.compiler.catalog, request.attributes)
-    if request.scope is Scope.BASE and base_key in ("", state.subschema_key):
-        special = root_dse(state) if not base_key else subschema_entry(state)
-        return _special(state, base, special, compiled, selection, request)
+    plans = _plans(state)
+    key = (principal, request.base, request.scope, request.attributes, request.size_limit)
+    plan = plans.plans.get(key)
+    if plan is None:
+        base, base_key = state.parse_dn(request.base)
+        compiled = state.compiler.compile(request.filter)
+        selection = parse_selection(state.compiler.catalog, request.attributes)
+        if request.scope is Scope.BASE and base_key in ("", state.subschema_key):
+            special = root_dse(state) if not base_key else subschema_entry(state)
+            return _special(state, base, special, compiled, selection, request)
+        plan = _plan(state, principal, request, base, base_key, selection)
+        if len(plans.plans) >= MAX_PLANS:
+            plans.plans.clear()
+        plans.plans[key] = plan
+    else:
+        compiled = state.compiler.compile(request.filter)
+    entries = _candidates(state, plan.base_key, request.scope, compiled)
+    deadline = _deadline(request.time_limit, now)
+    return _results(state, plan, entries, compiled, request, deadline)
+
+
+def _plans(state: DirectoryState) -> _Plans:
+    plans = _PLANS.get(state)
+    if plans is None:
+        plans = _PLANS[state] = _Plans()
+    if plans.generation != state.generation:
+        plans.plans.clear()
+        plans.generation = state.generation
+    return plans
+
+
+def _plan(
+    state: DirectoryState,
+    principal: Principal,
+    request: SearchRequest,
+    base: DN,
+    base_key: str,
+    selection: Selection,
+) -> _Plan:
+    """Check the base (noSuchObject, RFC 4511 §4.5.1.1) and prepare the reader and limits."""
     reader = state.reader(principal)
     if base_key:
         base_entry = state.dit.get(base_key)
@@ -45,10 +110,8 @@ def search(
             raise NoSuchObject(
                 f"no such object: {request.base}", matched_dn=matched if reader.sees_all else ""
             )
-    entries = _candidates(state, base_key, request.scope, compiled)
     limit = _size_limit(state, principal, request)
-    deadline = _deadline(request.time_limit, now)
-    return _results(state, reader, entries, compiled, selection, request, limit, deadline)
+    return _Plan(base, base_key, selection, reader, limit)
 
 
 def _special(
@@ -116,29 +179,32 @@ def _deadline(time_limit: int, now: Clock | None) -> Callable[[], bool]:
 
 def _results(
     state: DirectoryState,
-    reader: Reader,
+    plan: _Plan,
     entries: Iterable[Entry],
     compiled: CompiledFilter,
-    selection: Selection,
     request: SearchRequest,
-    limit: int,
     expired: Callable[[], bool],
 ) -> Iterator[SearchResultEntry]:
     sent = 0
+    dit, computed, operational = state.dit, state.computed, state.operational
+    reader, selection, limit, types_only = (
+        plan.reader,
+        plan.selection,
+        plan.limit,
+        request.types_only,
+    )
     for entry in entries:
         if expired():
             raise TimeLimitExceeded(f"time limit of {request.time_limit}s exceeded")
-        current = state.dit.by_uuid(entry.uuid)
+        current = dit.by_uuid(entry.uuid)
         if current is None:
             continue  # deleted since the candidates were taken
         entry = current  # the newest whole snapshot, never a half-applied write
-        view = reader.view(entry, state.dit, state.computed)
+        view = reader.view(entry, dit, computed)
         if view is None or not compiled.matches(view, entry.dn):
             continue
         if limit and sent >= limit:
             raise SizeLimitExceeded(f"size limit of {limit} exceeded")
-        chosen = select(
-            view, selection, operational=state.operational, types_only=request.types_only
-        )
+        chosen = select(view, selection, operational=operational, types_only=types_only)
         yield SearchResultEntry(entry.dn_text, chosen)
         sent += 1

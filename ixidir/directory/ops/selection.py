@@ -57,12 +57,20 @@ def select(
     operational: frozenset[str],
     types_only: bool,
 ) -> Selected:
-    """The (name, values) pairs the entry returns; values empty when typesOnly."""
+    """The (name, values) pairs the entry returns; values empty when typesOnly.
+
+    `Selection.wants` inlined: this runs for every attribute of every entry a search returns.
+    """
+    names, all_user, all_operational = (
+        selection.names,
+        selection.all_user,
+        selection.all_operational,
+    )
+    get = view.get
     out: list[tuple[str, tuple[bytes, ...]]] = []
     for name in view:
-        if not selection.wants(name, is_operational=name in operational):
-            continue
-        values = view.get(name)
-        if values:
-            out.append((name, () if types_only else tuple(values)))
+        if name in names or (all_operational if name in operational else all_user):
+            values = get(name)
+            if values:
+                out.append((name, () if types_only else tuple(values)))
     return tuple(out)

@@ -10,6 +10,7 @@ from directory.memory_store import MemoryEntryStore
 from directory.tree import (
     ADMIN,
     ALICE,
+    ALICE_P,
     BASE,
     BOB,
     PEOPLE,
@@ -151,3 +152,30 @@ def test_writes_during_a_lazy_search(directory: Directory) -> None:
     assert first.dn == PEOPLE
     assert BOB not in rest
     assert ALICE in rest
+
+
+def test_a_repeated_search_sees_its_base_appear_and_go(directory: Directory) -> None:
+    """Prepared searches are valid for one generation: a write may add or remove the base."""
+    base = f"ou=team,{PEOPLE}"
+    request = SearchRequest(base, Scope.SUB, Equality("objectClass", b"organizationalUnit"))
+    with pytest.raises(NoSuchObject):
+        directory.search(ADMIN, request)
+    directory.add(ADMIN, AddRequest(base, (("objectClass", (b"organizationalUnit",)),)))
+    assert dns(directory, request) == {base}
+    assert dns(directory, request) == {base}
+    directory.delete(ADMIN, base)
+    with pytest.raises(NoSuchObject):
+        directory.search(ADMIN, request)
+
+
+def test_a_repeated_search_answers_each_principal_with_its_own_rights(
+    directory: Directory,
+) -> None:
+    request = SearchRequest(PEOPLE, Scope.ONE, attributes=("userPassword", "mail"))
+    for _ in range(2):
+        by_admin = {entry.dn: names(entry) for entry in directory.search(ADMIN, request)}
+        by_service = {entry.dn: names(entry) for entry in directory.search(SERVICE, request)}
+        by_alice = {entry.dn: names(entry) for entry in directory.search(ALICE_P, request)}
+        assert by_admin == {ALICE: {"userPassword", "mail"}, BOB: {"userPassword", "mail"}}
+        assert by_service == {ALICE: {"mail"}, BOB: {"mail"}}
+        assert by_alice == {ALICE: {"mail"}}
