@@ -33,6 +33,7 @@ from ixidir.server.messages import (
     LDAPMessage,
     UnbindRequest,
 )
+from ixidir.server.searchcodec import SearchShapes
 from ixidir.server.session import Outgoing, Reply, Session, StartTLS
 
 # Result codes whose answers depend only on the request, the caller and the data: cacheable.
@@ -73,6 +74,7 @@ class LDAPServerFactory(Factory):
         self.tls = tls  # an IOpenSSLContextFactory for StartTLS, or None
         self.extended = dict(standard_handlers() if extended is None else extended)
         self.answers = AnswerCache()  # shared by all connections (DESIGN.md fast path)
+        self.shapes = SearchShapes()  # and what their searches look like (searchcodec)
         self.noisy = False  # no "starting factory" lines; our own log says what matters
 
     def buildProtocol(self, addr: IAddress | None) -> LDAPServerProtocol:
@@ -158,14 +160,17 @@ class LDAPServerProtocol(Protocol):
                 items = iter((wrap(search.message_id, answer),))
                 self._work.append(Work(search.message_id, items, barrier=False))
                 return
-            message = decode_pdu(pdu)
-            if isinstance(message.request, SearchRequest):  # always, unless ldaptor disagrees
-                replies = self._capture(search, principal, generation, message.request)
-                self._work.append(Work(message.message_id, replies, barrier=False))
-                return
-        else:
-            message = decode_pdu(pdu)
-        self._accept(message)
+            request = self._config.shapes.decode(pdu, search.operation)
+            if request is None:
+                message = decode_pdu(pdu)
+                if not isinstance(message.request, SearchRequest):  # only if ldaptor disagrees
+                    self._accept(message)
+                    return
+                request = message.request
+            replies = self._capture(search, principal, generation, request)
+            self._work.append(Work(search.message_id, replies, barrier=False))
+            return
+        self._accept(decode_pdu(pdu))
 
     def _capture(
         self, search: SearchFrame, principal: Hashable, generation: int, request: SearchRequest

@@ -28,6 +28,7 @@ from ixidir.server.messages import LDAPMessage
 
 # Deeper filters take the general path (which bounds nesting itself).
 MAX_FILTER_DEPTH = 32
+MAX_SHAPES = 1024  # request shapes SearchShapes remembers (cleared when full)
 _MAX_INT = 2**31 - 1
 
 
@@ -180,3 +181,69 @@ def _substrings(buf: bytes, start: int, stop: int) -> Substrings:
             raise _Unexpected
     attr = buf[attr_start:attr_stop].decode("utf-8")
     return Substrings(attr, initial, tuple(middle), final)
+
+
+class SearchShapes:
+    """Decodes the protocolOp of control-free SearchRequests, remembering per shape everything
+    but the filter.
+
+    A client repeats a few shapes (same base, scope, limits, attribute list) with new filter
+    values; the bytes around the filter decode the same every time, so only the filter is
+    read again. Anything this cannot read returns None (the caller decodes the PDU fully).
+    """
+
+    def __init__(self, max_shapes: int = MAX_SHAPES) -> None:
+        self._max = max_shapes
+        self._shapes: dict[tuple[bytes, bytes], SearchRequest] = {}
+
+    def decode(self, pdu: bytes, op: bytes) -> SearchRequest | None:
+        """The request in `op` (the PDU's SearchRequest protocolOp, which ends the PDU)."""
+        try:
+            found = _filter_span(op)
+            if found is None:
+                return None
+            body, start, stop = found
+            shape = (op[body:start], op[stop:])
+            template = self._shapes.get(shape)
+            if template is None:
+                return self._learn(shape, pdu)
+            filter_, end = _filter(op, start, stop, 0)
+            if end != stop:
+                return None
+        except (_Unexpected, IndexError, UnicodeDecodeError, ValueError):
+            return None
+        return SearchRequest(
+            template.base,
+            template.scope,
+            filter_,
+            template.attributes,
+            template.size_limit,
+            template.time_limit,
+            template.types_only,
+            template.deref_aliases,
+        )
+
+    def _learn(self, shape: tuple[bytes, bytes], pdu: bytes) -> SearchRequest | None:
+        message = decode_search(pdu)
+        if message is None or not isinstance(message.request, SearchRequest):
+            return None
+        if len(self._shapes) >= self._max:
+            self._shapes.clear()  # a client sending ever new shapes
+        self._shapes[shape] = message.request
+        return message.request
+
+
+def _filter_span(op: bytes) -> tuple[int, int, int] | None:
+    """(body start, filter start, filter end) in a SearchRequest protocolOp, or None when an
+    element before the filter has a long-form length (not a shape worth remembering)."""
+    tag, body, stop = _tlv(op, 0, len(op))
+    if tag != 0x63 or stop != len(op):
+        return None
+    pos = body
+    for _ in range(6):  # baseObject, scope, derefAliases, sizeLimit, timeLimit, typesOnly
+        length = op[pos + 1]
+        if length >= 0x80:
+            return None
+        pos += 2 + length
+    end = _tlv(op, pos, stop)[2]
+    return body, pos, end

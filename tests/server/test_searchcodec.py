@@ -23,7 +23,8 @@ from ixidir.directory.filter import (
     Substrings,
 )
 from ixidir.server.codec import decode_with_ldaptor
-from ixidir.server.searchcodec import decode_search
+from ixidir.server.fastpath import split_search
+from ixidir.server.searchcodec import SearchShapes, decode_search
 
 from . import wire
 
@@ -137,3 +138,38 @@ def test_searches_with_controls_and_garbage_are_left_to_the_general_decoder() ->
 @given(st.binary(max_size=64))
 def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     decode_search(data)
+
+
+SHAPES = SearchShapes()  # shared across examples, so later ones hit shapes earlier ones taught
+
+
+@given(
+    st.lists(filters, min_size=1, max_size=3),
+    st.sampled_from([0, 2]),
+    st.sampled_from([[], ["mail"], ["mail", "cn"]]),
+    st.sampled_from([0, 1, 300]),
+)
+def test_remembered_shapes_decode_as_the_general_decoder_does(
+    fs: list[Filter], scope: int, attributes: list[str], size: int
+) -> None:
+    """The same shape with other filters: each request is what the general decoder reads."""
+    for message_id, f in enumerate(fs, start=1):
+        pdu = search_pdu(f, message_id, scope, attributes, size, 0)
+        split = split_search(pdu)
+        assert split is not None
+        request = SHAPES.decode(pdu, split.operation)
+        assert request is None or request == decode_with_ldaptor(pdu).request
+        if not has_extensible(f):
+            assert request is not None
+
+
+def test_shapes_decline_what_they_cannot_read() -> None:
+    shapes = SearchShapes(max_shapes=1)
+    assert shapes.decode(b"", b"\x63\x00") is None
+    assert shapes.decode(b"", b"\x64\x00") is None
+    routing = wire.search(3, "ou=people,dc=example,dc=com", "(facsimileTelephoneNumber=+49 1)")
+    other = wire.search(4, "dc=example,dc=com", "(mail=a@b)", attributes=["cn"])
+    for pdu in (routing, other, routing):  # the one remembered shape is replaced each time
+        split = split_search(pdu)
+        assert split is not None
+        assert shapes.decode(pdu, split.operation) == decode_with_ldaptor(pdu).request
