@@ -99,12 +99,14 @@ class Routing:
             return self.irregular
         return {owner, *self.irregular} if self.irregular else frozenset((owner,))
 
-    def check(self, claims: Iterable[tuple[str, Attributes]]) -> None:
+    def check(self, claims: Iterable[tuple[str, Attributes]]) -> dict[str, frozenset[str]]:
         """Refuse a write that gives a number to a second entry (constraintViolation naming the
-        holder), also between entries of the same write (an import)."""
+        holder), also between entries of the same write (an import); returns each claimant's
+        keys, which the store records."""
         claimed: dict[str, str] = {}
+        found: dict[str, frozenset[str]] = {}
         for uuid, attributes in claims:
-            keys = self.keys(attributes)
+            keys = found[uuid] = frozenset(self.keys(attributes))
             self.index.check(uuid, keys)
             for key in keys:
                 other = claimed.setdefault(key, uuid)
@@ -114,6 +116,7 @@ class Routing:
                         key=key,
                         holder=other,
                     )
+        return found
 
     def apply(self, uuid: str, attributes: Attributes) -> None:
         """Index a committed entry. A change another process committed is applied even when

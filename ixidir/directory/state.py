@@ -161,11 +161,8 @@ class DirectoryState:
         know yet what another process committed, so each put also hands its keys to the store,
         whose unique key is the last word (NumberConflict, translated to the same error).
         """
-        self.routing.check((entry.uuid, entry.attributes) for entry in puts)
-        writes: list[EntryWrite] = [
-            PutEntry(_stored(entry), frozenset(self.routing.keys(entry.attributes)))
-            for entry in puts
-        ]
+        keys = self.routing.check((entry.uuid, entry.attributes) for entry in puts)
+        writes: list[EntryWrite] = [PutEntry(_stored(entry), keys[entry.uuid]) for entry in puts]
         writes.extend(DeleteEntry(entry.uuid) for entry in deletes)
         try:
             sequence = self.store.commit(writes)
