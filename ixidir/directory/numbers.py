@@ -11,8 +11,9 @@ such a search is one dict look-up (ixidir.directory.index).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
+from ixidir.directory.dit import Entry
 from ixidir.routing import (
     InvalidNumber,
     NumberTaken,
@@ -87,6 +88,20 @@ class Routing:
             if values:
                 keys |= self.index.keys_for(values, self.site, attribute=name)
         return keys
+
+    def keys_under(
+        self, site: SiteSettings, entries: Iterable[Entry]
+    ) -> Iterator[tuple[str, frozenset[str]]]:
+        """Each entry's readable keys under other site settings (a write that changes them)."""
+        for entry in entries:
+            keys = set()
+            for name in self.attributes:
+                for value in entry.attributes.get(name, ()):
+                    key = assertion_key(value, site)
+                    if key is not None:
+                        keys.add(key)
+            if keys or self.index.keys_of(entry.uuid):
+                yield entry.uuid, frozenset(keys)
 
     def candidates(self, key: Hashable) -> set[str] | frozenset[str]:
         """The entries whose routing values may equal `key` (an ixiCanonicalNumberMatch normal

@@ -47,7 +47,21 @@ class DeleteEntry:
     uuid: str
 
 
-EntryWrite = PutEntry | DeleteEntry
+@dataclass(frozen=True, slots=True)
+class RekeyEntry:
+    """Make `routing_keys` the entry's only routing keys, leaving the entry itself as it is.
+
+    New site settings change the canonical key of numbers stored in national or local form;
+    the write that changes them re-keys those entries in the same transaction, so the store's
+    keys never go stale. Not a change of the entry: no changelog item (followers re-key from
+    the new settings themselves).
+    """
+
+    uuid: str
+    routing_keys: frozenset[str]
+
+
+EntryWrite = PutEntry | DeleteEntry | RekeyEntry
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from ixidir.directory.ports import (
     EntryWrite,
     NumberConflict,
     PutEntry,
+    RekeyEntry,
     StorageConflict,
     StorageError,
     StoredEntry,
@@ -163,6 +164,7 @@ class DirectoryState:
         """
         keys = self.routing.check((entry.uuid, entry.attributes) for entry in puts)
         writes: list[EntryWrite] = [PutEntry(_stored(entry), keys[entry.uuid]) for entry in puts]
+        writes.extend(self._rekeys(puts))
         writes.extend(DeleteEntry(entry.uuid) for entry in deletes)
         try:
             sequence = self.store.commit(writes)
@@ -182,6 +184,25 @@ class DirectoryState:
         # follower's apply_changes replays from the gap (applying our own change again is a no-op).
         if sequence == self.sequence + 1:
             self.sequence = sequence
+
+    def _rekeys(self, puts: Sequence[Entry]) -> list[RekeyEntry]:
+        """When a put changes the site settings, the store's keys of every other entry whose
+        numbers now canonicalize differently (national and local forms)."""
+        site = None
+        for entry in puts:
+            if entry.dn_key == self.defaults_key:
+                try:
+                    site = SiteSettings.from_attributes(entry.attributes)
+                except InvalidAttributeSyntax:
+                    return []  # the write is refused on its own; nothing to re-key
+        if site is None or site == self.routing.site:
+            return []
+        written = {entry.uuid for entry in puts}
+        rekeys = []
+        for uuid, keys in self.routing.keys_under(site, self.dit.entries()):
+            if uuid not in written and keys != self.routing.index.keys_of(uuid):
+                rekeys.append(RekeyEntry(uuid, keys))
+        return rekeys
 
     def apply_changes(self, changes: Iterable[Change]) -> int:
         """Apply other processes' committed changes in sequence order; returns how many."""

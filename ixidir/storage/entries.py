@@ -16,6 +16,7 @@ from ixidir.directory.ports import (
     EntryWrite,
     NumberConflict,
     PutEntry,
+    RekeyEntry,
     StorageConflict,
     StorageError,
     StoredEntry,
@@ -249,6 +250,8 @@ class FirebirdEntryStore:
                         deletes.execute(DELETE, (check_uuid(uuid),))
                         kinds[uuid] = "D"
                         keys[uuid] = frozenset()
+                    case RekeyEntry(uuid=uuid, routing_keys=routing_keys):
+                        keys[check_uuid(uuid)] = routing_keys
         self._replace_routing_keys(keys)
         with self._write.cursor() as cursor:
             # Last, so the head row stays locked only from here to commit (see migrations.py).

@@ -14,6 +14,7 @@ from ixidir.directory.ports import (
     DeleteEntry,
     EntryWrite,
     PutEntry,
+    RekeyEntry,
     StorageConflict,
     StorageError,
     StoredEntry,
@@ -37,14 +38,18 @@ class MemoryEntryStore:
         for write in writes:
             if isinstance(write, PutEntry):
                 staged[write.entry.uuid] = _copy(write.entry)
-            else:
+            elif isinstance(write, DeleteEntry):
                 staged.pop(write.uuid, None)
         keys = [entry.dn_key for entry in staged.values()]
         if len(keys) != len(set(keys)):
             raise StorageConflict("DN key already taken by another entry")
         self.entries = staged
         sequence = self.last_sequence() + 1
-        uuids = tuple(w.entry.uuid if isinstance(w, PutEntry) else w.uuid for w in writes)
+        uuids = tuple(
+            w.entry.uuid if isinstance(w, PutEntry) else w.uuid
+            for w in writes
+            if not isinstance(w, RekeyEntry)  # no change of the entry (ports.RekeyEntry)
+        )
         self.changelog.append((sequence, uuids))
         return sequence
 

@@ -130,3 +130,33 @@ def test_a_number_the_holder_gave_up_can_be_taken_by_another_process(
     routed = second.route("+49 8142 4799-123")
     assert routed is not None
     assert str(routed.dn) == DAVE
+
+
+DEFAULTS = f"cn=ums-defaults,{BASE}"
+
+
+def test_new_site_settings_rekey_the_stored_numbers_in_the_same_change(
+    stores: tuple[FirebirdEntryStore, ...],
+) -> None:
+    """carol's number is stored in local form: it is +49 8142 4799123 while the site is 8142,
+    +49 30 4799123 once the site is Berlin. The store's keys follow in the site change: the
+    old number is free for another process to take, the new one is carol's."""
+    first = make_directory(stores[0])
+    populate_tree(first)
+    site = (
+        ("objectClass", (b"applicationProcess", b"ixiUmsServerDefaults")),
+        ("ixiSiteCountryCode", (b"49",)),
+        ("ixiSiteAreaCode", (b"8142",)),
+    )
+    first.add(ADMIN, AddRequest(DEFAULTS, site))
+    first.add(ADMIN, AddRequest(CAROL, person("carol", **{FAX: (b"4799123",)})))
+    berlin = Modification(ModOp.REPLACE, "ixiSiteAreaCode", (b"30",))
+    first.modify(ADMIN, ModifyRequest(DEFAULTS, (berlin,)))
+    routed = first.route("+49304799123")
+    assert routed is not None
+    assert str(routed.dn) == CAROL
+    second = _other_process(stores[1])
+    second.add(ADMIN, AddRequest(DAVE, person("dave", **{FAX: (b"+49 8142 4799123",)})))
+    erin = AddRequest(f"uid=erin,{PEOPLE}", person("erin", **{FAX: (b"+49 30 4799123",)}))
+    with pytest.raises(ConstraintViolation, match="uid=carol"):
+        first.add(ADMIN, erin)
