@@ -15,6 +15,7 @@ from ixidir.admin.runtime import build_directory, opened
 from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot, snapshot_path
 from ixidir.config import load_config
 from ixidir.directory.requests import AddRequest
+from ixidir.storage.embedded import runtime_root
 
 PEOPLE = "ou=people,dc=example,dc=com"
 RUNTIME = "firebird-root"
@@ -29,10 +30,11 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def copy_data_dir(source: Path, target: Path, prepared: Path) -> Path:
-    """A copy of `source` that uses the prepared directory's Firebird runtime: a process loads
-    one client library, from one root (ixidir.storage.embedded)."""
+    """A copy of `source` that uses this process's Firebird runtime (or the prepared
+    directory's, if none is loaded yet): a process loads one client library, from one root
+    (ixidir.storage.embedded)."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(RUNTIME))
-    (target / RUNTIME).symlink_to(prepared / RUNTIME)
+    (target / RUNTIME).symlink_to(runtime_root() or prepared / RUNTIME)
     return target
 
 
