@@ -107,6 +107,9 @@ def serve(
     factory = LDAPServerFactory(
         directory, max_pdu_size=config.max_pdu_size, reactor=reactor, log=log, extended=extended
     )
+    answers = factory.answers
+    directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
+    directory.state.statistics["ixiAnswerCacheMisses"] = lambda: answers.misses
     ports = listen(reactor, factory, addresses, reuse_port=count > 1 or is_worker)
     if is_worker:
         _stop_with_parent(reactor)

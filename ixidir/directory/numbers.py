@@ -107,9 +107,8 @@ class Routing:
         """The entries whose routing values may equal `key` (an ixiCanonicalNumberMatch normal
         form): the number's owner, plus the irregular entries. The equality index asks this
         instead of keeping a second copy of every number (ixidir.directory.index)."""
-        owner = None
-        if isinstance(key, tuple) and key[0] == "e164":
-            owner = self.index.owner_of(key[1])
+        number = key[1] if isinstance(key, tuple) and key[0] == "e164" else None
+        owner = self.index.lookup(number)  # counted: a routing search is a routing look-up
         if owner is None:
             return self.irregular
         return {owner, *self.irregular} if self.irregular else frozenset((owner,))

@@ -89,6 +89,13 @@ class DirectoryState:
             CANONICAL_NUMBER: self._canonical_numbers
         }
         self.compiler = FilterCompiler(schema, rules=self.routing.rules)
+        # Counters shown on the root DSE (ixiAT:12.x); the server adds its answer cache's.
+        routing = self.routing.index
+        self.statistics: dict[str, Callable[[], int]] = {
+            "ixiRoutingLookups": lambda: routing.hits + routing.misses,
+            "ixiRoutingHits": lambda: routing.hits,
+            "ixiRoutingMisses": lambda: routing.misses,
+        }
         self.sequence = 0
         # Bumped by every change applied to memory: caches of answers (the server's fast
         # path) are valid for one generation only.

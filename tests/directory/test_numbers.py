@@ -194,3 +194,25 @@ def test_an_unroutable_value_a_follower_applied_is_still_found(routed: Directory
     another_process_writes(routed, "dave", (b"fax me maybe",))
     assert uids(routed, Equality("facsimileTelephoneNumber", b"fax me maybe")) == [[DAVE]]
     assert uids(routed, Equality("facsimileTelephoneNumber", b"+4981424799123")) == [[CAROL]]
+
+
+def root_dse_counters(directory: Directory) -> dict[str, int]:
+    request = SearchRequest("", Scope.BASE, attributes=("+",))
+    (entry,) = directory.search(ADMIN, request)
+    return {
+        name: int(values[0]) for name, values in entry.attributes if name.startswith("ixiRouting")
+    }
+
+
+def test_routing_look_ups_hits_and_misses_are_counted_on_the_root_dse(
+    routed: Directory,
+) -> None:
+    before = root_dse_counters(routed)
+    assert set(before) == {"ixiRoutingLookups", "ixiRoutingHits", "ixiRoutingMisses"}
+    uids(routed, Equality("facsimileTelephoneNumber", b"+49 8142 4799123"))  # hit
+    uids(routed, Equality("facsimileTelephoneNumber", b"+49 8142 4799999"))  # miss
+    routed.route("+4981424799123")  # hit
+    after = root_dse_counters(routed)
+    assert after["ixiRoutingLookups"] - before["ixiRoutingLookups"] == 3
+    assert after["ixiRoutingHits"] - before["ixiRoutingHits"] == 2
+    assert after["ixiRoutingMisses"] - before["ixiRoutingMisses"] == 1

@@ -19,6 +19,8 @@ def root_dse(state: DirectoryState) -> Attributes:
         "subschemaSubentry": (SUBSCHEMA_DN.encode("ascii"),),
     }
     attributes.update(_extra(state.settings.root_dse_extra))
+    for name, count in state.statistics.items():
+        attributes[name] = (str(count()).encode("ascii"),)
     return attributes
 
 
