@@ -52,6 +52,17 @@ def split_search(pdu: bytes) -> SearchFrame | None:
     return SearchFrame(message_id, pdu[op_start:])
 
 
+def searches_root_dse(search: SearchFrame) -> bool:
+    """Whether the search reads the root DSE (base "" with scope baseObject, RFC 4512 §5.1),
+    whose answer is never cached: it carries counters that change with every request."""
+    header = _header(search.operation, 0)
+    if header is None:
+        return False
+    start = header[1]
+    # baseObject OCTET STRING "" then scope ENUMERATED baseObject(0).
+    return search.operation[start : start + 5] == b"\x04\x00\x0a\x01\x00"
+
+
 def strip_envelope(message: bytes) -> bytes:
     """The protocolOp of an encoded LDAPMessage we produced (drops envelope and message ID)."""
     header = _header(message, 0)

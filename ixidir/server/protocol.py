@@ -24,7 +24,7 @@ from ixidir.server.codec import CodecError, LDAPCodec, decode_pdu
 from ixidir.server.encoder import envelope
 from ixidir.server.extended import ExtendedHandler, standard_handlers
 from ixidir.server.facade import Directory
-from ixidir.server.fastpath import AnswerCache, SearchFrame, split_search, wrap
+from ixidir.server.fastpath import AnswerCache, SearchFrame, searches_root_dse, split_search, wrap
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
 from ixidir.server.messages import (
     NOTICE_OF_DISCONNECTION_OID,
@@ -182,7 +182,7 @@ class LDAPServerProtocol(Protocol):
         for operation in self._session.search_operations(request):
             operations.append(operation)
             yield envelope(message_id, operation)
-        if operations and _is_stable_done(operations[-1]):
+        if operations and _is_stable_done(operations[-1]) and not searches_root_dse(search):
             self._config.answers.put(principal, search.operation, generation, tuple(operations))
 
     def _accept(self, message: LDAPMessage) -> None:

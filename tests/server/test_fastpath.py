@@ -12,7 +12,14 @@ from twisted.logger import LogLevel
 
 from ixidir.directory.directory import Directory
 from ixidir.directory.requests import SearchResultEntry
-from ixidir.server.fastpath import AnswerCache, split_search, strip_envelope, wrap
+from ixidir.server.fastpath import (
+    AnswerCache,
+    SearchFrame,
+    searches_root_dse,
+    split_search,
+    strip_envelope,
+    wrap,
+)
 
 from . import wire
 from .test_protocol import Connection
@@ -128,3 +135,16 @@ def test_a_server_without_debug_lines_does_not_log_searches(directory: Directory
     search = wire.search(2, PEOPLE, "(facsimileTelephoneNumber=+49 8142 1)", attributes=["mail"])
     connection.send(search)
     assert not [event for event in connection.events if event.get("log_level") is LogLevel.debug]
+
+
+def test_only_a_search_of_the_root_dse_counts_as_one() -> None:
+    def frame(base: str, scope: int = 0) -> SearchFrame:
+        pdu = wire.search(3, base, "(objectClass=*)", scope=scope, attributes=["+"])
+        found = split_search(pdu)
+        assert found is not None
+        return found
+
+    assert searches_root_dse(frame(""))
+    assert not searches_root_dse(frame("", scope=2))  # a subtree search from the root
+    assert not searches_root_dse(frame(PEOPLE))
+    assert not searches_root_dse(frame("c=x"))
