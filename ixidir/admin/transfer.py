@@ -10,8 +10,10 @@ from pathlib import Path
 from ixidir.admin.errors import AdminError
 from ixidir.admin.initialize import DEFAULTS_RDN, PEOPLE_RDN
 from ixidir.admin.legacy import Item, ItemRefused, Notes, clean, plan, write
-from ixidir.admin.runtime import opened
+from ixidir.admin.runtime import Opened, opened
+from ixidir.admin.warmstart import save_snapshot
 from ixidir.config import load_config
+from ixidir.directory.ports import StorageError
 from ixidir.directory.requests import AddRequest
 from ixidir.dn import DN
 from ixidir.errors import LDAPError
@@ -48,6 +50,8 @@ def import_ldif(
                 count = write(data.directory, data.admin, chosen, dry_run=dry_run, tick=tick)
             except ItemRefused as refused:
                 raise ImportRefused(refused.item.record, refused.error, source) from None
+        if not dry_run:
+            _leave_snapshot(data)
     for line in notes.lines:
         sys.stderr.write(f"note: {line}\n")
     if verbose:
@@ -56,6 +60,15 @@ def import_ldif(
     done = "checked (dry run, nothing written)" if dry_run else "imported"
     sys.stderr.write(f"{done} {count} entries from {path}\n")
     return 0
+
+
+def _leave_snapshot(data: Opened) -> None:
+    """The imported directory is in memory: keep it, so the next `serve` starts warm. Failing
+    to is no error (that start reads Firebird instead)."""
+    try:
+        save_snapshot(data.data_dir, data.directory, data.store)
+    except (ValueError, OSError, StorageError) as exc:
+        sys.stderr.write(f"note: no snapshot written for a quick start ({exc})\n")
 
 
 def _init_dns(base_dn: str) -> list[str]:

@@ -74,11 +74,11 @@ def test_acknowledged_writes_survive_a_stop_and_a_crash(own_server: list[Running
     """Add, modify, delete, modrdn and a password change, each acknowledged, are all there
     after SIGTERM and a restart; a write acknowledged just before SIGKILL is there too.
 
-    The first start loads from Firebird; the clean stop leaves a snapshot, which the second
-    start uses; the crash leaves that snapshot behind, and the third start replays the write
-    made after it from the changelog."""
+    The first start uses the snapshot `ixidir import` left; the clean stop writes a new one,
+    which the second start uses; the crash leaves that snapshot behind, and the third start
+    replays the write made after it from the changelog."""
     first = own_server[0]
-    assert "from the store" in first.startup_log
+    assert "from the snapshot" in first.startup_log
     apply(
         first,
         person("p-added")
