@@ -40,7 +40,19 @@ def copy_data_dir(source: Path, target: Path, prepared: Path) -> Path:
 
 @pytest.fixture
 def data_dir(prepared: Path, tmp_path: Path) -> Path:
-    return copy_data_dir(prepared, tmp_path / "data", prepared)
+    """A copy without the snapshot the import left (test_an_import_leaves_a_snapshot)."""
+    copy = copy_data_dir(prepared, tmp_path / "data", prepared)
+    snapshot_path(copy).unlink()
+    return copy
+
+
+def test_an_import_leaves_a_snapshot_that_fits(prepared: Path, tmp_path: Path) -> None:
+    copy = copy_data_dir(prepared, tmp_path / "data", prepared)
+    loaded, warm = load(copy)
+    assert (loaded.source, loaded.replayed) == ("snapshot", 0)
+    snapshot_path(copy).unlink()
+    _, cold = load(copy)
+    assert warm == cold
 
 
 def load(data_dir: Path) -> tuple[Loaded, dict[str, Any]]:
