@@ -8,6 +8,7 @@ an abandon (or other clients) gets through.
 
 from __future__ import annotations
 
+import socket
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from ixidir.server.messages import (
     UnbindRequest,
 )
 from ixidir.server.searchcodec import SearchShapes
+from ixidir.server.sendnow import direct_socket, send_now
 from ixidir.server.session import Outgoing, Reply, Session, StartTLS
 
 # Result codes whose answers depend only on the request, the caller and the data: cacheable.
@@ -117,6 +119,7 @@ class LDAPServerProtocol(Protocol):
         self._closing = False
         self._scheduled: DelayedCall | None = None
         self._transport: Transport | None = None
+        self._socket: socket.socket | None = None  # set while replies may bypass Twisted
 
     @property
     def _out(self) -> Transport:
@@ -126,6 +129,7 @@ class LDAPServerProtocol(Protocol):
 
     def connectionMade(self) -> None:
         self._out.registerProducer(self, True)
+        self._socket = direct_socket(self.transport)
 
     def dataReceived(self, data: bytes) -> None:
         if self._closing:
@@ -251,8 +255,12 @@ class LDAPServerProtocol(Protocol):
 
     def _flush(self, pending: list[bytes]) -> None:
         if pending:
-            self._out.write(b"".join(pending))
+            data = b"".join(pending) if len(pending) > 1 else pending[0]
             pending.clear()
+            if self._socket is None:
+                self._out.write(data)
+            else:
+                send_now(self._out, self._socket, data)
 
     def _fill(self, pending: list[bytes]) -> int:
         """Add up to WRITE_BATCH_BYTES of the head request's replies to `pending`."""
@@ -261,6 +269,7 @@ class LDAPServerProtocol(Protocol):
         for item in work.items:
             if isinstance(item, StartTLS):
                 self._flush(pending)  # the success reply goes out in clear text first
+                self._socket = None  # from now on only TLS records go out
                 self._out.startTLS(self._config.tls)
                 continue
             pending.append(item if isinstance(item, bytes) else self._encode(item))
