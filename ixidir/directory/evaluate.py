@@ -272,11 +272,14 @@ class ExtensibleNode(Node):
 class CompiledFilter:
     """A filter bound to a schema; `matches` is what a search calls per candidate entry."""
 
-    __slots__ = ("filter", "root")
+    __slots__ = ("filter", "root", "uses_dn")
 
     def __init__(self, filter_: Filter, root: Node) -> None:
         self.filter = filter_
         self.root = root
+        # Only extensible items with dnAttributes read the DN (RFC 4511 §4.5.1.7.7); other
+        # filters may be given any DN, so a search need not parse each entry's.
+        self.uses_dn = _uses_dn(root)
 
     def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
         """The three-valued result, for callers that must tell False from Undefined."""
@@ -285,6 +288,14 @@ class CompiledFilter:
     def matches(self, attributes: Attributes, dn: DN) -> bool:
         """True only when the filter is True for the entry (RFC 4511 §4.5.1.7)."""
         return self.root.evaluate(attributes, dn) is True
+
+
+def _uses_dn(node: Node) -> bool:
+    if isinstance(node, AndNode | OrNode):
+        return any(_uses_dn(child) for child in node.children)
+    if isinstance(node, NotNode):
+        return _uses_dn(node.child)
+    return isinstance(node, ExtensibleNode) and node.dn_attributes
 
 
 def compile_filter(

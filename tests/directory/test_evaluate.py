@@ -252,3 +252,16 @@ def test_a_compiler_remembers_unknown_descriptions_as_undefined() -> None:
     compiler = FilterCompiler(SCHEMA)
     for _ in range(2):
         assert compiler.compile(parse_filter("(noSuchType=x)")).evaluate(ALICE, ALICE_DN) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "uses_dn"),
+    [
+        ("(facsimileTelephoneNumber=+49 8142 1)", False),
+        ("(ou:=people)", False),
+        ("(ou:dn:=people)", True),
+        ("(&(objectClass=person)(!(|(cn=x)(ou:dn:=people))))", True),
+    ],
+)
+def test_a_compiled_filter_says_whether_it_reads_the_dn(text: str, uses_dn: bool) -> None:
+    assert compile_filter(parse_filter(text), SCHEMA).uses_dn is uses_dn

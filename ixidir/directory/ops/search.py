@@ -23,6 +23,7 @@ from ixidir.dn import DN
 from ixidir.errors import NoSuchObject, SizeLimitExceeded, TimeLimitExceeded
 
 Clock = Callable[[], float]
+_ANY_DN = DN()  # given to filters that do not read the DN
 
 
 # Prepared searches kept per state (clients repeat a few bases and attribute lists).
@@ -187,6 +188,7 @@ def _results(
 ) -> Iterator[SearchResultEntry]:
     sent = 0
     dit, computed, operational = state.dit, state.computed, state.operational
+    uses_dn = compiled.uses_dn  # else entries' DNs stay unparsed (Entry.dn is lazy)
     reader, selection, limit, types_only = (
         plan.reader,
         plan.selection,
@@ -201,7 +203,7 @@ def _results(
             continue  # deleted since the candidates were taken
         entry = current  # the newest whole snapshot, never a half-applied write
         view = reader.view(entry, dit, computed)
-        if view is None or not compiled.matches(view, entry.dn):
+        if view is None or not compiled.matches(view, entry.dn if uses_dn else _ANY_DN):
             continue
         if limit and sent >= limit:
             raise SizeLimitExceeded(f"size limit of {limit} exceeded")

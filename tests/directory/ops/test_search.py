@@ -21,7 +21,7 @@ from directory.tree import (
     populate,
 )
 from ixidir.directory.directory import Directory
-from ixidir.directory.filter import Equality, Substrings
+from ixidir.directory.filter import And, Equality, Extensible, Not, Present, Substrings
 from ixidir.directory.requests import (
     ANONYMOUS,
     AddRequest,
@@ -179,3 +179,12 @@ def test_a_repeated_search_answers_each_principal_with_its_own_rights(
         assert by_admin == {ALICE: {"userPassword", "mail"}, BOB: {"userPassword", "mail"}}
         assert by_service == {ALICE: {"mail"}, BOB: {"mail"}}
         assert by_alice == {ALICE: {"mail"}}
+
+
+def test_filters_on_dn_attributes_see_each_entrys_dn(directory: Directory) -> None:
+    """Entries' DNs are given to filters that read them (RFC 4511 §4.5.1.7.7 dnAttributes)."""
+    by_rdn = Extensible(None, "uid", b"alice", dn_attributes=True)
+    assert dns(directory, SearchRequest(BASE, Scope.SUB, by_rdn)) == {ALICE}
+    nested = And((Present("objectClass"), Not(Extensible(None, "ou", b"people", True))))
+    assert ALICE not in dns(directory, SearchRequest(BASE, Scope.SUB, nested))
+    assert BASE in dns(directory, SearchRequest(BASE, Scope.SUB, nested))
