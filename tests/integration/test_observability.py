@@ -1,10 +1,12 @@
-"""The root DSE's counters with ldapsearch: fresh on every read, never a cached answer."""
+"""What an operator sees: the root DSE's counters (fresh on every read, never a cached answer)
+and, with log_level = "debug", each search the answer cache has not seen, with its filter."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from .conftest import BASE_DN, RunningServer
+from .conftest import BASE_DN, RunningServer, init_data_dir, start_server, stop_server
 
 
 def counters(server: RunningServer) -> dict[str, int]:
@@ -25,3 +27,21 @@ def test_routing_searches_show_in_the_root_dse_counters(server: RunningServer) -
     # The second, identical search is answered from the cache without a look-up.
     assert after["ixiRoutingMisses"] - before["ixiRoutingMisses"] == 1
     assert after["ixiAnswerCacheHits"] - before["ixiAnswerCacheHits"] >= 1
+
+
+def test_debug_logging_shows_each_new_search_with_its_filter(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    init_data_dir(data_dir)
+    toml = data_dir / "ixidir.toml"
+    text = toml.read_text()
+    assert 'log_level = "info"' in text
+    toml.write_text(text.replace('log_level = "info"', 'log_level = "debug"'))
+    server = start_server(data_dir)
+    try:
+        search = ("-LLL", "-b", BASE_DN, "(facsimileTelephoneNumber=+49 8142 4799 0815)", "mail")
+        assert server.ldap("ldapsearch", *search).returncode == 0
+    finally:
+        stop_server(server)
+    assert server.process.stdout is not None
+    logged = server.process.stdout.read()
+    assert "(facsimileTelephoneNumber=+49 8142 4799 0815)" in logged
