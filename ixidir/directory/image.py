@@ -35,6 +35,7 @@ def capture(state: DirectoryState) -> dict[str, Any]:
         "present": present,
         "owners": state.routing.index.export(),
         "irregular": set(state.routing.irregular),
+        "memo": state.routing.memo,
     }
 
 
@@ -57,6 +58,7 @@ def restore(state: DirectoryState, image: Mapping[str, Any]) -> int:
     state.index.restore(image["values"], image["present"])
     state.routing.index.restore(image["owners"])
     state.routing.irregular = set(image["irregular"])
+    state.routing.memo.update(image["memo"])
     state.sequence = int(image["sequence"])
     state.generation += 1
     return len(entries)

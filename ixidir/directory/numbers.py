@@ -29,14 +29,27 @@ CANONICAL_RULE_NAME = "ixiCanonicalNumberMatch"
 CANONICAL_NUMBER = "ixiCanonicalNumber"
 
 Attributes = Mapping[str, Sequence[bytes]]
+# The memo of stored values' keys is emptied when it outgrows the numbers held this much.
+MAX_MEMO_FACTOR = 2
+MEMO_SLACK = 100_000
 
 
-def canonical_rule(site: SiteSettings, telephone: MatchingRule) -> MatchingRule:
+def canonical_rule(
+    site: SiteSettings, telephone: MatchingRule, memo: Mapping[bytes, str] | None = None
+) -> MatchingRule:
     """Equality by canonical number; values that are no routable number fall back to
-    telephoneNumberMatch, so equality stays defined for every value."""
+    telephoneNumberMatch, so equality stays defined for every value.
+
+    `memo` holds the keys of stored values under `site` (Routing fills it while indexing):
+    a search confirms each candidate by normalizing its stored numbers, and written forms
+    like `+49 (8142) 4799-123` cost ~12 % of an uncached routing search to canonicalize.
+    """
+    known = memo if memo is not None else {}
 
     def prepare(value: bytes) -> Hashable:
-        key = assertion_key(value, site)
+        key = known.get(value)
+        if key is None:
+            key = assertion_key(value, site)
         if key is not None:
             return ("e164", key)
         return ("tel", telephone.prepare(value))
@@ -60,7 +73,9 @@ class Routing:
         self.attributes = tuple(schema.attribute(name).name for name in attributes)
         self.site = SiteSettings()
         self.index: RoutingIndex[str] = RoutingIndex(attributes=self.attributes, describe=describe)
-        self.rule = canonical_rule(self.site, self._telephone)
+        # Stored value → key under `site`: filled whenever numbers are keyed, read by the rule.
+        self.memo: dict[bytes, str] = {}
+        self.rule = canonical_rule(self.site, self._telephone, self.memo)
         # Entries with a routing value the index does not hold for them: unreadable under the
         # site settings, or a number another entry held first (a follower applies both). None
         # in a healthy directory; equality searches must still consider them.
@@ -76,17 +91,20 @@ class Routing:
         if site == self.site:
             return False
         self.site = site
-        self.rule = canonical_rule(site, self._telephone)
+        self.memo = {}  # keys under the old settings are wrong now
+        self.rule = canonical_rule(site, self._telephone, self.memo)
         return True
 
     def keys(self, attributes: Attributes) -> set[str]:
         """The canonical keys of an entry (attributes by primary name, as the directory keeps
         them); an unroutable value raises InvalidNumber (21)."""
         keys: set[str] = set()
+        if len(self.memo) > MAX_MEMO_FACTOR * len(self.index) + MEMO_SLACK:
+            self.memo.clear()  # values written and rewritten over time; refills as used
         for name in self.attributes:
             values = attributes.get(name)
             if values:
-                keys |= self.index.keys_for(values, self.site, attribute=name)
+                keys |= self.index.keys_for(values, self.site, attribute=name, memo=self.memo)
         return keys
 
     def keys_under(
@@ -166,7 +184,8 @@ class Routing:
             (uuid, [value for name in self.attributes for value in attributes.get(name, ())])
             for uuid, attributes in entries
         )
-        report = self.index.rebuild(self.site, owners)
+        self.memo.clear()
+        report = self.index.rebuild(self.site, owners, memo=self.memo)
         self.irregular = {conflict.claimant for conflict in report.conflicts}
         self.irregular.update(unreadable.owner for unreadable in report.unreadable)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -102,19 +102,34 @@ class RoutingIndex(Generic[Owner]):
         return name.lower() in self._lowered
 
     def keys_for(
-        self, values: Iterable[bytes], site: SiteSettings, *, attribute: str = ""
+        self,
+        values: Iterable[bytes],
+        site: SiteSettings,
+        *,
+        attribute: str = "",
+        memo: MutableMapping[bytes, str] | None = None,
     ) -> set[str]:
-        """The keys of one attribute's values; the first unreadable value fails the write."""
+        """The keys of one attribute's values; the first unreadable value fails the write.
+
+        `memo` (value → key, for these site settings) is read and filled.
+        """
         keys = set()
         for value in values:
+            known = memo.get(value) if memo is not None else None
+            if known is not None:
+                keys.add(known)
+                continue
             try:
                 text = value.decode("utf-8")
             except UnicodeDecodeError:
                 raise InvalidNumber(repr(value), "it is not UTF-8", attribute=attribute) from None
             try:
-                keys.add(canonicalize(text, site))
+                key = canonicalize(text, site)
             except InvalidNumber as error:
                 raise InvalidNumber(text, error.reason, attribute=attribute) from None
+            keys.add(key)
+            if memo is not None:
+                memo[value] = key
         return keys
 
     def entry_keys(self, attributes: Mapping[str, Sequence[bytes]], site: SiteSettings) -> set[str]:
@@ -208,6 +223,7 @@ class RoutingIndex(Generic[Owner]):
         owners_and_values: Iterable[tuple[Owner, Iterable[bytes]]],
         *,
         dry_run: bool = False,
+        memo: MutableMapping[bytes, str] | None = None,
     ) -> RebuildReport[Owner]:
         """Index every owner's routing values afresh (start-up, or new site settings).
 
@@ -224,6 +240,8 @@ class RoutingIndex(Generic[Owner]):
                 key = _key_or_none(value, site, owner, unreadable)
                 if key is None:
                     continue
+                if memo is not None:
+                    memo[value] = key
                 holder = owners.setdefault(key, owner)
                 if holder == owner:
                     mine.add(key)

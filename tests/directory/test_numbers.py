@@ -216,3 +216,21 @@ def test_routing_look_ups_hits_and_misses_are_counted_on_the_root_dse(
     assert after["ixiRoutingLookups"] - before["ixiRoutingLookups"] == 3
     assert after["ixiRoutingHits"] - before["ixiRoutingHits"] == 2
     assert after["ixiRoutingMisses"] - before["ixiRoutingMisses"] == 1
+
+
+def test_stored_numbers_are_remembered_for_the_site_they_were_keyed_under(
+    routed: Directory,
+) -> None:
+    """Searches confirm candidates by normalizing stored numbers: the keys computed while
+    indexing are reused, and new site settings start afresh (national forms re-key)."""
+    routing = routed.state.routing
+    stored = b"+49 (8142) 4799-123"
+    assert routing.memo[stored] == "4981424799123"
+    assert routing.rule.normalize(stored) == ("e164", "4981424799123")
+    routed.add(ADMIN, AddRequest(DAVE, person("dave", **fax(b"4799 200"))))
+    assert routing.memo[b"4799 200"] == "4981424799200"
+    moved = Modification(ModOp.REPLACE, "ixiSiteAreaCode", (b"30",))
+    routed.modify(ADMIN, ModifyRequest(DEFAULTS, (moved,)))
+    assert routing.memo[b"4799 200"] == "49304799200"
+    assert routed.state.routing.rule.normalize(b"4799 200") == ("e164", "49304799200")
+    assert uids(routed, Equality("facsimileTelephoneNumber", b"+49 30 4799200")) == [[DAVE]]
