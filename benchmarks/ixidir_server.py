@@ -128,6 +128,7 @@ def running_ixidir(
     keep: Path | None = None,
     command: Sequence[str] | None = None,
     cold: bool = False,
+    serve_args: Sequence[str] = (),
 ) -> Iterator[RunningIxidir]:
     """A loaded `ixidir serve` with USERS datagen users; stopped on exit, its data removed
     unless `keep` names where the prepared directory lives. `cold` removes the snapshot the
@@ -144,7 +145,7 @@ def running_ixidir(
         log = (work / "serve.log").open("wb")
         started = time.monotonic()
         process = subprocess.Popen(
-            [*command, "--data", str(data), "serve", "--listen", "127.0.0.1:0"],
+            [*command, "--data", str(data), "serve", "--listen", "127.0.0.1:0", *serve_args],
             stdout=subprocess.PIPE,
             stderr=log,
         )

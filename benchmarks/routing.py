@@ -79,7 +79,10 @@ def run_slapd(args: argparse.Namespace, queries: list[Query], paren: list[Query]
 def run_ixidir(args: argparse.Namespace, queries: list[Query], paren: list[Query]) -> ServerRun:
     keep = args.data / f"ixidir-{args.users}" if args.keep else None
     command = shlex.split(args.ixidir_command) if args.ixidir_command else None
-    with running_ixidir(args.users, data_dir=args.data, keep=keep, command=command) as ixidir:
+    serve_args = ["--workers", str(args.server_workers)]
+    with running_ixidir(
+        args.users, data_dir=args.data, keep=keep, command=command, serve_args=serve_args
+    ) as ixidir:
         print(f"ixidir: {ixidir.figures}", flush=True)
         loads, routed = measure(ixidir.port, ixidir.pid, queries, paren, args)
         return ServerRun(
@@ -120,6 +123,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per scenario")
     parser.add_argument("--workers", type=int, default=2, help="load processes for (b)")
+    parser.add_argument(
+        "--server-workers", type=int, default=2, help="ixidir serve --workers (SO_REUSEPORT)"
+    )
     parser.add_argument("--data", type=Path, default=Path("/tmp/ixidir-bench-data"))
     parser.add_argument(
         "--keep", action="store_true", help="keep/reuse DATA/ixidir-N (pay the import once)"
