@@ -112,14 +112,9 @@ class Routing:
     ) -> Iterator[tuple[str, frozenset[str]]]:
         """Each entry's readable keys under other site settings (a write that changes them)."""
         for entry in entries:
-            keys = set()
-            for name in self.attributes:
-                for value in entry.attributes.get(name, ()):
-                    key = assertion_key(value, site)
-                    if key is not None:
-                        keys.add(key)
+            keys = frozenset(_readable_keys(self.attributes, entry.attributes, site))
             if keys or self.index.keys_of(entry.uuid):
-                yield entry.uuid, frozenset(keys)
+                yield entry.uuid, keys
 
     def candidates(self, key: Hashable) -> set[str] | frozenset[str]:
         """The entries whose routing values may equal `key` (an ixiCanonicalNumberMatch normal
@@ -157,7 +152,7 @@ class Routing:
         try:
             keys = self.keys(attributes)
         except InvalidNumber:
-            keys, regular = set(_readable_keys(self, attributes)), False
+            keys, regular = set(_readable_keys(self.attributes, attributes, self.site)), False
         try:
             self.index.replace(uuid, keys)
         except NumberTaken:
@@ -190,10 +185,13 @@ class Routing:
         self.irregular.update(unreadable.owner for unreadable in report.unreadable)
 
 
-def _readable_keys(routing: Routing, attributes: Attributes) -> Iterable[str]:
-    for name in routing.attributes:
+def _readable_keys(
+    names: Iterable[str], attributes: Attributes, site: SiteSettings
+) -> Iterable[str]:
+    """The keys of the values `site` can read; the others are left out."""
+    for name in names:
         for value in attributes.get(name, ()):
-            key = assertion_key(value, routing.site)
+            key = assertion_key(value, site)
             if key is not None:
                 yield key
 

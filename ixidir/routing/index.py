@@ -71,7 +71,6 @@ class RoutingIndex(Generic[Owner]):
         "_attributes",
         "_describe",
         "_keys",
-        "_lowered",
         "_owners",
         "conflicts",
         "hits",
@@ -85,7 +84,6 @@ class RoutingIndex(Generic[Owner]):
         describe: Callable[[Owner], str] = str,
     ) -> None:
         self._attributes = tuple(attributes)
-        self._lowered = frozenset(attribute.lower() for attribute in self._attributes)
         self._describe = describe
         self._owners: dict[str, Owner] = {}
         self._keys: dict[Owner, frozenset[str]] = {}
@@ -96,10 +94,6 @@ class RoutingIndex(Generic[Owner]):
     @property
     def attributes(self) -> tuple[str, ...]:
         return self._attributes
-
-    def is_routing_attribute(self, name: str) -> bool:
-        """Attribute names compare case-insensitively (RFC 4512 §2.5)."""
-        return name.lower() in self._lowered
 
     def keys_for(
         self,
@@ -130,14 +124,6 @@ class RoutingIndex(Generic[Owner]):
             keys.add(key)
             if memo is not None:
                 memo[value] = key
-        return keys
-
-    def entry_keys(self, attributes: Mapping[str, Sequence[bytes]], site: SiteSettings) -> set[str]:
-        """The keys of every routing attribute of an entry."""
-        keys: set[str] = set()
-        for name, values in attributes.items():
-            if self.is_routing_attribute(name):
-                keys |= self.keys_for(values, site, attribute=name)
         return keys
 
     def check(self, owner: Owner, keys: Iterable[str]) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from ixidir.directory.directory import Directory
 from ixidir.directory.filter import And, Equality, Or, Present
+from ixidir.directory.numbers import Routing
 from ixidir.directory.ports import Change, PutEntry, StoredEntry
 from ixidir.directory.requests import (
     AddRequest,
@@ -234,3 +235,16 @@ def test_stored_numbers_are_remembered_for_the_site_they_were_keyed_under(
     assert routing.memo[b"4799 200"] == "49304799200"
     assert routed.state.routing.rule.normalize(b"4799 200") == ("e164", "49304799200")
     assert uids(routed, Equality("facsimileTelephoneNumber", b"+49 30 4799200")) == [[DAVE]]
+
+
+def test_only_the_configured_routing_attributes_give_keys(directory: Directory) -> None:
+    entry = {
+        "cn": (b"Alice",),
+        "telephoneNumber": (b"+49 8142 4799100",),
+        "facsimileTelephoneNumber": (b"+49 8142 4799123$twoDimensional",),
+        "ixiSmsNumber": (b"+49 170 1234567",),
+    }
+    routing = directory.state.routing
+    assert routing.keys(entry) == {"4981424799123", "491701234567"}
+    fax_only = Routing(directory.state.schema, ("facsimileTelephoneNumber",), describe=str)
+    assert fax_only.keys(entry) == {"4981424799123"}

@@ -133,20 +133,6 @@ def test_keys_for_names_the_unreadable_value_and_its_attribute() -> None:
         index.keys_for([b"\xff"], SITE)
 
 
-def test_entry_keys_read_only_the_configured_routing_attributes() -> None:
-    entry = {
-        "cn": [b"Alice"],
-        "telephoneNumber": [b"+49 8142 4799100"],
-        "FacsimileTelephoneNumber": [b"+49 8142 4799123$twoDimensional"],
-        "ixiSmsNumber": [b"0170 1234567"],
-    }
-    assert _index().entry_keys(entry, SITE) == {"4981424799123", "491701234567"}
-    fax_only: RoutingIndex[str] = RoutingIndex(attributes=("facsimileTelephoneNumber",))
-    assert fax_only.entry_keys(entry, SITE) == {"4981424799123"}
-    assert fax_only.is_routing_attribute("FACSIMILETELEPHONENUMBER")
-    assert not fax_only.is_routing_attribute("ixiSmsNumber")
-
-
 def test_rebuild_re_reads_national_forms_under_new_site_settings() -> None:
     index = _index()
     entries = [("u1", [b"08142 4799123"]), ("u2", [b"200"])]
