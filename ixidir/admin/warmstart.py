@@ -80,7 +80,7 @@ def save_snapshot(data_dir: Path, directory: Directory, store: FirebirdEntryStor
         snapshot_path(data_dir),
         directory.capture_image(),
         fingerprint=fingerprint(directory),
-        stamp=stamp.replace(" ", "T"),
+        stamp=stamp,
     )
 
 
