@@ -7,7 +7,7 @@ from typing import cast
 
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.selectreactor import SelectReactor
-from twisted.test.proto_helpers import StringTransport
+from twisted.internet.testing import StringTransport
 
 from ixidir.server.interfaces import Transport
 from ixidir.server.listen import bound_addresses, listen
