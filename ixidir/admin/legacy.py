@@ -241,7 +241,7 @@ def write(
         else:
             state.write(puts=entries)
     except LDAPError as error:
-        raise ItemRefused(items[_culprit(directory, entries)], error) from error
+        raise ItemRefused(items[_culprit(directory, entries, error)], error) from error
     return len(entries)
 
 
@@ -261,9 +261,14 @@ def _replacement(directory: Directory, principal: Principal, item: Item, held: E
     return entry.with_uuid(held.uuid)
 
 
-def _culprit(directory: Directory, entries: Sequence[Entry]) -> int:
-    """The first entry whose routing number another holds, or an earlier entry of the file."""
+def _culprit(directory: Directory, entries: Sequence[Entry], error: LDAPError) -> int:
+    """The entry holding the number the refusal names (the database may know a holder memory
+    does not), else the first whose routing number another holds, or an earlier entry of the
+    file."""
     routing = directory.state.routing
+    named = routing.claimant(error, ((entry.uuid, entry.attributes) for entry in entries))
+    if named is not None:
+        return named
     claimed: dict[str, str] = {}
     for index, entry in enumerate(entries):
         try:

@@ -145,6 +145,19 @@ class Routing:
                     )
         return found
 
+    def claimant(self, error: Exception, batch: Iterable[tuple[str, Attributes]]) -> int | None:
+        """The position in `batch` (uuid, attributes) of the first entry other than the holder
+        that claims the number `error` (a NumberTaken) names: the database may refuse a number
+        memory did not know was taken, and then the error says nothing else about where."""
+        if not isinstance(error, NumberTaken):
+            return None
+        for index, (uuid, attributes) in enumerate(batch):
+            if uuid != error.holder and error.key in _readable_keys(
+                self.attributes, attributes, self.site
+            ):
+                return index
+        return None
+
     def apply(self, uuid: str, attributes: Attributes) -> None:
         """Index a committed entry. A change another process committed is applied even when
         it conflicts here (the first holder keeps the number) or holds unreadable values."""

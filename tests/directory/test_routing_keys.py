@@ -160,3 +160,16 @@ def test_new_site_settings_rekey_the_stored_numbers_in_the_same_change(
     erin = AddRequest(f"uid=erin,{PEOPLE}", person("erin", **{FAX: (b"+49 30 4799123",)}))
     with pytest.raises(ConstraintViolation, match="uid=carol"):
         first.add(ADMIN, erin)
+
+
+def test_an_import_refused_by_the_database_names_the_entry_with_the_number(
+    pair: tuple[Directory, Directory],
+) -> None:
+    """Memory does not know carol holds the number, so only the database refuses: the error
+    still points at dave, the first entry of the batch, not at the last one."""
+    _, second = pair
+    dave = AddRequest(DAVE, person("dave", **{FAX: (b"0049 8142 4799123",)}))
+    erin = AddRequest(f"uid=erin,{PEOPLE}", person("erin", **{FAX: (b"+49 8142 4799 200",)}))
+    with pytest.raises(BatchError) as raised:
+        second.add_many(ADMIN, [dave, erin])
+    assert raised.value.index == 0

@@ -77,6 +77,11 @@ def add_many(
 
 def _culprit(state: DirectoryState, pending: dict[str, Entry], error: LDAPError) -> int:
     """The batch position a write-time refusal (a routing conflict) is about, best effort."""
+    named = state.routing.claimant(
+        error, ((entry.uuid, entry.attributes) for entry in pending.values())
+    )
+    if named is not None:
+        return named
     for index, entry in enumerate(pending.values()):
         try:
             state.routing.check([(entry.uuid, entry.attributes)])
