@@ -22,6 +22,20 @@ class SchemaCatalog:
         self._subtypes = {name: tuple(sorted(names)) for name, names in below.items()}
         self._users: dict[str, frozenset[str]] = {}
         self._primary: dict[str, str | None] = {}
+        # class OID -> the OIDs of the class and of every class below it (RFC 4512 §2.4.1)
+        classes = schema.object_classes.values()
+        self._families = {
+            oc.oid: frozenset(sub.oid for sub in classes if oc.name in sub.superclasses)
+            for oc in classes
+        }
+        self.every_class = frozenset(self._families)
+        top = schema.find_object_class("top")
+        if top is not None:  # every entry is a top, whatever its classes say (subschema has no SUP)
+            self._families[top.oid] = self.every_class
+        # Each class's names and OID as bytes, as entries usually store them.
+        self._spellings = {
+            oc.oid: frozenset(key.encode() for key in (oc.oid, *oc.names)) for oc in classes
+        }
 
     def resolve(self, description: str) -> AttributeType | None:
         """The type of an attribute description; None (Undefined) when unknown or with options.
@@ -52,6 +66,17 @@ class SchemaCatalog:
             found = frozenset(at.name for at in types if self.is_suitable(rule, at))
             self._users[rule.oid] = found
         return found
+
+    def class_family(self, oid: str) -> frozenset[str] | None:
+        """The OIDs of the object class `oid` and of all its subclasses; None for an unknown
+        class. An entry belongs to a class when it lists the class or any subclass of it, stored
+        superclasses or not (RFC 4512 §2.4.1, as slapd matches objectClass)."""
+        return self._families.get(oid)
+
+    def class_spellings(self, oids: frozenset[str]) -> frozenset[bytes]:
+        """Every name and OID of the classes, as bytes: a stored value among them matches
+        without normalizing."""
+        return frozenset().union(*(self._spellings[oid] for oid in oids))
 
     def primary_name(self, written: str) -> str | None:
         """The primary name of a type as written in a DN; remembered, DNs repeat few types."""

@@ -172,6 +172,25 @@ class EqualityNode(Node):
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class ClassNode(Node):
+    """objectClass equality by the class hierarchy (RFC 4512 §2.4.1): the entry lists the class
+    or one of its subclasses, whose OIDs are `keys` (expanded once, when the filter compiles)."""
+
+    name: str  # objectClass, which has no subtypes
+    rule: MatchingRule
+    keys: frozenset[Hashable]
+    spellings: frozenset[bytes]  # the classes' names and OIDs as bytes: matched without normalizing
+
+    def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
+        values = attributes.get(self.name)
+        if not values:
+            return False
+        if not self.spellings.isdisjoint(values):
+            return True
+        return not self.keys.isdisjoint(_normalize_all(self.rule, values))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class OrderingNode(Node):
     """`>=` / `<=` with the ordering rule (RFC 4511 §4.5.1.7.3-4)."""
 
@@ -381,7 +400,17 @@ class FilterCompiler:
         key = _normalize_assertion(rule, value)
         if key is None:
             return _UNDEFINED
+        if names == _OBJECT_CLASS and isinstance(key, str):
+            family = self.catalog.class_family(key)
+            if family is not None:
+                return self._class(family, rule)
         return EqualityNode(names, rule, key, value, self.cache)
+
+    def _class(self, family: frozenset[str], rule: MatchingRule) -> Node:
+        if family == self.catalog.every_class:
+            return _TRUE  # (objectClass=top): every entry (RFC 4512 §2.4.1), as presence
+        spellings = self.catalog.class_spellings(family)
+        return ClassNode(_OBJECT_CLASS[0], rule, family, spellings)
 
     def _equality_type(self, attr: str) -> tuple[tuple[str, ...], MatchingRule] | None:
         attr_type = self.catalog.resolve(attr)
@@ -441,6 +470,7 @@ class FilterCompiler:
         return ExtensibleNode(names, rule, key, f.dn_attributes, self.catalog)
 
 
+_OBJECT_CLASS = ("objectClass",)
 _TRUE = ConstantNode(True)
 _FALSE = ConstantNode(False)
 _UNDEFINED = ConstantNode(None)

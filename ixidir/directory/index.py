@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from ixidir.directory.evaluate import (
     AndNode,
+    ClassNode,
     CompiledFilter,
     ConstantNode,
     EqualityNode,
@@ -180,8 +181,10 @@ class EqualityIndex:
         match node:
             case ConstantNode(value):
                 return None if value is True else _EMPTY  # False/Undefined never match
-            case EqualityNode():
-                return self._narrow_equality(node)
+            case EqualityNode(names, rule, key):
+                return self._narrow_keys(names, rule, (key,))
+            case ClassNode(name, rule, keys):
+                return self._narrow_keys((name,), rule, keys)
             case PresentNode(names):
                 if all(name in self._present for name in names):
                     return _union([self._present[name] for name in names])
@@ -195,20 +198,22 @@ class EqualityIndex:
                 return _union([part for part in parts if part is not None])
         return None  # NOT, ordering, substrings, extensible: a scan decides
 
-    def _narrow_equality(self, node: EqualityNode) -> set[EntryId] | frozenset[EntryId] | None:
-        """Every subtype the node reads must be indexed with the node's own rule (a supertype's
-        rule may differ from a subtype's, and then the index keys would not compare)."""
+    def _narrow_keys(
+        self, names: tuple[str, ...], rule: MatchingRule, keys: Iterable[Hashable]
+    ) -> set[EntryId] | frozenset[EntryId] | None:
+        """The ids holding any of `keys` in any of `names`. Every subtype the node reads must be
+        indexed with the node's own rule (a supertype's rule may differ from a subtype's, and
+        then the index keys would not compare)."""
         buckets: list[set[EntryId] | frozenset[EntryId]] = []
-        for name in node.names:
-            rule = self._rules.get(name)
-            if rule is None or rule.oid != node.rule.oid:
+        for name in names:
+            own = self._rules.get(name)
+            if own is None or own.oid != rule.oid:
                 return None
             elsewhere = self._elsewhere.get(name)
-            found = (
-                elsewhere(node.key) if elsewhere is not None else self._values[name].get(node.key)
-            )
-            if found:
-                buckets.append(found)
+            for key in keys:
+                found = elsewhere(key) if elsewhere is not None else self._values[name].get(key)
+                if found:
+                    buckets.append(found)
         return _union(buckets)
 
     def _narrow_and(self, children: tuple[Node, ...]) -> set[EntryId] | frozenset[EntryId] | None:

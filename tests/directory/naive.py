@@ -63,6 +63,8 @@ def _item(f: Filter, schema: Schema, entry: Entry) -> Truth:
     match f:
         case Present():
             return attr_type.name == "objectClass" or bool(values)
+        case Equality(_, value) | Approx(_, value) if attr_type.name == "objectClass":
+            return _is_of_class(schema, value, values)
         case Equality(_, value) | Approx(_, value):
             return _compare(attr_type.equality, value, values, lambda s, a: s == a)
         case GreaterOrEqual(_, value):
@@ -72,6 +74,28 @@ def _item(f: Filter, schema: Schema, entry: Entry) -> Truth:
         case Substrings(_, initial, any_, final):
             return _substrings(attr_type.substr, (initial, any_, final), values)
     raise TypeError(f"not a filter item: {f!r}")
+
+
+def _is_of_class(schema: Schema, asserted: bytes, values: list[bytes]) -> Truth:
+    """RFC 4512 §2.4.1: an entry belongs to every superclass of the classes it lists, and every
+    entry to `top`, stored or not."""
+    try:
+        named = schema.find_object_class(asserted.decode("ascii"))
+    except UnicodeDecodeError:
+        named = None
+    if named is None:
+        return _compare(schema.attribute("objectClass").equality, asserted, values, _equal)
+    if named.name == "top":
+        return True
+    for value in values:
+        listed = schema.find_object_class(value.decode("ascii", "replace"))
+        if listed is not None and named.name in listed.superclasses:
+            return True
+    return False
+
+
+def _equal(stored: Any, asserted: Any) -> bool:
+    return bool(stored == asserted)
 
 
 def _resolve(schema: Schema, description: str | None) -> AttributeType | None:

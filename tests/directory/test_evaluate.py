@@ -265,3 +265,45 @@ def test_a_compiler_remembers_unknown_descriptions_as_undefined() -> None:
 )
 def test_a_compiled_filter_says_whether_it_reads_the_dn(text: str, uses_dn: bool) -> None:
     assert compile_filter(parse_filter(text), SCHEMA).uses_dn is uses_dn
+
+
+ONLY_INET: dict[str, tuple[bytes, ...]] = {"objectClass": (b"inetOrgPerson",), "cn": (b"x",)}
+DOMAIN: dict[str, tuple[bytes, ...]] = {
+    "objectClass": (b"dcObject", b"organization"),
+    "dc": (b"example",),
+    "o": (b"example",),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "entry", "expected"),
+    [
+        ("(objectClass=top)", DOMAIN, True),
+        ("(objectClass=TOP)", ONLY_INET, True),
+        ("(objectClass=2.5.6.0)", ONLY_INET, True),
+        ("(objectClass=person)", ONLY_INET, True),
+        ("(objectClass=organizationalPerson)", ONLY_INET, True),
+        ("(objectClass~=person)", ONLY_INET, True),
+        ("(objectClass=2.5.6.6)", ONLY_INET, True),  # person by OID
+        ("(objectClass=organization)", ONLY_INET, False),
+        ("(objectClass=inetOrgPerson)", {"objectClass": (b"person",)}, False),  # not upwards
+        ("(|(objectClass=top)(cn=nobody))", DOMAIN, True),
+        ("(&(objectClass=person)(cn=x))", ONLY_INET, True),
+        ("(!(objectClass=person))", ONLY_INET, False),
+        ("(!(objectClass=top))", DOMAIN, False),
+        ("(objectClass=noSuchClass)", ONLY_INET, False),
+    ],
+)
+def test_object_class_matches_by_the_class_hierarchy(
+    text: str, entry: dict[str, tuple[bytes, ...]], expected: bool
+) -> None:
+    """RFC 4512 §2.4.1, as slapd: an entry is of every superclass of the classes it lists."""
+    assert evaluate(text, entry) is expected
+
+
+def test_object_class_family_is_expanded_once_at_compile_time() -> None:
+    """The per-entry work is one set test, whatever the number of subclasses."""
+    compiled = compile_filter(parse_filter("(objectClass=person)"), SCHEMA)
+    assert type(compiled.root).__name__ == "ClassNode"
+    top = compile_filter(parse_filter("(objectClass=top)"), SCHEMA)
+    assert top.matches({}, ALICE_DN)

@@ -229,3 +229,13 @@ def test_an_attribute_keyed_elsewhere_keeps_presence_here_and_asks_for_equality(
     assert len(asked) == 2
     index.remove("alice", ALICE)
     assert index.present("facsimileTelephoneNumber") == frozenset()
+
+
+def test_object_class_narrows_to_entries_of_the_class_or_a_subclass() -> None:
+    """(objectClass=person) finds an entry listing only inetOrgPerson through the index."""
+    index = EqualityIndex(SCHEMA, INDEXED)
+    index.add("inet", {"objectClass": (b"inetOrgPerson",)})
+    index.add("org", {"objectClass": (b"organization",)})
+    assert candidates(index, "(objectClass=person)") == {"inet"}
+    assert candidates(index, "(|(objectClass=organizationalPerson)(cn=x))") == {"inet"}
+    assert candidates(index, "(objectClass=top)") is None  # every entry: a scan

@@ -382,3 +382,16 @@ def test_unknown_non_critical_control_is_ignored(server: RunningServer) -> None:
     done, entries = search(server, PEOPLE, "-e", "1.2.3.4", "(uid=mhuber)", "1.1")
     assert done.returncode == 0, done.stderr
     assert uids(entries) == {"mhuber"}
+
+
+def test_object_class_top_and_superclasses_match_what_init_created(server: RunningServer) -> None:
+    """The entries `ixidir init` makes (dcObject/organization, ou=people) list no `top`, yet
+    `(objectClass=top)` finds them, as slapd does (RFC 4512 §2.4.1); so does a superclass."""
+    done, entries = search(server, BASE_DN, "(|(objectClass=top)(cn=nobody))", "1.1")
+    assert done.returncode == 0, done.stderr
+    assert {BASE_DN, PEOPLE} <= set(entries)
+    assert uids(entries) == DEMO_UIDS
+    done, entries = search(server, BASE_DN, "(objectClass=person)", "1.1")
+    assert done.returncode == 0, done.stderr
+    assert uids(entries) == DEMO_UIDS
+    assert BASE_DN not in entries

@@ -23,6 +23,8 @@ from ixidir.errors import (
 )
 from ixidir.schema import AttributeType
 
+OBJECT_CLASS = "objectClass"
+
 
 def compare(
     state: DirectoryState, principal: Principal, dn_text: str, attr: str, value: bytes
@@ -47,6 +49,10 @@ def compare(
     values = view.get(at.name) if view is not None else None
     if not values:
         raise NoSuchAttribute(f"{at.name}: no such attribute in {dn_text}")
+    if at.name == OBJECT_CLASS:
+        # By the class hierarchy, as a search filter matches it (RFC 4512 §2.4.1).
+        at.equality.normalize(value)  # InvalidAttributeSyntax for an assertion it cannot read
+        return state.compiler.equality(at.name, value).evaluate({at.name: values}, entry.dn) is True
     return contains(at, values, value)
 
 

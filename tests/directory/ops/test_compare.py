@@ -59,3 +59,11 @@ def test_pin_compare_verifies_hash(directory: Directory) -> None:
     assert not directory.compare(SERVICE, BOB, "ixiVmPin", b"12345")
     with pytest.raises(InsufficientAccessRights):
         directory.compare(BOB_P, BOB, "ixiVmPin", b"80417")
+
+
+def test_compare_object_class_follows_the_hierarchy(directory: Directory) -> None:
+    """Compare agrees with the filter: top and stored-or-not superclasses are true."""
+    assert directory.compare(ADMIN, ALICE, "objectClass", b"top")
+    assert directory.compare(ADMIN, ALICE, "objectClass", b"person")
+    assert directory.compare(ADMIN, PEOPLE, "objectClass", b"top")
+    assert not directory.compare(ADMIN, PEOPLE, "objectClass", b"person")

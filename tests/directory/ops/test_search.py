@@ -21,7 +21,7 @@ from directory.tree import (
     populate,
 )
 from ixidir.directory.directory import Directory
-from ixidir.directory.filter import And, Equality, Extensible, Not, Present, Substrings
+from ixidir.directory.filter import And, Equality, Extensible, Not, Or, Present, Substrings
 from ixidir.directory.requests import (
     ANONYMOUS,
     AddRequest,
@@ -188,3 +188,21 @@ def test_filters_on_dn_attributes_see_each_entrys_dn(directory: Directory) -> No
     nested = And((Present("objectClass"), Not(Extensible(None, "ou", b"people", True))))
     assert ALICE not in dns(directory, SearchRequest(BASE, Scope.SUB, nested))
     assert BASE in dns(directory, SearchRequest(BASE, Scope.SUB, nested))
+
+
+def test_object_class_filters_follow_the_class_hierarchy(directory: Directory) -> None:
+    """Entries list only their most specific classes; top and superclasses still match, in
+    every position, indexed (objectClass is) or not, as slapd answers."""
+    everything = dns(directory, SearchRequest(BASE, Scope.SUB))
+    top = SearchRequest(BASE, Scope.SUB, Equality("objectClass", b"top"))
+    assert dns(directory, top) == everything
+    either = Or((Equality("objectClass", b"top"), Equality("cn", b"nobody")))
+    assert dns(directory, SearchRequest(BASE, Scope.SUB, either)) == everything
+    person_ = SearchRequest(BASE, Scope.SUB, Equality("objectClass", b"person"))
+    assert dns(directory, person_) == {ALICE, BOB}
+    not_person = SearchRequest(BASE, Scope.SUB, Not(Equality("objectClass", b"person")))
+    assert dns(directory, not_person) == everything - {ALICE, BOB}
+    scanned = And(
+        (Equality("objectClass", b"organizationalPerson"), Substrings("cn", b"a", (), None))
+    )
+    assert dns(directory, SearchRequest(BASE, Scope.SUB, scanned)) == {ALICE}
