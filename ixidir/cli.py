@@ -11,12 +11,18 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ixidir.admin.errors import AdminError
 from ixidir.config import ConfigError, data_dir_from
 from ixidir.errors import LDAPError
 from ixidir.ldif import LdifError
+
+if TYPE_CHECKING:
+    from ixidir.admin.unknowns import DropPolicy
+
+
+DROP_ALL = "*"  # `--drop-unknown` without NAME
 
 
 class CommandError(Exception):
@@ -66,10 +72,28 @@ def build_parser() -> argparse.ArgumentParser:
     imp = commands.add_parser(
         "import", parents=[data], help="add the entries of an LDIF file, all or nothing"
     )
-    imp.add_argument("file", type=Path)
+    imp.add_argument("file", type=Path, nargs="?")
     imp.add_argument("--rebase", metavar="OLD_SUFFIX", help="move entries from OLD_SUFFIX to ours")
     imp.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
     imp.add_argument("--verbose", "-v", action="store_true", help="print each entry added")
+    imp.add_argument(
+        "--drop-unknown",
+        action="append",
+        nargs="?",
+        const=DROP_ALL,
+        default=[],
+        metavar="NAME",
+        help="import although attributes, object classes or options (cn;lang-de) our schema "
+        "does not know appear: NAME (repeatable), or all of them without NAME; "
+        "says what was dropped",
+    )
+    imp.add_argument(
+        "--drop-unknown-attribute",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the same as --drop-unknown NAME",
+    )
 
     exp = commands.add_parser("export", parents=[data], help="write the whole directory as LDIF")
     exp.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
@@ -165,9 +189,11 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
         case "import":
             from ixidir.admin.transfer import import_ldif
 
+            file, drop = _import_arguments(args)
             return import_ldif(
-                data_dir, args.file, rebase=args.rebase, dry_run=args.dry_run, verbose=args.verbose
-            )
+                data_dir, file, rebase=args.rebase, dry_run=args.dry_run, verbose=args.verbose,
+                drop=drop,
+            )  # fmt: skip
         case "export":
             from ixidir.admin.transfer import export_ldif
 
@@ -183,6 +209,22 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
 
             return export_schema(args.format, args.output)
     raise CommandError(f"unknown command {args.command!r}")
+
+
+def _import_arguments(args: argparse.Namespace) -> tuple[Path, DropPolicy]:
+    """The file and what may be dropped. `--drop-unknown FILE` (the flag without NAME, written
+    before the file) takes the file as its NAME: an existing file is the file to import."""
+    from ixidir.admin.unknowns import DropPolicy
+
+    names: list[str] = [*args.drop_unknown, *args.drop_unknown_attribute]
+    file: Path | None = args.file
+    if file is None and args.drop_unknown and Path(args.drop_unknown[-1]).is_file():
+        file = Path(args.drop_unknown[-1])
+        names[len(args.drop_unknown) - 1] = DROP_ALL
+    if file is None:
+        raise CommandError("import: which LDIF file? (ixidir import FILE.ldif)")
+    named = [name for name in names if name != DROP_ALL]
+    return file, DropPolicy.of(named, drop_all=DROP_ALL in names)
 
 
 def _group(name: str) -> CommandGroup | None:

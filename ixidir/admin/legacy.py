@@ -4,12 +4,12 @@ with entries we already hold (skip, keep ours, or restore a backup over `init`'s
 Rules (issue 5, decided here):
 - `--rebase OLD`: every DN and every DN-valued attribute value under OLD moves under our base
   (creatorsName, manager, member, seeAlso, ...); the old server's own bookkeeping (entryCSN,
-  contextCSN, structuralObjectClass, ...) is dropped silently; attributes and object classes our
-  schema does not know, and values with options (`cn;lang-de`), are dropped with one note per
-  name. entryUUID, createTimestamp, creatorsName, modifyTimestamp and modifiersName are kept,
-  so the history survives. An entry whose new DN we already hold is skipped (and said so) when
-  it is our base, our administrator or a container without person data (ou=people, the old
-  suffix); any other clash is an error, as without --rebase.
+  contextCSN, structuralObjectClass, ...) is dropped silently; attributes, object classes and
+  options our schema does not know refuse the import unless the administrator drops them
+  (issue 9, ixidir.admin.unknowns). entryUUID, createTimestamp, creatorsName, modifyTimestamp
+  and modifiersName are kept, so the history survives. An entry whose new DN we already hold
+  is skipped (and said so) when it is our base, our administrator or a container without
+  person data (ou=people, the old suffix); any other clash is an error, as without --rebase.
 - Without `--rebase`, an entry identical to ours (same user attributes) is skipped, so importing
   a file twice is harmless. Restoring a backup: when the directory holds nothing but the
   entries `ixidir init` made and the file holds our base entry, the file's versions of those
@@ -81,35 +81,19 @@ class ItemRefused(Exception):
 
 # --- cleaning for --rebase ---
 def clean(item: Item, *, schema: Schema, move: Callable[[str], str], notes: Notes) -> Item:
-    """The entry as our schema knows it, with DN values under the old suffix moved."""
+    """The entry without the old server's bookkeeping, with DN values under the old suffix
+    moved; names our schema does not know are left for ixidir.admin.unknowns to judge."""
     kept: list[tuple[str, tuple[bytes, ...]]] = []
     for name, values in item.request.attributes:
         base_name = name.split(";", 1)[0]
         at = schema.find_attribute(base_name)
         if name.lower() in OLD_SERVER_OWNED or base_name.lower() in OLD_SERVER_OWNED:
             notes.once(f"owned:{base_name.lower()}", f"dropped the old server's {base_name}")
-        elif at is None:
-            notes.once(f"unknown:{name.lower()}", f"dropped {name}: not in our schema")
-        elif ";" in name:
-            notes.once(f"option:{name.lower()}", f"dropped {name}: attribute options unsupported")
-        elif at.name == "objectClass":
-            kept.append((name, _known_classes(schema, values, notes)))
-        elif at.syntax.oid in DN_SYNTAXES:
+        elif at is not None and ";" not in name and at.syntax.oid in DN_SYNTAXES:
             kept.append((name, tuple(_moved(value, move) for value in values)))
         else:
             kept.append((name, values))
     return Item(AddRequest(item.request.dn, tuple(kept)), item.record)
-
-
-def _known_classes(schema: Schema, values: Sequence[bytes], notes: Notes) -> tuple[bytes, ...]:
-    known = []
-    for value in values:
-        name = value.decode("utf-8", "replace").strip()
-        if schema.find_object_class(name) is None:
-            notes.once(f"class:{name.lower()}", f"dropped objectClass {name}: not in our schema")
-        else:
-            known.append(value)
-    return tuple(known)
 
 
 def _moved(value: bytes, move: Callable[[str], str]) -> bytes:

@@ -11,6 +11,7 @@ from ixidir.admin.errors import AdminError
 from ixidir.admin.initialize import DEFAULTS_RDN, PEOPLE_RDN
 from ixidir.admin.legacy import Item, ItemRefused, Notes, clean, plan, write
 from ixidir.admin.runtime import Opened, opened
+from ixidir.admin.unknowns import DropPolicy, refusal, sift, summary
 from ixidir.admin.warmstart import save_snapshot
 from ixidir.config import load_config
 from ixidir.directory.ports import StorageError
@@ -19,15 +20,20 @@ from ixidir.dn import DN
 from ixidir.errors import LDAPError
 from ixidir.ldif import LdifError, LdifRecord, format_record, parse_ldif, write_ldif
 
+_DROP_NOTHING = DropPolicy()
+
 
 def import_ldif(
-    data_dir: Path, path: Path, *, rebase: str | None, dry_run: bool, verbose: bool
-) -> int:
+    data_dir: Path, path: Path, *, rebase: str | None, dry_run: bool, verbose: bool,
+    drop: DropPolicy = _DROP_NOTHING,
+) -> int:  # fmt: skip
     """Add every entry of the file in one transaction: all or nothing.
 
     Everything is parsed and checked before anything is written; the first problem is reported
     with its line, DN and reason, and the offending record. `--rebase` also cleans entries from
     another directory, and entries we already hold are skipped or restored (ixidir.admin.legacy).
+    Names our schema does not know refuse the file unless `drop` allows them
+    (ixidir.admin.unknowns).
     """
     source = str(path)
     try:
@@ -43,6 +49,12 @@ def import_ldif(
         if move is not None:
             schema = data.directory.state.schema
             items = [clean(item, schema=schema, move=move, notes=notes) for item in items]
+        sifted = sift(items, schema=data.directory.state.schema, policy=drop)
+        if sifted.refused:
+            text = path.read_text(encoding="utf-8").splitlines()
+            raise AdminError(refusal(sifted.refused, source, text))
+        items = sifted.items
+        notes.lines.extend(summary(sifted.dropped))
         chosen = plan(items, directory=data.directory, init_dns=_init_dns(base_dn),
                       rebase=move is not None, notes=notes)  # fmt: skip
         with _progress(chosen.count, dry_run=dry_run) as tick:

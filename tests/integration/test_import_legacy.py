@@ -41,7 +41,9 @@ def migrated(
 ) -> Iterator[tuple[RunningServer, subprocess.CompletedProcess[str]]]:
     data_dir = tmp_path_factory.mktemp("migrated") / "data"
     init_data_dir(data_dir, demo=False)
-    imported = ixidir(data_dir, "import", str(old_dump), "--rebase", OLD, "--verbose")
+    imported = ixidir(
+        data_dir, "import", str(old_dump), "--rebase", OLD, "--verbose", "--drop-unknown"
+    )
     running = start_server(data_dir)
     yield running, imported
     stop_server(running)
@@ -78,16 +80,59 @@ def test_history_survives_and_dn_values_move(
     assert f"member: uid=bweber,ou=People,{BASE_DN}" in group
 
 
-def test_old_bookkeeping_and_unknown_attributes_are_dropped_with_notes(
+def test_old_bookkeeping_is_dropped_and_drop_unknown_says_what_and_how_often(
     migrated: tuple[RunningServer, subprocess.CompletedProcess[str]],
 ) -> None:
     server, imported = migrated
     for name in ("entryCSN", "contextCSN", "uidNumber", "posixAccount", "description;lang-de"):
         assert name in imported.stderr
     assert imported.stderr.count("uidNumber") == 1
+    assert "dropped attribute uidNumber (not in our schema) from " in imported.stderr
     assert f"skipped {BASE_DN}: kept ours" in imported.stderr
     assert f"skipped cn=admin,{BASE_DN}: kept ours" in imported.stderr
     assert "uidNumber" not in search(server, "(uid=akoch)", "*", "+")
+
+
+def test_unknown_names_refuse_the_import_until_someone_decides(
+    old_dump: Path, tmp_path: Path
+) -> None:
+    """Without --drop-unknown a site's custom data is not lost silently: the file is refused,
+    naming file, line, DN and name; both spellings of the option then import it."""
+    data_dir = tmp_path / "data"
+    init_data_dir(data_dir, demo=False)
+    before = ixidir(data_dir, "export").stdout
+    refused = ixidir(data_dir, "import", str(old_dump), "--rebase", OLD, check=False)
+    assert refused.returncode == 2
+    uid_line = next(
+        number
+        for number, line in enumerate(old_dump.read_text().splitlines(), 1)
+        if line.startswith("uidNumber:")
+    )
+    assert f"{old_dump}: line {uid_line} (dn: uid=akoch,ou=People,{OLD}): attribute uidNumber" in (
+        refused.stderr
+    )
+    for name in ("posixAccount", "description;lang-de", "--drop-unknown"):
+        assert name in refused.stderr
+    assert "nothing was imported" in refused.stderr
+    assert "entryCSN" not in refused.stderr  # the old server's bookkeeping: dropped silently
+    assert ixidir(data_dir, "export").stdout == before
+    named = ["uidNumber", "gidNumber", "homeDirectory", "loginShell", "posixAccount"]
+    partly = ixidir(
+        data_dir, "import", str(old_dump), "--rebase", OLD, "--dry-run",
+        *(arg for name in named for arg in ("--drop-unknown-attribute", name)), check=False,
+    )  # fmt: skip
+    assert partly.returncode == 2
+    assert "description;lang-de" in partly.stderr
+    assert "uidNumber" not in partly.stderr
+    spelled = ixidir(
+        data_dir, "import", "--rebase", OLD, "--dry-run", "--drop-unknown", "description;lang-de",
+        *(arg for name in named for arg in ("--drop-unknown", name)), str(old_dump), check=False,
+    )  # fmt: skip
+    assert spelled.returncode == 0, spelled.stderr
+    dropped = "dropped attribute description;lang-de (attribute options are not supported)"
+    assert f"{dropped} from 1 entry" in spelled.stderr
+    everything = ixidir(data_dir, "import", "--drop-unknown", str(old_dump), "--rebase", OLD)
+    assert "dropped object class posixAccount (not in our schema) from " in everything.stderr
 
 
 def _value_after(text: str, dn_line: str, attr: str) -> str:
@@ -100,7 +145,7 @@ def _value_after(text: str, dn_line: str, attr: str) -> str:
 GOOD = f"dn: uid=good,{PEOPLE}\nobjectClass: inetOrgPerson\ncn: good\nsn: Good\n\n"
 BAD = {
     "unknown attribute": (f"dn: uid=bad,{PEOPLE}\nobjectClass: inetOrgPerson\ncn: b\nsn: B\n"
-                          "fooBar: 1\n", "undefinedAttributeType"),
+                          "fooBar: 1\n", "attribute fooBar (not in our schema)"),
     "missing parent": (f"dn: uid=bad,ou=nowhere,{BASE_DN}\nobjectClass: inetOrgPerson\ncn: b\n"
                        "sn: B\n", "noSuchObject"),
     "duplicate DN": (GOOD.replace("cn: good", "cn: again"), "entryAlreadyExists"),
