@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ixidir.admin.runtime import open_counters, opened, utc_now
+from ixidir.admin.tables import print_table
 from ixidir.directory.limits import DailyLimits, ServiceUsage
 from ixidir.limits import Service
 
@@ -51,16 +52,25 @@ def _user_dn(user: str, base_dn: str) -> str:
     return user if "=" in user else f"uid={user},ou=people,{base_dn}"
 
 
+COLUMNS = ("user", "service", "set by", "limit", "used", "remaining", "note")
+
+
 def _print_usage(user: str, usage: list[ServiceUsage]) -> None:
-    lines = [f"{user}", f"{'service':8} {'set by':10} {'limit':>9} {'used':>6} {'remaining':>9}"]
-    for line in usage:
-        limit = line.decision.limit
-        remaining = line.remaining
-        lines.append(
-            f"{line.service.name.lower():8} {line.decision.source.name.lower():10} "
-            f"{'infinite' if limit is None else limit:>9} {line.used:>6} "
-            f"{'infinite' if remaining is None else remaining:>9}"
+    """One row per service; tab-separated with a header line when not on a terminal."""
+    rows = [
+        (
+            user,
+            line.service.name.lower(),
+            line.decision.source.name.lower(),
+            _count(line.decision.limit),
+            str(line.used),
+            _count(line.remaining),
+            line.decision.problem or "",
         )
-        if line.decision.problem:
-            lines.append(f"  note: {line.decision.problem}")
-    sys.stdout.write("\n".join(lines) + "\n")
+        for line in usage
+    ]
+    print_table(COLUMNS, rows, sys.stdout)
+
+
+def _count(value: int | None) -> str:
+    return "infinite" if value is None else str(value)

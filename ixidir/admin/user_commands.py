@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from ixidir.admin.errors import AdminError
 from ixidir.admin.runtime import opened
+from ixidir.admin.tables import print_table
 from ixidir.admin.templates import render_display_name, render_mail, render_uid
 from ixidir.admin.users import (
     DEFAULT_COLUMNS,
@@ -147,23 +148,4 @@ def _show(user: User, out: TextIO) -> None:
 
 def _table(users: Sequence[User], columns: Sequence[str], out: TextIO) -> None:
     rows = [[VALUE_SEPARATOR.join(user.attributes.get(c, ())) for c in columns] for user in users]
-    if not out.isatty():
-        out.write("\t".join(columns) + "\n")
-        for row in rows:
-            out.write("\t".join(_tsv_field(cell) for cell in row) + "\n")
-        return
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(caption=f"{len(users)} users")
-    for column in columns:
-        table.add_column(column, overflow="fold")  # never cut an address or a number short
-    for row in rows:
-        table.add_row(*(Text(cell) for cell in row))  # values are data, not rich markup
-    Console(file=out).print(table)
-
-
-def _tsv_field(text: str) -> str:
-    """Tabs and line breaks inside a value would break the TSV row: spaces instead."""
-    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    print_table(columns, rows, out, caption=f"{len(users)} users")

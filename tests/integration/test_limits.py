@@ -101,10 +101,19 @@ def test_concurrent_reservations_never_exceed_the_limit(servers: list[RunningSer
     with multiprocessing.get_context("spawn").Pool(PROCESSES) as pool:
         granted = pool.starmap(reserve_many, [(a, PER_PROCESS) for a in addresses])
     assert sum(granted) == LIMIT
-    shown = ixidir(servers[0].data_dir, "limits", "show", LIMITED).stdout
-    assert any(
-        line.split()[:5] == ["sms", "user", "100", "100", "0"] for line in shown.splitlines()
+    shown = ixidir(servers[0].data_dir, "limits", "show", LIMITED).stdout.splitlines()
+    # Not a terminal: tab-separated values under one header line, for scripts.
+    assert shown[0] == "user\tservice\tset by\tlimit\tused\tremaining\tnote"
+    rows = [dict(zip(shown[0].split("\t"), line.split("\t"), strict=True)) for line in shown[1:]]
+    assert [row["service"] for row in rows] == ["fax", "sms", "voice"]
+    sms = rows[1]
+    assert (sms["set by"], sms["limit"], sms["used"], sms["remaining"]) == (
+        "user",
+        "100",
+        "100",
+        "0",
     )
+    assert sms["user"].lower().startswith("uid=")
 
 
 def test_reserve_reports_used_and_limit_and_release_gives_back(
