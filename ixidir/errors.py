@@ -102,6 +102,10 @@ class UnavailableCriticalExtension(LDAPError):
     result_code = ResultCode.UNAVAILABLE_CRITICAL_EXTENSION
 
 
+class StrongerAuthRequired(LDAPError):
+    result_code = ResultCode.STRONGER_AUTH_REQUIRED
+
+
 class ConfidentialityRequired(LDAPError):
     result_code = ResultCode.CONFIDENTIALITY_REQUIRED
 

@@ -9,7 +9,8 @@ Rules, by access class:
 - ANONYMOUS: nothing but the root DSE and cn=Subschema (handled by the search), unless
   settings.anonymous_read, then every entry without secrets.
 An attribute a principal may not read is invisible to the search filter too (`EntryView`).
-Writes: the admin anything; a user only its own userPassword; everyone else nothing.
+Writes: the admin anything; a user only its own userPassword; everyone else nothing. An
+anonymous write is strongerAuthRequired (8), as slapd answers: binding is what would help.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ixidir.directory.operational import (
     SUBSCHEMA_SUBENTRY,
 )
 from ixidir.directory.requests import AccessClass, Principal
+from ixidir.errors import StrongerAuthRequired
 
 # Only ever readable by the administrator (DESIGN.md "Secrets"; SCHEMA.md ixiVmPin).
 SECRET_ATTRIBUTES = frozenset({"userPassword", "ixiVmPin"})
@@ -32,6 +34,12 @@ _NOTHING: frozenset[str] = frozenset()
 Computed = Mapping[str, Callable[[Entry], Sequence[bytes] | None]]
 _NO_EXTRA: Computed = {}
 _TRUE, _FALSE = (b"TRUE",), (b"FALSE",)
+
+
+def require_authentication(principal: Principal, operation: str) -> None:
+    """Writes need a bound identity; slapd answers an anonymous one strongerAuthRequired."""
+    if principal.access is AccessClass.ANONYMOUS:
+        raise StrongerAuthRequired(f"{operation} requires authentication: bind first")
 
 
 class Reader:

@@ -210,6 +210,8 @@ _TABLE: tuple[tuple[str, str, Callable[[bytes], bool], bool], ...] = (
     (_PREFIX + "54", "LDAP Syntax Description", utf8_nonempty, True),
     (_PREFIX + "58", "Substring Assertion", utf8_nonempty, True),
     ("1.3.6.1.1.16.1", "UUID", uuid, True),
+    # RFC 4523 §2.1: the assertion syntax of certificateExactMatch (BER, not human-readable).
+    ("1.3.6.1.1.15.1", "X.509 Certificate Exact Assertion", any_value, False),
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from directory.memory_store import MemoryEntryStore
@@ -11,15 +13,18 @@ from directory.tree import (
     ALICE_P,
     BASE,
     BOB,
+    PEOPLE,
     SERVICE,
     default_settings,
     make_directory,
+    person,
     populate,
 )
+from ixidir.directory import requests as rq
 from ixidir.directory.directory import Directory
 from ixidir.directory.filter import Equality, Present
 from ixidir.directory.requests import ANONYMOUS, Principal, Scope, SearchRequest
-from ixidir.errors import NoSuchObject
+from ixidir.errors import InsufficientAccessRights, NoSuchObject, StrongerAuthRequired
 
 
 def visible(directory: Directory, who: Principal) -> dict[str, set[str]]:
@@ -75,3 +80,20 @@ def test_hidden_attribute_is_invisible_to_the_filter(directory: Directory) -> No
     value = hashed.attributes[0][1][0]
     by_value = SearchRequest(BASE, Scope.SUB, Equality("userPassword", value))
     assert list(directory.search(SERVICE, by_value)) == []
+
+
+def test_anonymous_writes_are_stronger_auth_required(directory: Directory) -> None:
+    """As slapd: an anonymous write is told to bind (8), a bound one without the right is
+    insufficientAccessRights (50)."""
+    mail = rq.Modification(rq.ModOp.REPLACE, "mail", (b"x@example.com",))
+    writes: list[Callable[[Principal], object]] = [
+        lambda who: directory.add(who, rq.AddRequest(f"uid=zed,{PEOPLE}", person("zed"))),
+        lambda who: directory.modify(who, rq.ModifyRequest(ALICE, (mail,))),
+        lambda who: directory.delete(who, BOB),
+        lambda who: directory.modify_dn(who, rq.ModifyDNRequest(BOB, "uid=bobby", True)),
+    ]
+    for write in writes:
+        with pytest.raises(StrongerAuthRequired, match="bind first"):
+            write(ANONYMOUS)
+        with pytest.raises(InsufficientAccessRights):
+            write(SERVICE)

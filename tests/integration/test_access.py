@@ -168,7 +168,12 @@ def test_anonymous_read_shows_users_without_secrets(open_server: RunningServer) 
 
 
 def test_anonymous_read_grants_no_writes(open_server: RunningServer) -> None:
-    """anonymous_read is read-only: an anonymous modify is still insufficientAccess (50)."""
+    """anonymous_read is read-only: an anonymous write is told to bind, strongerAuthRequired
+    (8) as slapd answers, whether it modifies, adds or deletes."""
     ldif = f"dn: uid=mhuber,{PEOPLE}\nchangetype: modify\nreplace: mail\nmail: x@example.com\n"
     done = open_server.ldap("ldapmodify", bind=False, stdin=ldif)
-    assert done.returncode == 50
+    assert done.returncode == 8, done.stderr
+    assert "Strong(er) authentication required (8)" in done.stderr
+    new = f"dn: uid=zed,{PEOPLE}\nobjectClass: inetOrgPerson\ncn: z\nsn: z\n"
+    assert open_server.ldap("ldapadd", bind=False, stdin=new).returncode == 8
+    assert open_server.ldap("ldapdelete", f"uid=mhuber,{PEOPLE}", bind=False).returncode == 8

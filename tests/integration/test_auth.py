@@ -127,15 +127,15 @@ def test_ldappasswd_self_change_with_old_password(server: RunningServer) -> None
 
 
 def test_ldappasswd_with_a_wrong_old_password_changes_nothing(server: RunningServer) -> None:
-    """A wrong oldPasswd is invalidCredentials (49; ldappasswd itself exits 1) and the
-    password stays as it was."""
+    """A wrong oldPasswd is unwillingToPerform (53, as slapd answers; ldappasswd itself exits
+    1) and the password stays as it was."""
     dn = f"uid=fgruenewald,{PEOPLE}"
     set_password(server, dn, "Felix-pw-1")
     before = stored_passwords(server, dn)
     done = server.ldap("ldappasswd", "-D", dn, "-w", "Felix-pw-1", "-a", "not-it",
                        "-s", "Felix-pw-2", bind=False)  # fmt: skip
     assert done.returncode != 0
-    assert "Invalid credentials (49)" in done.stdout + done.stderr
+    assert "Server is unwilling to perform (53)" in done.stdout + done.stderr
     assert stored_passwords(server, dn) == before
     assert whoami(server, dn, "Felix-pw-1").returncode == 0
 

@@ -395,3 +395,21 @@ def test_object_class_top_and_superclasses_match_what_init_created(server: Runni
     assert done.returncode == 0, done.stderr
     assert uids(entries) == DEMO_UIDS
     assert BASE_DN not in entries
+
+
+def test_attribute_list_at_object_class_returns_what_the_class_allows(
+    server: RunningServer,
+) -> None:
+    """RFC 4529, which the root DSE advertises (feature 1.3.6.1.4.1.4203.1.5.2): @inetOrgPerson
+    returns the attributes inetOrgPerson and its superclasses allow, @ixiUmsUser the ixi ones."""
+    done, root = search(server, "", "(objectClass=*)", "supportedFeatures", scope="base")
+    assert "1.3.6.1.4.1.4203.1.5.2" in root[""]["supportedFeatures"]
+    done, entries = search(server, PEOPLE, "(uid=jmueller)", "@inetOrgPerson")
+    assert done.returncode == 0, done.stderr
+    (attributes,) = entries.values()
+    assert {"objectClass", "cn", "sn", "mail", "uid", "facsimileTelephoneNumber"} <= set(attributes)
+    assert not any(name.startswith("ixi") for name in attributes)
+    done, entries = search(server, PEOPLE, "(uid=jmueller)", "@ixiUmsUser")
+    (attributes,) = entries.values()
+    assert attributes
+    assert all(n == "objectClass" or n.startswith("ixi") for n in attributes)

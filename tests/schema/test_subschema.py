@@ -61,3 +61,38 @@ def test_descriptions_escape_quotes_and_backslashes() -> None:
     item = parse_attribute_type("( 1.2.3 NAME 'x' DESC 'it\\27s a \\5C' )")
     assert item.description == "it's a \\"
     assert "DESC 'it\\27s a \\5C'" in render_attribute_type(item)
+
+
+def test_every_reference_in_the_published_subschema_resolves(schema: Schema) -> None:
+    """A client (ldap3, Directory Studio) that follows any OID or name of cn=Subschema finds
+    its definition there: syntaxes of types and rules, rules of types, superiors, MUST/MAY."""
+    attrs = schema.subschema_attributes()
+    syntaxes = LdapSyntaxInfo.from_definition(texts(attrs["ldapSyntaxes"]))
+    rules = MatchingRuleInfo.from_definition(texts(attrs["matchingRules"]))
+    uses = MatchingRuleUseInfo.from_definition(texts(attrs["matchingRuleUse"]))
+    types = AttributeTypeInfo.from_definition(texts(attrs["attributeTypes"]))
+    classes = ObjectClassInfo.from_definition(texts(attrs["objectClasses"]))
+    unresolved: list[str] = []
+
+    def check(where: str, name: str | None, table: dict[str, object]) -> None:
+        if name and name not in table and name.lower() not in {k.lower() for k in table}:
+            unresolved.append(f"{where} -> {name}")
+
+    for key, at in types.items():
+        check(f"attributeType {key} SYNTAX", at.syntax, syntaxes)
+        for rule in (*(at.equality or ()), *(at.ordering or ()), *(at.substring or ())):
+            check(f"attributeType {key} rule", rule, rules)
+        for sup in at.superior or ():
+            check(f"attributeType {key} SUP", sup, types)
+    for key, oc in classes.items():
+        for sup in oc.superior or ():
+            check(f"objectClass {key} SUP", sup, classes)
+        for name in (*(oc.must_contain or ()), *(oc.may_contain or ())):
+            check(f"objectClass {key} MUST/MAY", name, types)
+    for key, rule in rules.items():
+        check(f"matchingRule {key} SYNTAX", rule.syntax, syntaxes)
+    for key, use in uses.items():
+        check(f"matchingRuleUse {key}", key, rules)
+        for name in use.apply_to or ():
+            check(f"matchingRuleUse {key} APPLIES", name, types)
+    assert unresolved == []

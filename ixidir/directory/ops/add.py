@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ixidir.directory.acl import require_authentication
 from ixidir.directory.dit import Entry
 from ixidir.directory.operational import COMPUTED, ENTRY_UUID, creation_stamps
 from ixidir.directory.ops.attributes import (
@@ -102,6 +103,7 @@ def prepare_add(
     waiting = pending or {}
     dn, key = state.parse_dn(request.dn)
     if not state.is_admin(principal):
+        require_authentication(principal, "an add")
         raise InsufficientAccessRights("only the administrator may add entries")
     if not dn:
         raise UnwillingToPerform("the root DSE cannot be added")

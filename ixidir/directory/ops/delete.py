@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ixidir.directory.acl import require_authentication
 from ixidir.directory.requests import Principal
 from ixidir.directory.state import DirectoryState
 from ixidir.errors import InsufficientAccessRights, NoSuchObject, NotAllowedOnNonLeaf
@@ -10,6 +11,7 @@ from ixidir.errors import InsufficientAccessRights, NoSuchObject, NotAllowedOnNo
 def delete(state: DirectoryState, principal: Principal, dn_text: str) -> None:
     dn, key = state.parse_dn(dn_text)
     if not state.is_admin(principal):
+        require_authentication(principal, "a delete")
         raise InsufficientAccessRights("only the administrator may delete entries")
     entry = state.dit.get(key)
     if entry is None or not dn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ixidir.directory.acl import require_authentication
 from ixidir.directory.dit import Entry
 from ixidir.directory.operational import STRUCTURAL_OBJECT_CLASS, modification_stamps
 from ixidir.directory.ops.attributes import (
@@ -42,6 +43,7 @@ def modify(state: DirectoryState, principal: Principal, request: ModifyRequest) 
     dn, key = state.parse_dn(request.dn)
     is_self = principal.dn != "" and state.principal_key(principal) == key
     if not state.is_admin(principal):
+        require_authentication(principal, "a modify")
         own_password = all(
             state.schema.attribute(m.attr).name == USER_PASSWORD for m in request.changes
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ixidir.directory.acl import require_authentication
 from ixidir.directory.dit import Entry
 from ixidir.directory.ops.attributes import Working, add_rdn_values, contains, resolve
 from ixidir.directory.ops.modify import finish_modified_entry
@@ -23,6 +24,7 @@ def modify_dn(state: DirectoryState, principal: Principal, request: ModifyDNRequ
     dn, key = state.parse_dn(request.dn)
     new_rdn = _parse_rdn(request.new_rdn)
     if not state.is_admin(principal):
+        require_authentication(principal, "a rename")
         raise InsufficientAccessRights("only the administrator may rename entries")
     entry = state.dit.get(key)
     if entry is None or not dn:

@@ -2,8 +2,8 @@
 
 Decisions: anonymous → unwillingToPerform (as OpenLDAP: only authenticated users change
 passwords); a user changing its own password must send the right old one (wrong or missing →
-invalidCredentials / unwillingToPerform; RFC 3062 names no code, 49 tells the client what went
-wrong without revealing anything it did not know); the admin sets anyone's without the old one;
+unwillingToPerform, as slapd answers both: RFC 3062 names no code, and invalidCredentials
+would read as a failed bind to a client); the admin sets anyone's without the old one;
 service accounts are read-only. No new password → a random one is generated and returned.
 """
 
@@ -16,7 +16,6 @@ from ixidir.directory.requests import AccessClass, Principal
 from ixidir.directory.state import DirectoryState
 from ixidir.errors import (
     InsufficientAccessRights,
-    InvalidCredentials,
     NoSuchObject,
     UnwillingToPerform,
 )
@@ -44,7 +43,7 @@ def password_modify(
             raise UnwillingToPerform("the old password is required")
         stored = entry.attributes.get(USER_PASSWORD, ())
         if not any(verify_password(value, old) for value in stored):
-            raise InvalidCredentials("the old password is wrong")
+            raise UnwillingToPerform("the old password is wrong")
     generated = generate_password() if new is None else None
     password = new if new is not None else generated
     if not password:

@@ -2,7 +2,8 @@
 
 Names are resolved through the schema (any alias or OID, case-insensitive) and returned under the
 schema's primary name, as OpenLDAP does; a type selects its subtypes too (`name` → cn, sn, ...);
-unknown names are ignored (RFC 4511: "the server ... ignores" them).
+unknown names are ignored (RFC 4511: "the server ... ignores" them). `@objectClass` (RFC 4529)
+asks for every attribute the class and its superclasses allow.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ixidir.directory.catalog import SchemaCatalog
 ALL_USER = "*"
 ALL_OPERATIONAL = "+"
 NO_ATTRIBUTES = "1.1"  # RFC 4511 §4.5.1.8: "no attributes"
+CLASS_PREFIX = "@"  # RFC 4529: `@objectClass` names the attributes a class allows
 
 Selected = tuple[tuple[str, tuple[bytes, ...]], ...]
 
@@ -40,6 +42,9 @@ def parse_selection(catalog: SchemaCatalog, requested: Sequence[str]) -> Selecti
     for text in wanted:
         if text in (ALL_USER, ALL_OPERATIONAL, NO_ATTRIBUTES):
             continue
+        if text.startswith(CLASS_PREFIX):
+            names.update(_allowed_by(catalog, text[len(CLASS_PREFIX) :]))
+            continue
         found = catalog.schema.find_attribute(text)
         if found is not None:
             names.update(catalog.subtypes(found))
@@ -48,6 +53,17 @@ def parse_selection(catalog: SchemaCatalog, requested: Sequence[str]) -> Selecti
         all_operational=ALL_OPERATIONAL in wanted,
         names=frozenset(names),
     )
+
+
+def _allowed_by(catalog: SchemaCatalog, class_name: str) -> set[str]:
+    """RFC 4529: the MUST and MAY attributes of the class and its superclasses (with their
+    subtypes, as when listed by name); nothing for an unknown class."""
+    object_class = catalog.schema.find_object_class(class_name)
+    if object_class is None:
+        return set()
+    schema = catalog.schema
+    allowed = object_class.all_must | object_class.all_may
+    return {name for attr in allowed for name in catalog.subtypes(schema.attribute(attr))}
 
 
 def select(
