@@ -7,14 +7,17 @@ Every subcommand takes `--data DIR` (default `$IXIDIR_DATA`, else `./ixidir-data
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from ixidir import __version__
 from ixidir.admin.errors import AdminError
 from ixidir.config import ConfigError, data_dir_from
+from ixidir.directory.ports import StorageError
 from ixidir.errors import LDAPError
 from ixidir.ldif import LdifError
 
@@ -23,6 +26,12 @@ if TYPE_CHECKING:
 
 
 DROP_ALL = "*"  # `--drop-unknown` without NAME
+SHOW_TRACEBACK = "IXIDIR_TRACEBACK"
+_FILE_ADVICE = {
+    errno.ENOENT: "; check the name and the folder",
+    errno.EACCES: "; check the file's owner and mode, or run ixidir as the user who owns it",
+    errno.EISDIR: "; give a file, not a folder",
+}
 
 
 class CommandError(Exception):
@@ -43,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="ixidir: the LDAP directory for unified messaging",
         parents=[data],
     )
+    parser.add_argument("--version", action="version", version=f"ixidir {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     init = commands.add_parser(
@@ -141,21 +151,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     data_dir = data_dir_from(getattr(args, "data", None))
     try:
         return _dispatch(args, data_dir)
-    except (AdminError, CommandError, ConfigError, LdifError, LDAPError, OSError) as err:
-        print(f"ixidir: {_describe(err)}", file=sys.stderr)  # noqa: T201
-        return 2
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
         # `ixidir export | head`: the reader left; say nothing, like other Unix tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except (AdminError, CommandError, ConfigError, LdifError, LDAPError, OSError) as err:
+        return _fail(_describe(err))
+    except StorageError as err:
+        return _fail(_describe_storage(err))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # the last word: a bug, said in one line
+        if os.environ.get(SHOW_TRACEBACK):
+            raise
+        return _fail(
+            f"unexpected {type(err).__name__}: {_one_line(str(err))}; this is a bug in ixidir, "
+            f"please report it (run again with {SHOW_TRACEBACK}=1 for the traceback)",
+            status=70,
+        )
+
+
+def _fail(message: str, *, status: int = 2) -> int:
+    """Failures a user can act on are one line on standard error, never a traceback."""
+    print(f"ixidir: {message}", file=sys.stderr)  # noqa: T201
+    return status
 
 
 def _describe(err: Exception) -> str:
     if isinstance(err, LDAPError):
         return f"{err.result_code.rfc_name}: {err.message}"
+    if isinstance(err, OSError) and err.filename is not None:
+        advice = _FILE_ADVICE.get(err.errno or 0, "")
+        reason = (err.strerror or str(err)).lower()
+        return f"{err.filename}: {reason}{advice}"
     return str(err)
+
+
+def _describe_storage(err: StorageError) -> str:
+    text = _one_line(str(err))
+    if "permission denied" in text.lower():
+        return f"{text}; the user running ixidir must be able to read and write the data directory"
+    if "newer than this ixidir" in text:
+        return text
+    return f"{text}; check --data (or $IXIDIR_DATA) and, for a Firebird server, storage_dsn"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
 from twisted.logger import (
     FilteringLogObserver,
@@ -31,6 +32,7 @@ from twisted.logger import (
     textFileLogObserver,
 )
 
+from ixidir.admin.addresses import bind_failure, check_bindable, parse_addresses
 from ixidir.admin.errors import AdminError
 from ixidir.admin.heap import loading_heap
 from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
@@ -42,13 +44,7 @@ from ixidir.directory.ports import StorageError
 from ixidir.errors import LDAPError
 from ixidir.server.extended import standard_handlers
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, limit_handlers
-from ixidir.server.listen import (
-    bound_addresses,
-    format_address,
-    listen,
-    parse_address,
-    reserve_port,
-)
+from ixidir.server.listen import bound_addresses, format_address, listen, reserve_port
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
@@ -79,14 +75,19 @@ def serve(
     _start_logging(config.log_level)
     count = 1 if is_worker else (workers or config.workers)
     addresses = list(listen_on or config.listen)
+    parsed = parse_addresses(
+        addresses, source="--listen" if listen_on else "'listen' in ixidir.toml"
+    )
     reserved: list[socket.socket] = []
     children: Children = []
     if count > 1:
         # Reserve the ports (port 0 resolved) and start the other workers at once, so they
         # load the directory while this process does.
-        reserved = [reserve_port(*parse_address(address)) for address in addresses]
+        reserved = [_reserve(host, port) for host, port in parsed]
         addresses = [format_address(*sock.getsockname()[:2]) for sock in reserved]
         children = _start_workers(data_dir, addresses, count - 1)
+    elif not is_worker:
+        check_bindable(parsed)  # a busy port is said at once, not after the load
     store = open_store(data_dir, config)
     counters = open_counters(data_dir, config)
     oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID, *pin_handlers()]
@@ -116,7 +117,11 @@ def serve(
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
     directory.state.statistics["ixiAnswerCacheMisses"] = lambda: answers.misses
-    ports = listen(reactor, factory, addresses, reuse_port=count > 1 or is_worker)
+    try:
+        ports = listen(reactor, factory, addresses, reuse_port=count > 1 or is_worker)
+    except CannotListenError as error:
+        _stop_workers(children)
+        raise AdminError(bind_failure(error.interface, error.port, error.socketError)) from None
     if is_worker:
         _stop_with_parent(reactor)
     elif children:
@@ -152,6 +157,13 @@ def serve(
 
 
 Children = list[subprocess.Popen[bytes]]
+
+
+def _reserve(host: str, port: int) -> socket.socket:
+    try:
+        return reserve_port(host, port)
+    except OSError as error:
+        raise AdminError(bind_failure(host, port, error)) from None
 
 
 def _start_workers(data_dir: Path, addresses: list[str], count: int) -> Children:
