@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from ixidir.directory.acl import Reader
 from ixidir.directory.bindcache import BindCache
 from ixidir.directory.dit import DIT, Entry, EntryAttributes
 from ixidir.directory.evaluate import FilterCompiler
 from ixidir.directory.index import EqualityIndex, KeyLookup
+from ixidir.directory.memo import GenerationMemo
 from ixidir.directory.numbers import CANONICAL_NUMBER, Routing
 from ixidir.directory.operational import SUBSCHEMA_DN
 from ixidir.directory.ports import (
@@ -36,8 +37,13 @@ from ixidir.errors import EntryAlreadyExists, InvalidAttributeSyntax, InvalidDNS
 from ixidir.routing import NumberTaken, SiteSettings
 from ixidir.schema import Schema
 
+if TYPE_CHECKING:
+    from ixidir.directory.ops.search import Plan
+
 # DN texts remembered by parse_dn (a client's bases, bind names); cleared when full.
 PARSED_DN_CACHE = 4096
+# Prepared searches remembered per generation; cleared when full.
+MAX_SEARCH_PLANS = 1024
 
 
 class DirectoryState:
@@ -101,6 +107,8 @@ class DirectoryState:
         # path) are valid for one generation only.
         self.generation = 0
         self._parsed: dict[str, tuple[DN, str]] = {}
+        # Prepared searches (ops/search.py): clients repeat a few bases and attribute lists.
+        self.search_plans: GenerationMemo[Plan] = GenerationMemo(MAX_SEARCH_PLANS)
         self.subschema_key = schema.dn_key(DN.parse(SUBSCHEMA_DN))
         self.operational = frozenset(
             at.name for at in schema.attribute_types.values() if at.is_operational

@@ -1,7 +1,8 @@
 """Extended operations (RFC 4511 §4.12): a table from request OID to handler.
 
-Later features (reserve/release a daily-limit unit, verify a PIN) add entries to the table
-returned by `standard_handlers()`; the dispatcher never changes.
+`standard_handlers()` holds WhoAmI, Password Modify and StartTLS; later features keep their own
+tables (`limit_handlers` in limits_ext.py, `pin_handlers` in pin_ext.py), which `ixidir serve`
+merges with it into the one table `find_handler` dispatches from, unchanged by any feature.
 """
 
 from __future__ import annotations

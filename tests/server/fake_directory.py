@@ -1,10 +1,9 @@
 """A minimal in-memory stand-in for `ixidir.directory.directory.Directory`.
 
-Written while the real facade had not landed; `test_protocol_directory.py` now drives the real
-one. The fake stays for what the real one cannot show: operations it does not offer yet
-(modify, delete, modify DN, compare, password modify), a DN whose delete fails with an
-unexpected exception (the `other` (80) path), and cheap large result sets for streaming tests.
-Replace its remaining uses as the real operations land.
+`test_protocol_directory.py` drives the real directory, which offers every operation. This fake
+stays for what the real one cannot show cheaply: a DN whose delete fails with an unexpected
+exception (the `other` (80) path, with a secret in the message that must not leak) and large
+result sets for streaming tests, without building thousands of entries.
 """
 
 from __future__ import annotations

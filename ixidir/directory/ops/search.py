@@ -8,9 +8,8 @@ with code 4); timeLimit is checked between entries through the injected `now`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
 from ixidir.directory.acl import Reader
 from ixidir.directory.dit import Entry
@@ -26,33 +25,17 @@ Clock = Callable[[], float]
 _ANY_DN = DN()  # given to filters that do not read the DN
 
 
-# Prepared searches kept per state (clients repeat a few bases and attribute lists).
-MAX_PLANS = 1024
-
-
 @dataclass(frozen=True, slots=True)
-class _Plan:
+class Plan:
     """What a search needs that depends on neither its filter nor the time: valid while the
-    directory's generation is unchanged (a write may create or remove the base)."""
+    directory's generation is unchanged (a write may create or remove the base); kept in
+    `DirectoryState.search_plans`."""
 
     base: DN
     base_key: str
     selection: Selection
     reader: Reader
     limit: int
-
-
-class _Plans:
-    """One state's prepared searches, dropped whenever its generation moves."""
-
-    __slots__ = ("generation", "plans")
-
-    def __init__(self) -> None:
-        self.generation = -1
-        self.plans: dict[Hashable, _Plan] = {}
-
-
-_PLANS: WeakKeyDictionary[DirectoryState, _Plans] = WeakKeyDictionary()
 
 
 def search(
@@ -63,9 +46,9 @@ def search(
     now: Clock | None = None,
 ) -> Iterator[SearchResultEntry]:
     """Validate the base eagerly (errors raise at the call), then return the lazy results."""
-    plans = _plans(state)
+    plans = state.search_plans
     key = (principal, request.base, request.scope, request.attributes, request.size_limit)
-    plan = plans.plans.get(key)
+    plan = plans.get(state.generation, key)
     if plan is None:
         base, base_key = state.parse_dn(request.base)
         compiled = state.compiler.compile(request.filter)
@@ -74,24 +57,12 @@ def search(
             special = root_dse(state) if not base_key else subschema_entry(state)
             return _special(state, base, special, compiled, selection, request)
         plan = _plan(state, principal, request, base, base_key, selection)
-        if len(plans.plans) >= MAX_PLANS:
-            plans.plans.clear()
-        plans.plans[key] = plan
+        plans.put(key, plan)
     else:
         compiled = state.compiler.compile(request.filter)
     entries = _candidates(state, plan.base_key, request.scope, compiled)
     deadline = _deadline(request.time_limit, now)
     return _results(state, plan, entries, compiled, request, deadline)
-
-
-def _plans(state: DirectoryState) -> _Plans:
-    plans = _PLANS.get(state)
-    if plans is None:
-        plans = _PLANS[state] = _Plans()
-    if plans.generation != state.generation:
-        plans.plans.clear()
-        plans.generation = state.generation
-    return plans
 
 
 def _plan(
@@ -101,7 +72,7 @@ def _plan(
     base: DN,
     base_key: str,
     selection: Selection,
-) -> _Plan:
+) -> Plan:
     """Check the base (noSuchObject, RFC 4511 §4.5.1.1) and prepare the reader and limits."""
     reader = state.reader(principal)
     if base_key:
@@ -112,7 +83,7 @@ def _plan(
                 f"no such object: {request.base}", matched_dn=matched if reader.sees_all else ""
             )
     limit = _size_limit(state, principal, request)
-    return _Plan(base, base_key, selection, reader, limit)
+    return Plan(base, base_key, selection, reader, limit)
 
 
 def _special(
@@ -180,7 +151,7 @@ def _deadline(time_limit: int, now: Clock | None) -> Callable[[], bool]:
 
 def _results(
     state: DirectoryState,
-    plan: _Plan,
+    plan: Plan,
     entries: Iterable[Entry],
     compiled: CompiledFilter,
     request: SearchRequest,

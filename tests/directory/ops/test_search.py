@@ -206,3 +206,15 @@ def test_object_class_filters_follow_the_class_hierarchy(directory: Directory) -
         (Equality("objectClass", b"organizationalPerson"), Substrings("cn", b"a", (), None))
     )
     assert dns(directory, SearchRequest(BASE, Scope.SUB, scanned)) == {ALICE}
+
+
+def test_prepared_searches_live_on_their_directory_state(store: MemoryEntryStore) -> None:
+    """No module-level cache: two directories never share a plan, and each state's plans are
+    dropped with it."""
+    first, second = make_directory(store), make_directory(MemoryEntryStore())
+    populate(first)
+    request = SearchRequest(PEOPLE, Scope.ONE)
+    assert dns(first, request) == {ALICE, BOB}
+    key = (ADMIN, PEOPLE, Scope.ONE, (), 0)
+    assert first.state.search_plans.get(first.state.generation, key) is not None
+    assert second.state.search_plans.get(second.state.generation, key) is None
