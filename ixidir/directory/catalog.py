@@ -32,9 +32,11 @@ class SchemaCatalog:
         top = schema.find_object_class("top")
         if top is not None:  # every entry is a top, whatever its classes say (subschema has no SUP)
             self._families[top.oid] = self.every_class
-        # Each class's names and OID as bytes, as entries usually store them.
+        # Per class: every name and OID of it and its subclasses as bytes, as entries store them.
+        own = {oc.oid: frozenset(key.encode() for key in (oc.oid, *oc.names)) for oc in classes}
         self._spellings = {
-            oc.oid: frozenset(key.encode() for key in (oc.oid, *oc.names)) for oc in classes
+            oid: frozenset().union(*(own[member] for member in family))
+            for oid, family in self._families.items()
         }
 
     def resolve(self, description: str) -> AttributeType | None:
@@ -73,10 +75,10 @@ class SchemaCatalog:
         superclasses or not (RFC 4512 §2.4.1, as slapd matches objectClass)."""
         return self._families.get(oid)
 
-    def class_spellings(self, oids: frozenset[str]) -> frozenset[bytes]:
-        """Every name and OID of the classes, as bytes: a stored value among them matches
-        without normalizing."""
-        return frozenset().union(*(self._spellings[oid] for oid in oids))
+    def class_spellings(self, oid: str) -> frozenset[bytes]:
+        """Every name and OID of the class and its subclasses, as bytes: a stored value among
+        them matches without normalizing."""
+        return self._spellings[oid]
 
     def primary_name(self, written: str) -> str | None:
         """The primary name of a type as written in a DN; remembered, DNs repeat few types."""

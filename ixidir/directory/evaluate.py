@@ -403,13 +403,13 @@ class FilterCompiler:
         if names == _OBJECT_CLASS and isinstance(key, str):
             family = self.catalog.class_family(key)
             if family is not None:
-                return self._class(family, rule)
+                return self._class(key, family, rule)
         return EqualityNode(names, rule, key, value, self.cache)
 
-    def _class(self, family: frozenset[str], rule: MatchingRule) -> Node:
+    def _class(self, oid: str, family: frozenset[str], rule: MatchingRule) -> Node:
         if family == self.catalog.every_class:
             return _TRUE  # (objectClass=top): every entry (RFC 4512 §2.4.1), as presence
-        spellings = self.catalog.class_spellings(family)
+        spellings = self.catalog.class_spellings(oid)
         return ClassNode(_OBJECT_CLASS[0], rule, family, spellings)
 
     def _equality_type(self, attr: str) -> tuple[tuple[str, ...], MatchingRule] | None:

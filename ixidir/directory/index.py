@@ -217,7 +217,14 @@ class EqualityIndex:
         return _union(buckets)
 
     def _narrow_and(self, children: tuple[Node, ...]) -> set[EntryId] | frozenset[EntryId] | None:
-        parts = [part for part in map(self._narrow, children) if part is not None]
+        """The smallest narrowing intersected with the others. An objectClass item narrows only
+        when nothing else does: its class family may be a union of buckets as large as the
+        directory, while `(&(objectClass=person)(fax=...))` has one candidate to check."""
+        classes = [child for child in children if isinstance(child, ClassNode)]
+        others = [child for child in children if not isinstance(child, ClassNode)]
+        parts = [part for part in map(self._narrow, others) if part is not None]
+        if not parts:
+            parts = [part for part in map(self._narrow, classes) if part is not None]
         if not parts:
             return None
         parts.sort(key=len)

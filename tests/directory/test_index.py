@@ -239,3 +239,16 @@ def test_object_class_narrows_to_entries_of_the_class_or_a_subclass() -> None:
     assert candidates(index, "(objectClass=person)") == {"inet"}
     assert candidates(index, "(|(objectClass=organizationalPerson)(cn=x))") == {"inet"}
     assert candidates(index, "(objectClass=top)") is None  # every entry: a scan
+
+
+def test_an_and_narrows_by_its_other_items_before_a_class_family() -> None:
+    """(&(objectClass=person)(mail=...)) takes the mail bucket as it is (the filter checks the
+    class per candidate): no union of the class family's buckets, which can hold everyone."""
+    index = EqualityIndex(SCHEMA, INDEXED)
+    index.add("alice", ALICE)
+    index.add("org", {"objectClass": (b"organization",), "mail": (b"alice@example.com",)})
+    assert candidates(index, "(&(objectClass=person)(mail=alice@example.com))") == {
+        "alice",
+        "org",
+    }
+    assert candidates(index, "(&(objectClass=person)(cn=*x*))") == {"alice"}
