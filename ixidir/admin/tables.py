@@ -1,5 +1,5 @@
-"""Tables on standard output: a rich table for a person at a terminal, tab-separated values
-with one header line for a script (a pipe or a file), as `ixidir user list` began doing."""
+"""Tables and records on standard output: drawn for a person at a terminal, tab-separated
+values with one header line for a script (a pipe or a file), as `ixidir user list` began doing."""
 
 from __future__ import annotations
 
@@ -26,6 +26,18 @@ def print_table(
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
     Console(file=out).print(table)
+
+
+def print_record(heading: tuple[str, str], fields: Sequence[tuple[str, str]], out: TextIO) -> None:
+    """One thing's fields: `name: value` lines under the heading's value at a terminal; for a
+    script the same header line and one row as a table with a single row."""
+    if not out.isatty():
+        print_table([heading[0], *(name for name, _ in fields)],
+                    [[heading[1], *(value for _, value in fields)]], out)  # fmt: skip
+        return
+    width = max(len(name) for name, _ in fields) + 5
+    lines = [heading[1], *(f"{name + ':':<{width}}{value}" for name, value in fields)]
+    out.write("\n".join(lines) + "\n")
 
 
 def _tsv_field(text: str) -> str:

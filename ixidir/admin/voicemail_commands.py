@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from ixidir.admin.errors import AdminError
 from ixidir.admin.runtime import opened, utc_now
+from ixidir.admin.tables import print_record
 from ixidir.admin.users import Session
 from ixidir.admin.voicemail import (
     MailboxStatus,
@@ -107,15 +108,14 @@ def _print_status(status: MailboxStatus) -> None:
         rule = f"locks for {status.policy.lockout_seconds} s"
     else:
         rule = "locks until unlocked"
-    lines = [
-        status.dn,
-        f"PIN:             {'set' if status.has_pin else 'not set'}",
-        f"state:           {state}",
-        f"wrong PINs:      {lock.failures} of {status.policy.max_failures} ({rule})",
-        f"PIN changed:     {_when(status)}",
-        f"welcome mail:    {'pending' if status.welcome_pending else 'not pending'}",
+    fields = [
+        ("PIN", "set" if status.has_pin else "not set"),
+        ("state", state),
+        ("wrong PINs", f"{lock.failures} of {status.policy.max_failures} ({rule})"),
+        ("PIN changed", _when(status)),
+        ("welcome mail", "pending" if status.welcome_pending else "not pending"),
     ]
-    sys.stdout.write("\n".join(lines) + "\n")
+    print_record(("user", status.dn), fields, sys.stdout)
 
 
 def _when(status: MailboxStatus) -> str:

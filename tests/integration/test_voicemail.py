@@ -117,9 +117,13 @@ def test_wrong_pins_lock_and_the_reset_actions_unlock(server: RunningServer) -> 
     assert verify(service, "480271") == (0, [2, 0])
     assert attribute(server, "ixiVmPinLocked") == ["TRUE"]
     assert attribute(server, "ixiVmPinFailedCount") == ["3"]
-    shown = ixidir(server.data_dir, "voicemail", "show", "jmueller").stdout
-    assert "state:           locked since" in shown
-    assert "wrong PINs:      3 of 3" in shown
+    shown = ixidir(server.data_dir, "voicemail", "show", "jmueller").stdout.splitlines()
+    # Not a terminal: one header line and one tab-separated row, for scripts.
+    assert shown[0] == "user\tPIN\tstate\twrong PINs\tPIN changed\twelcome mail"
+    status = dict(zip(shown[0].split("\t"), shown[1].split("\t"), strict=True))
+    assert status["user"] == USER
+    assert status["state"].startswith("locked since")
+    assert status["wrong PINs"].startswith("3 of 3")
 
     reset = ixidir(
         server.data_dir, "voicemail", "reset", "jmueller", "--unlock", "--new-pin",
