@@ -41,6 +41,8 @@ def import_ldif(
             records = list(parse_ldif(stream, source=source))
     except LdifError as broken:
         raise AdminError(f"{broken}\nnothing was imported") from None
+    except UnicodeDecodeError:
+        raise AdminError(_not_utf8(path)) from None
     base_dn = load_config(data_dir).base_dn
     move = _rebaser(rebase, base_dn=base_dn) if rebase else None
     items = [Item(_add_request(record, source, move), record) for record in records]
@@ -72,6 +74,20 @@ def import_ldif(
     done = "checked (dry run, nothing written)" if dry_run else "imported"
     sys.stderr.write(f"{done} {count} entries from {path}\n")
     return 0
+
+
+def _not_utf8(path: Path) -> str:
+    """Where the file stops being UTF-8 (the stream's own error counts within a chunk)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return (
+            f"{path}: line {line}: not UTF-8 text (byte 0x{data[error.start]:02x}); LDIF is "
+            "UTF-8, with binary values in base64 (attr:: ...); nothing was imported"
+        )
+    return f"{path}: not UTF-8 text; nothing was imported"
 
 
 def _leave_snapshot(data: Opened) -> None:

@@ -113,6 +113,9 @@ def test_missing_and_unreadable_files_are_named(data_dir: Path, tmp_path: Path) 
         "/nope: no such file",
     )
     one_line_failure(run(tmp_path / "nowhere", "serve"), "ixidir.toml", "ixidir init")
+    binary = tmp_path / "latin1.ldif"
+    binary.write_bytes(("# x\n" * 5000 + "dn: cn=Jürgen,dc=example,dc=com\n").encode("latin-1"))
+    one_line_failure(run(data_dir, "import", str(binary)), "line 5001: not UTF-8", "0xfc")
     secret = data_dir.parent / "secret.ldif"
     secret.write_text("dn: ou=x,dc=example,dc=com\nobjectClass: organizationalUnit\n")
     secret.chmod(0o600)
