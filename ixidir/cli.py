@@ -7,6 +7,8 @@ Every subcommand takes `--data DIR` (default `$IXIDIR_DATA`, else `./ixidir-data
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import errno
 import os
 import sys
@@ -174,7 +176,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(message: str, *, status: int = 2) -> int:
     """Failures a user can act on are one line on standard error, never a traceback."""
     print(f"ixidir: {message}", file=sys.stderr)  # noqa: T201
+    _quiet_driver_shutdown()
     return status
+
+
+def _quiet_driver_shutdown() -> None:
+    """firebird-driver's exit hook raises "connection shutdown" after an attach failed (a lock
+    folder we may not write) and Python prints its traceback after our one line. It is a
+    private function: wrapped only when present, run as before but quietly."""
+    core = sys.modules.get("firebird.driver.core")
+    shutdown = getattr(core, "_api_shutdown", None)
+    if not callable(shutdown):
+        return
+    atexit.unregister(shutdown)
+
+    def quietly() -> None:
+        with contextlib.suppress(Exception):
+            shutdown()
+
+    atexit.register(quietly)
 
 
 def _describe(err: Exception) -> str:

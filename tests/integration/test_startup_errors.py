@@ -132,6 +132,11 @@ def test_a_database_that_cannot_be_opened_or_migrated_is_one_line(
     (damaged / "ixidir.fdb").write_bytes(b"not a database")
     for command in (["export"], ["serve", "--listen", "127.0.0.1:0"]):
         one_line_failure(run(damaged, *command), "cannot open the database")
+        # Readable but not writable for this user (Firebird's lock folder): also one line,
+        # with no traceback from the driver's exit hook after it.
+        one_line_failure(
+            run(data_dir, *command, as_nobody=True), "cannot open the database", "read and write"
+        )
     newer = tmp_path / "newer"
     shutil.copytree(data_dir, newer, symlinks=True)
     script = (
