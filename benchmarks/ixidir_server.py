@@ -68,7 +68,12 @@ def ixidir_revision() -> str:
 
 
 def prepare(
-    users: int, data: Path, ldif_dir: Path, command: Sequence[str] = IXIDIR
+    users: int,
+    data: Path,
+    ldif_dir: Path,
+    command: Sequence[str] = IXIDIR,
+    *,
+    passwords: bool = False,
 ) -> tuple[float, bool]:
     """init + import into DATA unless DATA already holds this import.
 
@@ -84,7 +89,7 @@ def prepare(
     password.write_text(ADMIN_PASSWORD, encoding="utf-8")
     _run([*command, "--data", str(data), "init", "--base-dn", SUFFIX,
           "--admin-password-file", str(password)])  # fmt: skip
-    ldif = users_ldif(users, ldif_dir)
+    ldif = users_ldif(users, ldif_dir, passwords=passwords)
     started = time.monotonic()
     _run([*command, "--data", str(data), "import", str(ldif)])
     seconds = time.monotonic() - started
@@ -129,15 +134,17 @@ def running_ixidir(
     command: Sequence[str] | None = None,
     cold: bool = False,
     serve_args: Sequence[str] = (),
+    passwords: bool = False,
 ) -> Iterator[RunningIxidir]:
     """A loaded `ixidir serve` with USERS datagen users; stopped on exit, its data removed
     unless `keep` names where the prepared directory lives. `cold` removes the snapshot the
-    previous clean stop left, so the directory loads from Firebird."""
+    previous clean stop left, so the directory loads from Firebird. `passwords` loads the
+    users with {SSHA} passwords (keep such a directory apart: dataset.SSHA_TAG)."""
     work = Path(tempfile.mkdtemp(prefix="ixidir-bench-ixidir-"))
     data = keep if keep is not None else work / "data"
     try:
         command = list(command or IXIDIR)
-        import_seconds, reused = prepare(users, data, data_dir, command)
+        import_seconds, reused = prepare(users, data, data_dir, command, passwords=passwords)
         snapshot = data / SNAPSHOT_FILE
         if cold:
             snapshot.unlink(missing_ok=True)
