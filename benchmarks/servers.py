@@ -1,0 +1,126 @@
+"""slapd and ixidir side by side on the same users, both up for the whole run.
+
+The comparison scripts alternate their phases between the two servers (slapd, ixidir, slapd, ...)
+so a busy machine slows both alike and the ratios stay meaningful. ixidir is the one this
+checkout's venv runs (`python -m ixidir`) unless `--ixidir-command` names another build; it
+serves with the configuration `ixidir init` wrote, unless `--server-workers` overrides it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from background import Client, ClientResult, Phase, routing_under
+from dataset import SSHA_TAG
+from ixidir_server import ixidir_revision, running_ixidir
+from loadgen import LoadResult, fair_queries, next_first, run_load
+from processes import exit_on_sigterm
+from report import median
+from slapd import SLAPD, running_slapd
+
+SERVERS = ("slapd", "ixidir")
+WARMUP_SECONDS = 2.0  # routing on each server before the first measured phase
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str
+    port: int
+    pid: int
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, users: int) -> None:
+    """The options every comparison script shares (data, reuse, which ixidir)."""
+    parser.add_argument("--users", type=int, default=users)
+    parser.add_argument("--data", type=Path, default=Path("/tmp/ixidir-bench-data"))
+    parser.add_argument(
+        "--keep", action="store_true", help="keep/reuse DATA/ixidir-N[-ssha] (pay the import once)"
+    )
+    parser.add_argument(
+        "--ixidir-command", help="how to run ixidir (default: this Python's `-m ixidir`)"
+    )
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        help="ixidir serve --workers (default: what `ixidir init` wrote into ixidir.toml)",
+    )
+
+
+@contextmanager
+def running_pair(args: argparse.Namespace, *, passwords: bool) -> Iterator[tuple[Server, Server]]:
+    """slapd and ixidir loaded with the same LDIF (with {SSHA} passwords if `passwords`);
+    both stopped on exit, Ctrl-C or SIGTERM."""
+    exit_on_sigterm()
+    args.data.mkdir(parents=True, exist_ok=True)
+    print(f"ixidir {ixidir_revision()}, slapd {SLAPD}", flush=True)
+    tag = SSHA_TAG if passwords else ""
+    keep = args.data / f"ixidir-{args.users}{tag}" if args.keep else None
+    command = shlex.split(args.ixidir_command) if args.ixidir_command else None
+    workers = [] if args.server_workers is None else ["--workers", str(args.server_workers)]
+    with running_slapd(args.users, data_dir=args.data, passwords=passwords) as slapd:
+        print(f"slapd: {slapd.figures}", flush=True)
+        with running_ixidir(
+            args.users, data_dir=args.data, keep=keep, command=command, serve_args=workers,
+            passwords=passwords,
+        ) as ixidir:  # fmt: skip
+            print(f"ixidir: {ixidir.figures}", flush=True)
+            yield Server("slapd", slapd.port, slapd.pid), Server("ixidir", ixidir.port, ixidir.pid)
+
+
+def add_phase_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the scripts that measure routing in alternating phases."""
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations of all the phases")
+    parser.add_argument("--repeats", action="store_true", help="let routing requests repeat")
+
+
+def alternate(
+    args: argparse.Namespace, phases: Sequence[tuple[str, Sequence[Client], bool]]
+) -> list[Phase]:
+    """Run the (name, background clients, ixidir only) PHASES on slapd, then ixidir, per
+    round; routing on 1 connection x 1 in flight, each server seeing the same requests."""
+    queries = fair_queries(args.users)
+    done: list[Phase] = []
+    with running_pair(args, passwords=True) as servers:
+        first = dict.fromkeys(SERVERS, 0)
+        for server in servers:
+            run_load(server.port, queries, connections=1, depth=1, seconds=WARMUP_SECONDS)
+        for round_ in range(args.rounds):
+            print(f"round {round_ + 1} of {args.rounds}", flush=True)
+            for name, clients, ixidir_only in phases:
+                for server in servers:
+                    if ixidir_only and server.name != "ixidir":
+                        continue
+                    phase = routing_under(
+                        server.name, name, server.port, args.users, queries, clients,
+                        seconds=args.seconds, unique=not args.repeats, first=first[server.name],
+                    )  # fmt: skip
+                    first[server.name] = next_first(first[server.name], phase.routing, len(queries))
+                    done.append(phase)
+    return done
+
+
+def routing_figures(
+    done: Sequence[Phase], name: str, of: Callable[[LoadResult], float]
+) -> tuple[float | None, float | None]:
+    """(slapd, ixidir): the median over the rounds of OF of the routing in phase NAME."""
+    slapd, ixidir = (
+        median([of(p.routing) for p in done if p.name == name and p.server == s]) for s in SERVERS
+    )
+    return slapd, ixidir
+
+
+def client_figures(
+    done: Sequence[Phase], name: str, kind: str, of: Callable[[ClientResult], float]
+) -> tuple[float | None, float | None]:
+    """(slapd, ixidir): the median over the rounds of OF of the KIND client in phase NAME."""
+    slapd, ixidir = (
+        median([of(c) for p in done if p.name == name and p.server == s if (c := p.client(kind))])
+        for s in SERVERS
+    )
+    return slapd, ixidir
