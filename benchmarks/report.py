@@ -39,6 +39,9 @@ class Target:
         return "PASS" if met else "MISS"
 
 
+Pair = tuple[float | None, float | None]  # (slapd's figure, ixidir's figure)
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     label: str

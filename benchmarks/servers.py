@@ -20,7 +20,7 @@ from dataset import SSHA_TAG
 from ixidir_server import ixidir_revision, running_ixidir
 from loadgen import LoadResult, fair_queries, next_first, run_load
 from processes import exit_on_sigterm
-from report import median
+from report import Pair, median
 from slapd import SLAPD, running_slapd
 
 SERVERS = ("slapd", "ixidir")
@@ -32,6 +32,7 @@ class Server:
     name: str
     port: int
     pid: int
+    startup_seconds: float
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, users: int) -> None:
@@ -69,7 +70,10 @@ def running_pair(args: argparse.Namespace, *, passwords: bool) -> Iterator[tuple
             passwords=passwords,
         ) as ixidir:  # fmt: skip
             print(f"ixidir: {ixidir.figures}", flush=True)
-            yield Server("slapd", slapd.port, slapd.pid), Server("ixidir", ixidir.port, ixidir.pid)
+            yield (
+                Server("slapd", slapd.port, slapd.pid, slapd.figures.startup_seconds),
+                Server("ixidir", ixidir.port, ixidir.pid, ixidir.figures.startup_seconds),
+            )
 
 
 def add_phase_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,22 +109,24 @@ def alternate(
     return done
 
 
-def routing_figures(
-    done: Sequence[Phase], name: str, of: Callable[[LoadResult], float]
-) -> tuple[float | None, float | None]:
+def per_server(of: Callable[[str], float | None]) -> Pair:
+    """(slapd's, ixidir's) figure, as a report.Row takes them."""
+    return of("slapd"), of("ixidir")
+
+
+def routing_figures(done: Sequence[Phase], name: str, of: Callable[[LoadResult], float]) -> Pair:
     """(slapd, ixidir): the median over the rounds of OF of the routing in phase NAME."""
-    slapd, ixidir = (
-        median([of(p.routing) for p in done if p.name == name and p.server == s]) for s in SERVERS
+    return per_server(
+        lambda s: median([of(p.routing) for p in done if p.name == name and p.server == s])
     )
-    return slapd, ixidir
 
 
 def client_figures(
     done: Sequence[Phase], name: str, kind: str, of: Callable[[ClientResult], float]
-) -> tuple[float | None, float | None]:
+) -> Pair:
     """(slapd, ixidir): the median over the rounds of OF of the KIND client in phase NAME."""
-    slapd, ixidir = (
-        median([of(c) for p in done if p.name == name and p.server == s if (c := p.client(kind))])
-        for s in SERVERS
+    return per_server(
+        lambda s: median(
+            [of(c) for p in done if p.name == name and p.server == s if (c := p.client(kind))]
+        )
     )
-    return slapd, ixidir
