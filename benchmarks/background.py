@@ -231,7 +231,10 @@ def _client_process(
                 due = now
             due += interval
             begun = time.perf_counter()
-            error = send()
+            try:
+                error = send()
+            except (OSError, ValueError) as exc:  # ConnectionError is an OSError
+                error = f"{type(exc).__name__}: {exc}"
             result.latencies.append((time.perf_counter() - begun) * 1000)
             result.done += 1
             if error is None:
