@@ -61,7 +61,9 @@ def ixidir_revision() -> str:
     """The commit of the ixidir tree being measured, marked when ixidir/ has local changes."""
     package = Path(__file__).resolve().parent.parent / "ixidir"
     git = ["git", "-C", str(package.parent)]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    # The last commit that changed ixidir/: a checkout's later benchmark commits change nothing.
+    last = [*git, "log", "-1", "--format=%h", "--", "ixidir"]
+    head = subprocess.run(last, capture_output=True, text=True)
     dirty = subprocess.run([*git, "status", "--porcelain", "--", "ixidir"], capture_output=True)
     revision = head.stdout.strip() or "unknown"
     return f"{revision} (+ local changes in ixidir/)" if dirty.stdout.strip() else revision

@@ -58,7 +58,8 @@ def running_pair(args: argparse.Namespace, *, passwords: bool) -> Iterator[tuple
     both stopped on exit, Ctrl-C or SIGTERM."""
     exit_on_sigterm()
     args.data.mkdir(parents=True, exist_ok=True)
-    print(f"ixidir {ixidir_revision()}, slapd {SLAPD}", flush=True)
+    measured = args.ixidir_command or f"{ixidir_revision()} (this checkout)"
+    print(f"ixidir {measured}, slapd {SLAPD}", flush=True)
     tag = SSHA_TAG if passwords else ""
     keep = args.data / f"ixidir-{args.users}{tag}" if args.keep else None
     command = shlex.split(args.ixidir_command) if args.ixidir_command else None
