@@ -22,9 +22,16 @@ from __future__ import annotations
 
 import argparse
 
-from background import Client, Phase, checks
-from report import Row, Target, print_table
-from servers import add_arguments, add_phase_arguments, alternate, client_figures, routing_figures
+from background import Client, Phase
+from report import Row, Target
+from servers import (
+    add_arguments,
+    add_phase_arguments,
+    alternate,
+    client_figures,
+    print_phases,
+    routing_rows,
+)
 
 MIX_TARGET = 1.5  # routing p99 and p99.9 under the mix, ixidir / slapd
 APART = "mix + reservations"
@@ -42,19 +49,7 @@ def phases(rate: float) -> tuple[tuple[str, tuple[Client, ...], bool], ...]:
 
 def report(args: argparse.Namespace, done: list[Phase]) -> int:
     target = Target.ratio(MIX_TARGET, at_most=True)
-    rows = []
-    for name in ("quiet", "mix"):
-        under = target if name == "mix" else None
-        rows += [
-            Row(f"{name}: routing ops/s", *routing_figures(done, name, lambda r: r.ops_per_second)),
-            Row(f"{name}: routing p50 ms", *routing_figures(done, name, lambda r: r.p50_ms)),
-            Row(f"{name}: routing p99 ms", *routing_figures(done, name, lambda r: r.p99_ms), under),
-            Row(
-                f"{name}: routing p99.9 ms",
-                *routing_figures(done, name, lambda r: r.p999_ms),
-                under,
-            ),
-        ]
+    rows = [*routing_rows(done, "quiet"), *routing_rows(done, "mix", target)]
     for kind in ("binds", "modifies"):
         rows += [
             Row(f"mix: {kind}/s done", *client_figures(done, "mix", kind, lambda c: c.rate)),
@@ -64,8 +59,7 @@ def report(args: argparse.Namespace, done: list[Phase]) -> int:
             ),
         ]
     rows += [
-        Row(f"{APART}: routing p99 ms", *routing_figures(done, APART, lambda r: r.p99_ms)),
-        Row(f"{APART}: routing p99.9 ms", *routing_figures(done, APART, lambda r: r.p999_ms)),
+        *routing_rows(done, APART),
         Row(
             f"{APART}: reservations/s",
             *client_figures(done, APART, "reservations", lambda c: c.rate),
@@ -75,14 +69,12 @@ def report(args: argparse.Namespace, done: list[Phase]) -> int:
             *client_figures(done, APART, "reservations", lambda c: c.percentile_ms(0.99)),
         ),
     ]
-    missed = print_table(
-        f"routing 1x1 under the mix, {args.users:,} users, {args.rate:g}/s binds + modifies "
-        f"(+ reservations, ixidir only); median of {args.rounds} round(s) of {args.seconds:g} s; "
-        f"{'repeats' if args.repeats else 'every request a new spelling'}",
+    return print_phases(
+        args,
+        f"under the mix of {args.rate:g}/s binds + modifies (+ reservations, ixidir only)",
         rows,
+        done,
     )
-    print(checks(done))
-    return missed
 
 
 def main() -> None:

@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from background import Client, ClientResult, Phase, routing_under
+from background import Client, ClientResult, Phase, checks, routing_under
 from dataset import SSHA_TAG
 from ixidir_server import ixidir_revision, running_ixidir
 from loadgen import LoadResult, fair_queries, next_first, run_load
 from processes import exit_on_sigterm
-from report import Pair, median
+from report import Pair, Row, Target, median, print_table
 from slapd import SLAPD, running_slapd
 
 SERVERS = ("slapd", "ixidir")
@@ -131,3 +131,27 @@ def client_figures(
             [of(c) for p in done if p.name == name and p.server == s if (c := p.client(kind))]
         )
     )
+
+
+def routing_rows(done: Sequence[Phase], name: str, tail: Target | None = None) -> list[Row]:
+    """Phase NAME's routing ops/s, p50, p99 and p99.9 (the last two held to TAIL, if given)."""
+    return [
+        Row(f"{name}: routing ops/s", *routing_figures(done, name, lambda r: r.ops_per_second)),
+        Row(f"{name}: routing p50 ms", *routing_figures(done, name, lambda r: r.p50_ms)),
+        Row(f"{name}: routing p99 ms", *routing_figures(done, name, lambda r: r.p99_ms), tail),
+        Row(f"{name}: routing p99.9 ms", *routing_figures(done, name, lambda r: r.p999_ms), tail),
+    ]
+
+
+def print_phases(
+    args: argparse.Namespace, what: str, rows: Sequence[Row], done: Sequence[Phase]
+) -> int:
+    """The table for routing 1x1 WHAT, and whether every answer was right; targets missed."""
+    spelling = "repeats" if args.repeats else "every request a new spelling"
+    missed = print_table(
+        f"routing 1x1 {what}, {args.users:,} users; median of {args.rounds} round(s) of "
+        f"{args.seconds:g} s; {spelling}",
+        rows,
+    )
+    print(checks(done))
+    return missed

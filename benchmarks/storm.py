@@ -16,9 +16,17 @@ from __future__ import annotations
 
 import argparse
 
-from background import INVALID_CREDENTIALS, Client, Phase, checks
-from report import Row, Target, print_table, ratio
-from servers import add_arguments, add_phase_arguments, alternate, client_figures, routing_figures
+from background import INVALID_CREDENTIALS, Client, Phase
+from report import Row, Target, ratio
+from servers import (
+    add_arguments,
+    add_phase_arguments,
+    alternate,
+    client_figures,
+    print_phases,
+    routing_figures,
+    routing_rows,
+)
 
 STORM_TARGET = 2.0  # routing p99 under the storm / quiet p99, per server
 PHASES = (("quiet", (), False), ("storm", (Client("wrong-binds", None),), False))
@@ -26,14 +34,7 @@ PHASES = (("quiet", (), False), ("storm", (Client("wrong-binds", None),), False)
 
 def report(args: argparse.Namespace, done: list[Phase]) -> int:
     target = Target.own(STORM_TARGET, at_most=True)
-    rows = []
-    for name in ("quiet", "storm"):
-        rows += [
-            Row(f"{name}: routing ops/s", *routing_figures(done, name, lambda r: r.ops_per_second)),
-            Row(f"{name}: routing p50 ms", *routing_figures(done, name, lambda r: r.p50_ms)),
-            Row(f"{name}: routing p99 ms", *routing_figures(done, name, lambda r: r.p99_ms)),
-            Row(f"{name}: routing p99.9 ms", *routing_figures(done, name, lambda r: r.p999_ms)),
-        ]
+    rows = [*routing_rows(done, "quiet"), *routing_rows(done, "storm")]
     quiet = routing_figures(done, "quiet", lambda r: r.p99_ms)
     storm = routing_figures(done, "storm", lambda r: r.p99_ms)
     rows += [
@@ -46,14 +47,13 @@ def report(args: argparse.Namespace, done: list[Phase]) -> int:
             *client_figures(done, "storm", "wrong-binds", lambda c: c.percentile_ms(0.5)),
         ),
     ]
-    missed = print_table(
-        f"routing 1x1 during wrong-password binds for the administrator (each must get resultCode "
-        f"{INVALID_CREDENTIALS}), {args.users:,} users; median of {args.rounds} round(s) of "
-        f"{args.seconds:g} s; {'repeats' if args.repeats else 'every request a new spelling'}",
+    return print_phases(
+        args,
+        f"during wrong-password binds for the administrator (each must get resultCode "
+        f"{INVALID_CREDENTIALS})",
         rows,
+        done,
     )
-    print(checks(done))
-    return missed
 
 
 def main() -> None:
