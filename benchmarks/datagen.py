@@ -9,6 +9,8 @@ the load generator knows which number must route to which mail.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import random
 import sys
 from collections.abc import Iterator
@@ -105,10 +107,35 @@ def users(count: int, seed: int = 391) -> Iterator[User]:
         )
 
 
+def password(uid: str) -> str:
+    """The user's password, for the bind benchmarks (stored only as `ssha(password(uid))`)."""
+    return f"pw-{uid}"
+
+
+def ssha(secret: str) -> str:
+    """`{SSHA}` base64(SHA-1(secret + salt) + salt), salt derived from the secret (reproducible).
+
+    The scheme both slapd (built in) and ixidir (imported hashes) verify; cheap, so a bind
+    measures the server's bind path rather than a deliberately slow hash.
+    """
+    salt = hashlib.sha256(secret.encode()).digest()[:8]
+    digest = hashlib.sha1(secret.encode() + salt, usedforsecurity=False).digest()
+    return "{SSHA}" + base64.b64encode(digest + salt).decode()
+
+
 def write_ldif(
-    count: int, out: TextIO, *, suffix: str = "dc=example,dc=com", seed: int = 391, ixi: bool = True
+    count: int,
+    out: TextIO,
+    *,
+    suffix: str = "dc=example,dc=com",
+    seed: int = 391,
+    ixi: bool = True,
+    passwords: bool = False,
 ) -> None:
-    """Users under ou=people,<suffix> (the suffix and ou=people entries are not written)."""
+    """Users under ou=people,<suffix> (the suffix and ou=people entries are not written).
+
+    `passwords` adds each user's `userPassword: {SSHA}...` of `password(uid)`.
+    """
     for user in users(count, seed):
         lines = [
             f"dn: uid={user.uid},ou=people,{suffix}",
@@ -120,6 +147,7 @@ def write_ldif(
             f"givenName: {user.given}",
             f"mail: {user.mail}",
             *(f"facsimileTelephoneNumber: {number}" for number in user.numbers),
+            *([f"userPassword: {ssha(password(user.uid))}"] if passwords else []),
         ]
         out.write("\n".join(_ascii_or_base64(line) for line in lines) + "\n\n")
 
@@ -139,10 +167,13 @@ def main() -> None:
     parser.add_argument("-o", "--output")
     parser.add_argument("--suffix", default="dc=example,dc=com")
     parser.add_argument("--no-ixi", action="store_true", help="omit objectClass ixiUmsUser")
+    parser.add_argument("--passwords", action="store_true", help="add {SSHA} userPassword")
     args = parser.parse_args()
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     with out:
-        write_ldif(args.count, out, suffix=args.suffix, ixi=not args.no_ixi)
+        write_ldif(
+            args.count, out, suffix=args.suffix, ixi=not args.no_ixi, passwords=args.passwords
+        )
 
 
 if __name__ == "__main__":

@@ -61,14 +61,21 @@ def ixidir_revision() -> str:
     """The commit of the ixidir tree being measured, marked when ixidir/ has local changes."""
     package = Path(__file__).resolve().parent.parent / "ixidir"
     git = ["git", "-C", str(package.parent)]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    # The last commit that changed ixidir/: a checkout's later benchmark commits change nothing.
+    last = [*git, "log", "-1", "--format=%h", "--", "ixidir"]
+    head = subprocess.run(last, capture_output=True, text=True)
     dirty = subprocess.run([*git, "status", "--porcelain", "--", "ixidir"], capture_output=True)
     revision = head.stdout.strip() or "unknown"
     return f"{revision} (+ local changes in ixidir/)" if dirty.stdout.strip() else revision
 
 
 def prepare(
-    users: int, data: Path, ldif_dir: Path, command: Sequence[str] = IXIDIR
+    users: int,
+    data: Path,
+    ldif_dir: Path,
+    command: Sequence[str] = IXIDIR,
+    *,
+    passwords: bool = False,
 ) -> tuple[float, bool]:
     """init + import into DATA unless DATA already holds this import.
 
@@ -84,7 +91,7 @@ def prepare(
     password.write_text(ADMIN_PASSWORD, encoding="utf-8")
     _run([*command, "--data", str(data), "init", "--base-dn", SUFFIX,
           "--admin-password-file", str(password)])  # fmt: skip
-    ldif = users_ldif(users, ldif_dir)
+    ldif = users_ldif(users, ldif_dir, passwords=passwords)
     started = time.monotonic()
     _run([*command, "--data", str(data), "import", str(ldif)])
     seconds = time.monotonic() - started
@@ -129,15 +136,17 @@ def running_ixidir(
     command: Sequence[str] | None = None,
     cold: bool = False,
     serve_args: Sequence[str] = (),
+    passwords: bool = False,
 ) -> Iterator[RunningIxidir]:
     """A loaded `ixidir serve` with USERS datagen users; stopped on exit, its data removed
     unless `keep` names where the prepared directory lives. `cold` removes the snapshot the
-    previous clean stop left, so the directory loads from Firebird."""
+    previous clean stop left, so the directory loads from Firebird. `passwords` loads the
+    users with {SSHA} passwords (keep such a directory apart: dataset.SSHA_TAG)."""
     work = Path(tempfile.mkdtemp(prefix="ixidir-bench-ixidir-"))
     data = keep if keep is not None else work / "data"
     try:
         command = list(command or IXIDIR)
-        import_seconds, reused = prepare(users, data, data_dir, command)
+        import_seconds, reused = prepare(users, data, data_dir, command, passwords=passwords)
         snapshot = data / SNAPSHOT_FILE
         if cold:
             snapshot.unlink(missing_ok=True)

@@ -13,10 +13,14 @@ reports its own CPU time so a reader sees whether the generator, not the server,
 from __future__ import annotations
 
 import argparse
+import bisect
+import itertools
 import multiprocessing
 import random
 import selectors
 import socket
+import statistics
+import threading
 import time
 from array import array
 from collections.abc import Callable, Iterator, Sequence
@@ -26,10 +30,11 @@ from typing import Any
 from datagen import users
 from dataset import ADMIN_DN, ADMIN_PASSWORD, PEOPLE
 from ldaptor.protocols import pureldap
-from processes import cpu_seconds
+from processes import cpu_seconds_of, process_tree
 
 ROUTING_ATTRIBUTE = "facsimileTelephoneNumber"
 LATE_WARNING_SECONDS = 0.05
+CPU_SAMPLE_SECONDS = 1.0  # the server's CPU per answer is taken per interval, then the median
 _BIND_ID = 1
 _RECV_BYTES = 1 << 16
 _TAG_SEQUENCE = 0x30
@@ -248,6 +253,7 @@ class Tally:
     wrong: int = 0  # more than one entry, or another mail
     failed: int = 0  # resultCode other than success
     latencies: array[int] = field(default_factory=lambda: array("q"))
+    finished: array[int] = field(default_factory=lambda: array("q"))  # perf_counter_ns
     started: float = 0.0
     ended: float = 0.0
     cpu_seconds: float = 0.0
@@ -385,7 +391,9 @@ def _receive(connection: _Connection, tally: Tally) -> int:
             state.seen = value if isinstance(value, bytes) else b""
             continue
         del connection.pending[message_id]
-        tally.latencies.append(time.perf_counter_ns() - state.sent)
+        now = time.perf_counter_ns()
+        tally.latencies.append(now - state.sent)
+        tally.finished.append(now)
         finished += 1
         if tag != _TAG_SEARCH_DONE or value != 0:
             tally.failed += 1
@@ -417,9 +425,12 @@ class LoadResult:
     ops_per_second: float
     p50_ms: float
     p99_ms: float
+    p999_ms: float
     client_cpu_seconds: float
-    server_cpu_seconds: float | None
+    server_cpu_seconds: float | None  # the server's processes, workers included
     late_seconds: float  # spread of the workers' start times; above ~0.05 s figures are skewed
+    # median over CPU_SAMPLE_SECONDS intervals of the server's CPU / answers finished in them
+    server_us_per_answer: float | None = None
 
     @property
     def is_all_ok(self) -> bool:
@@ -431,10 +442,12 @@ class LoadResult:
             if self.server_cpu_seconds is None
             else f", server CPU {self.server_cpu_seconds:.1f} s"
         )
+        if self.server_us_per_answer is not None:
+            server += f" ({self.server_us_per_answer:.1f} us/answer, median per interval)"
         return (
             f"{self.connections} conn x {self.depth} in flight ({self.workers} workers): "
             f"{self.ops_per_second:,.0f} ops/s, "
-            f"p50 {self.p50_ms:.3f} ms, p99 {self.p99_ms:.3f} ms; "
+            f"p50 {self.p50_ms:.3f} ms, p99 {self.p99_ms:.3f} ms, p99.9 {self.p999_ms:.3f} ms; "
             f"{self.answers} answers: ok {self.ok}, missing {self.missing}, "
             f"wrong {self.wrong}, failed {self.failed}; {self.seconds:.1f} s wall, "
             f"client CPU {self.client_cpu_seconds:.1f} s"
@@ -459,8 +472,14 @@ def run_load(
     server_pid: int | None = None,
     host: str = "127.0.0.1",
     unique: bool = False,
+    first: int = 0,
 ) -> LoadResult:
-    """Run C connections x D in flight over W processes for a request budget or a duration."""
+    """Run C connections x D in flight over W processes for a request budget or a duration.
+
+    `first` is the first request number: a unique run that starts at `next_first` of the run
+    before it sends spellings no earlier run sent. With `server_pid`, the server's CPU time
+    (its process and its children, i.e. ixidir's workers) is sampled while the load runs.
+    """
     if (requests is None) == (seconds is None):
         raise ValueError("give exactly one of requests= and seconds=")
     workers = max(1, min(workers, connections))
@@ -473,16 +492,51 @@ def run_load(
             requests=None if requests is None else _share(requests, workers, w),
             seconds=seconds,
             queries=queries,
-            offset=w,
+            offset=first + w,
             stride=workers,
             unique=unique,
         )
         for w in range(workers)
     ]
-    server_before = _server_cpu(server_pid)
+    sampler = None if server_pid is None else _CpuSampler(server_pid)
     tallies = [run_worker(plans[0])] if workers == 1 else _run_processes(plans)
-    server_after = _server_cpu(server_pid)
-    return _summed(tallies, connections, depth, server_before, server_after)
+    samples = [] if sampler is None else sampler.stop()
+    return _summed(tallies, connections, depth, samples)
+
+
+def next_first(first: int, result: LoadResult, pool: int) -> int:
+    """The `first` for the next unique run: the start of a pass over the pool of POOL queries
+    that the run which began at FIRST did not reach (so it sends new spellings)."""
+    return first + (result.answers // pool + 1) * pool
+
+
+class _CpuSampler:
+    """The server's CPU seconds (all its processes) every CPU_SAMPLE_SECONDS, from a thread.
+
+    The process tree is read once; each sample then reads only those few /proc files, so the
+    sampler costs the measuring process microseconds a second.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pids = process_tree(pid)
+        self.samples: list[tuple[int, float]] = []
+        self.done = threading.Event()
+        self._sample()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        self.samples.append((time.perf_counter_ns(), cpu_seconds_of(self.pids)))
+
+    def _run(self) -> None:
+        while not self.done.wait(CPU_SAMPLE_SECONDS):
+            self._sample()
+
+    def stop(self) -> list[tuple[int, float]]:
+        self.done.set()
+        self.thread.join()
+        self._sample()
+        return self.samples
 
 
 def _run_processes(plans: Sequence[Plan]) -> list[Tally]:
@@ -510,18 +564,25 @@ def _share(total: int, parts: int, index: int) -> int:
     return total // parts + (1 if index < total % parts else 0)
 
 
-def _server_cpu(pid: int | None) -> float | None:
-    return None if pid is None else cpu_seconds(pid)
+def _us_per_answer(samples: Sequence[tuple[int, float]], finished: Sequence[int]) -> float | None:
+    """Median over the sampled intervals of server CPU / answers finished in the interval
+    (the last, partial interval and intervals without answers are left out)."""
+    ratios = []
+    for (start, cpu_start), (end, cpu_end) in itertools.pairwise(samples[:-1]):
+        answers = bisect.bisect_left(finished, end) - bisect.bisect_left(finished, start)
+        if answers:
+            ratios.append((cpu_end - cpu_start) / answers * 1e6)
+    return statistics.median(ratios) if ratios else None
 
 
 def _summed(
     tallies: Sequence[Tally],
     connections: int,
     depth: int,
-    server_before: float | None,
-    server_after: float | None,
+    samples: Sequence[tuple[int, float]],
 ) -> LoadResult:
     latencies = sorted(value for tally in tallies for value in tally.latencies)
+    finished = sorted(value for tally in tallies for value in tally.finished)
     seconds = max(t.ended for t in tallies) - min(t.started for t in tallies)
     answers = sum(t.answers for t in tallies)
     return LoadResult(
@@ -537,11 +598,11 @@ def _summed(
         ops_per_second=answers / seconds if seconds > 0 else 0.0,
         p50_ms=_percentile(latencies, 0.50) / 1e6,
         p99_ms=_percentile(latencies, 0.99) / 1e6,
+        p999_ms=_percentile(latencies, 0.999) / 1e6,
         client_cpu_seconds=sum(t.cpu_seconds for t in tallies),
         late_seconds=max(t.started for t in tallies) - min(t.started for t in tallies),
-        server_cpu_seconds=(
-            None if server_before is None or server_after is None else server_after - server_before
-        ),
+        server_cpu_seconds=samples[-1][1] - samples[0][1] if samples else None,
+        server_us_per_answer=_us_per_answer(samples, finished),
     )
 
 

@@ -68,6 +68,35 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree(pid: int) -> list[int]:
+    """PID and its live descendants (ixidir's workers are child processes, whose CPU time
+    /proc/PID/stat does not include until they are reaped)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue  # exited while we looked
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, ()))
+    return tree
+
+
+def cpu_seconds_of(pids: list[int]) -> float:
+    """cpu_seconds summed over PIDS; a process that has exited counts no more."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            continue
+    return total
+
+
 def exit_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit so `with` blocks stop and delete the servers they started."""
 

@@ -1,30 +1,35 @@
 """Routing searches against slapd and ixidir on the same users: ops/s, p50/p99, and ratios.
 
-Issue 3 item 7: both servers hold the same datagen users (default 100,000); each scenario gets a
-short unmeasured warm-up, then a fixed-duration measured run with every answer checked:
+Issue 3 item 7 and issue 11 item 5: both servers hold the same datagen users (default 100,000)
+and run side by side; each scenario runs on slapd, then on ixidir (alternating, `--rounds` times,
+figures the median), each after a short unmeasured warm-up, every answer checked:
 (a) 1 connection x 1 request in flight, (b) 8 connections x 16 in flight; (a') and (b') the
 same with every request a new spelling of its number (spaces inserted, which both servers ignore),
-so no cache of encoded answers can serve a repeat. The pool of numbers is shuffled once; (a)/(b)
-cycle through it, so at small N most requests repeat an earlier one. Also printed: start-up
-time, RSS, the client's and the server's CPU time (so a reader sees who was saturated), and how
-many numbers stored with parentheses each server routes at all (slapd's telephoneNumberMatch
-keeps parentheses significant, so the kernel's +digits never match them there).
+so no cache of encoded answers can serve a repeat (nor an earlier run's: each unique run goes on
+where the last one stopped). The pool of numbers is shuffled once; (a)/(b) cycle through it, so
+at small N most requests repeat an earlier one. Also printed: start-up time, RSS, the client's
+CPU time and the server's CPU per answer (all its processes, workers included; the median over
+1-second intervals), and how many numbers stored with parentheses each server routes at all
+(slapd's telephoneNumberMatch keeps parentheses significant, so the kernel's +digits never
+match them there).
 
-    python benchmarks/routing.py --users 100000 --seconds 10
+Targets (issue 11): (b) >= 1.3x slapd's ops/s, (b') >= 1.0x, p99 of (a) and (a') <= 1.0x
+slapd's, and an uncached search ((a'), (b')) <= 20 us of ixidir's CPU.
+
+    python benchmarks/routing.py --users 100000 --seconds 10 --keep
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from collections import defaultdict
+from collections.abc import Callable
 
-from ixidir_server import ixidir_revision, running_ixidir
-from loadgen import LoadResult, Query, fair_queries, parenthesized_queries, run_load
-from processes import exit_on_sigterm, rss_mib
-from slapd import SLAPD, running_slapd
+from loadgen import LoadResult, Query, fair_queries, next_first, parenthesized_queries, run_load
+from processes import rss_mib
+from report import Pair, Row, Target, median, print_table
+from servers import SERVERS, Server, add_arguments, per_server, running_pair
 
 # (name, connections, in flight each, every request a new spelling so no answer cache helps)
 SCENARIOS = (
@@ -34,114 +39,105 @@ SCENARIOS = (
     ("(b') 8x16 unique", 8, 16, True),
 )
 WARMUP_SECONDS = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class ServerRun:
-    """Everything measured on one server."""
-
-    startup_seconds: float
-    rss_start_mib: float
-    rss_end_mib: float
-    loads: dict[str, LoadResult]
-    parenthesized: LoadResult
+UNCACHED_US_TARGET = 20.0  # ixidir's CPU per uncached search, median per second
+TARGETS = {  # (figure, target) per scenario
+    "(a) 1 conn x 1": ("p99", Target.ratio(1.0, at_most=True)),
+    "(b) 8 conn x 16": ("ops", Target.ratio(1.3, at_most=False)),
+    "(a') 1x1 unique": ("p99", Target.ratio(1.0, at_most=True)),
+    "(b') 8x16 unique": ("ops", Target.ratio(1.0, at_most=False)),
+}
 
 
 def measure(
-    port: int, pid: int, queries: list[Query], paren: list[Query], args: argparse.Namespace
-) -> tuple[dict[str, LoadResult], LoadResult]:
-    loads = {}
-    for name, connections, depth, unique in SCENARIOS:
-        workers = args.workers if connections > 1 else 1
-        run_load(
-            port, queries, connections=connections, depth=depth, workers=workers,
-            seconds=WARMUP_SECONDS,
-        )  # fmt: skip
-        loads[name] = run_load(
-            port, queries, connections=connections, depth=depth, workers=workers,
-            seconds=args.seconds, server_pid=pid, unique=unique,
-        )  # fmt: skip
-        print(f"  {name}: {loads[name].describe()}", flush=True)
-    routed = run_load(port, paren, connections=1, depth=16, requests=len(paren))
-    print(f"  parenthesized: {routed.describe()}", flush=True)
-    return loads, routed
+    servers: tuple[Server, Server], queries: list[Query], args: argparse.Namespace
+) -> dict[tuple[str, str], list[LoadResult]]:
+    """Every scenario on slapd then ixidir, `args.rounds` times."""
+    loads: dict[tuple[str, str], list[LoadResult]] = defaultdict(list)
+    first = dict.fromkeys(SERVERS, 0)
+    for round_ in range(args.rounds):
+        print(f"round {round_ + 1} of {args.rounds}", flush=True)
+        for name, connections, depth, unique in SCENARIOS:
+            for server in servers:
+                workers = args.workers if connections > 1 else 1
+                run_load(
+                    server.port, queries, connections=connections, depth=depth, workers=workers,
+                    seconds=WARMUP_SECONDS,
+                )  # fmt: skip
+                result = run_load(
+                    server.port, queries, connections=connections, depth=depth, workers=workers,
+                    seconds=args.seconds, server_pid=server.pid, unique=unique,
+                    first=first[server.name],
+                )  # fmt: skip
+                if unique:
+                    first[server.name] = next_first(first[server.name], result, len(queries))
+                loads[name, server.name].append(result)
+                print(f"  {server.name:6} {name}: {result.describe()}", flush=True)
+    return loads
 
 
-def run_slapd(args: argparse.Namespace, queries: list[Query], paren: list[Query]) -> ServerRun:
-    with running_slapd(args.users, data_dir=args.data) as slapd:
-        print(f"slapd: {slapd.figures}", flush=True)
-        loads, routed = measure(slapd.port, slapd.pid, queries, paren, args)
-        return ServerRun(
-            slapd.figures.startup_seconds, slapd.figures.rss_mib, rss_mib(slapd.pid), loads, routed
-        )
+def report(
+    args: argparse.Namespace,
+    loads: dict[tuple[str, str], list[LoadResult]],
+    servers: dict[str, tuple[float, float, float]],
+    routed: dict[str, LoadResult],
+    paren_total: int,
+) -> None:
+    def figure(name: str, of: Callable[[LoadResult], float | None]) -> Pair:
+        return per_server(lambda s: median([of(r) for r in loads[name, s]]))
 
-
-def run_ixidir(args: argparse.Namespace, queries: list[Query], paren: list[Query]) -> ServerRun:
-    keep = args.data / f"ixidir-{args.users}" if args.keep else None
-    command = shlex.split(args.ixidir_command) if args.ixidir_command else None
-    serve_args = ["--workers", str(args.server_workers)]
-    with running_ixidir(
-        args.users, data_dir=args.data, keep=keep, command=command, serve_args=serve_args
-    ) as ixidir:
-        print(f"ixidir: {ixidir.figures}", flush=True)
-        loads, routed = measure(ixidir.port, ixidir.pid, queries, paren, args)
-        return ServerRun(
-            ixidir.figures.startup_seconds, ixidir.figures.rss_mib, rss_mib(ixidir.pid), loads,
-            routed,
-        )  # fmt: skip
-
-
-def report(users: int, slapd: ServerRun, ixidir: ServerRun, paren_total: int) -> None:
-    rows: list[tuple[str, float | None, float | None, bool]] = [
-        ("start-up (s)", slapd.startup_seconds, ixidir.startup_seconds, False)
+    rows = [
+        Row("start-up s", *per_server(lambda s: servers[s][0])),
+        Row("RSS after start MiB", *per_server(lambda s: servers[s][1])),
+        Row("RSS after the load MiB", *per_server(lambda s: servers[s][2])),
     ]
-    rows.append(("RSS after start (MiB)", slapd.rss_start_mib, ixidir.rss_start_mib, False))
-    rows.append(("RSS after load (MiB)", slapd.rss_end_mib, ixidir.rss_end_mib, False))
-    for name, *_ in SCENARIOS:
-        a, b = slapd.loads[name], ixidir.loads[name]
-        rows.append((f"{name} ops/s", a.ops_per_second, b.ops_per_second, True))
-        rows.append((f"{name} p50 ms", a.p50_ms, b.p50_ms, False))
-        rows.append((f"{name} p99 ms", a.p99_ms, b.p99_ms, False))
-        rows.append((f"{name} client CPU s", a.client_cpu_seconds, b.client_cpu_seconds, False))
-        rows.append((f"{name} server CPU s", a.server_cpu_seconds, b.server_cpu_seconds, False))
-    print(f"\nrouting search, {users:,} users ({time.strftime('%Y-%m-%d %H:%M')})")
-    print(f"{'':32} {'slapd':>12} {'ixidir':>12} {'ixidir/slapd':>13}")
-    for label, left, right, higher_better in rows:
-        ratio = right / left if left and right is not None else float("nan")
-        hint = "(higher is better)" if higher_better else ""
-        print(f"{label:32} {left or 0:12.3f} {right or 0:12.3f} {ratio:12.2f}x {hint}")
+    for name, _, _, unique in SCENARIOS:
+        checked, target = TARGETS[name]
+        uncached = Target.own(UNCACHED_US_TARGET, at_most=True) if unique else None
+        slapd_ops, ixidir_ops = figure(name, lambda r: r.ops_per_second)
+        slapd_p99, ixidir_p99 = figure(name, lambda r: r.p99_ms)
+        slapd_p50, ixidir_p50 = figure(name, lambda r: r.p50_ms)
+        slapd_us, ixidir_us = figure(name, lambda r: r.server_us_per_answer)
+        slapd_cpu, ixidir_cpu = figure(name, lambda r: r.client_cpu_seconds)
+        rows += [
+            Row(f"{name} ops/s", slapd_ops, ixidir_ops, target if checked == "ops" else None),
+            Row(f"{name} p50 ms", slapd_p50, ixidir_p50),
+            Row(f"{name} p99 ms", slapd_p99, ixidir_p99, target if checked == "p99" else None),
+            Row(f"{name} server CPU us/answer", slapd_us, ixidir_us, uncached),
+            Row(f"{name} client CPU s", slapd_cpu, ixidir_cpu),
+        ]
+    print_table(
+        f"routing search, {args.users:,} users ({time.strftime('%Y-%m-%d %H:%M')}), median of "
+        f"{args.rounds} round(s) of {args.seconds:g} s per scenario and server",
+        rows,
+    )
     print(
         f"parenthesized numbers routed (of {paren_total}): "
-        f"slapd {slapd.parenthesized.ok}, ixidir {ixidir.parenthesized.ok}"
+        f"slapd {routed['slapd'].ok}, ixidir {routed['ixidir'].ok}"
     )
-    valid = all(r.is_all_ok for s in (slapd, ixidir) for r in s.loads.values())
+    valid = all(r.is_all_ok for results in loads.values() for r in results)
     print("every measured answer held exactly the expected entry and mail:", valid)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=100_000)
+    add_arguments(parser, users=100_000)
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per scenario")
+    parser.add_argument("--rounds", type=int, default=1, help="alternations of all scenarios")
     parser.add_argument("--workers", type=int, default=2, help="load processes for (b)")
-    parser.add_argument(
-        "--server-workers", type=int, default=2, help="ixidir serve --workers (SO_REUSEPORT)"
-    )
-    parser.add_argument("--data", type=Path, default=Path("/tmp/ixidir-bench-data"))
-    parser.add_argument(
-        "--keep", action="store_true", help="keep/reuse DATA/ixidir-N (pay the import once)"
-    )
-    parser.add_argument(
-        "--ixidir-command", help="how to run ixidir (default: this Python's `-m ixidir`)"
-    )
     args = parser.parse_args()
-    exit_on_sigterm()
-    print(f"ixidir {ixidir_revision()}, slapd {SLAPD}", flush=True)
-    args.data.mkdir(parents=True, exist_ok=True)
     queries, paren = fair_queries(args.users), parenthesized_queries(args.users)
     print(f"{len(queries)} fair query numbers, {len(paren)} stored with parentheses", flush=True)
-    slapd = run_slapd(args, queries, paren)
-    ixidir = run_ixidir(args, queries, paren)
-    report(args.users, slapd, ixidir, len(paren))
+    with running_pair(args, passwords=False) as servers:
+        started = {s.name: (s.startup_seconds, rss_mib(s.pid)) for s in servers}
+        loads = measure(servers, queries, args)
+        figures = {s.name: (*started[s.name], rss_mib(s.pid)) for s in servers}
+        routed = {
+            s.name: run_load(s.port, paren, connections=1, depth=16, requests=len(paren))
+            for s in servers
+        }
+        for name, result in routed.items():
+            print(f"  {name:6} parenthesized: {result.describe()}", flush=True)
+    report(args, loads, figures, routed, len(paren))
 
 
 if __name__ == "__main__":

@@ -124,12 +124,16 @@ def load(conf: Path, users: Path, *, quick: bool = True) -> float:
 
 
 @contextmanager
-def running_slapd(users: int, *, data_dir: Path, quick_load: bool = True) -> Iterator[RunningSlapd]:
-    """A loaded slapd serving USERS datagen users; stopped and deleted on exit."""
+def running_slapd(
+    users: int, *, data_dir: Path, quick_load: bool = True, passwords: bool = False
+) -> Iterator[RunningSlapd]:
+    """A loaded slapd serving USERS datagen users (with {SSHA} passwords if `passwords`);
+    stopped and deleted on exit."""
     work = Path(tempfile.mkdtemp(prefix="ixidir-bench-slapd-"))
     try:
         conf = write_config(work)
-        slapadd_seconds = load(conf, users_ldif(users, data_dir), quick=quick_load)
+        ldif = users_ldif(users, data_dir, passwords=passwords)
+        slapadd_seconds = load(conf, ldif, quick=quick_load)
         port = free_port()
         started = time.monotonic()
         # -d 0 keeps slapd in the foreground (a child we can wait for), logging nothing.

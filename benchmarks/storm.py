@@ -1,0 +1,68 @@
+"""Other clients' routing during a wrong-password storm, slapd and ixidir on the same users.
+
+Issue 11 item 5: both servers hold the same datagen users (default 10,000, `{SSHA}` passwords)
+and run side by side. Routing look-ups go over 1 connection x 1 in flight, each answer checked,
+in phases that alternate between the servers: quiet, then while one client (its own process)
+sends wrong-password binds for the administrator one after another, a new connection each,
+each of which must be refused with invalidCredentials.
+
+Target: ixidir's routing p99 under the storm at most 2x its quiet p99. Figures are the median
+over `--rounds`; by default every routing request is a new spelling of its number.
+
+    python benchmarks/storm.py --users 10000 --seconds 10 --rounds 2 --keep
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from background import INVALID_CREDENTIALS, Client, Phase
+from report import Row, Target, ratio
+from servers import (
+    add_arguments,
+    add_phase_arguments,
+    alternate,
+    client_figures,
+    print_phases,
+    routing_figures,
+    routing_rows,
+)
+
+STORM_TARGET = 2.0  # routing p99 under the storm / quiet p99, per server
+PHASES = (("quiet", (), False), ("storm", (Client("wrong-binds", None),), False))
+
+
+def report(args: argparse.Namespace, done: list[Phase]) -> int:
+    target = Target.own(STORM_TARGET, at_most=True)
+    rows = [*routing_rows(done, "quiet"), *routing_rows(done, "storm")]
+    quiet = routing_figures(done, "quiet", lambda r: r.p99_ms)
+    storm = routing_figures(done, "storm", lambda r: r.p99_ms)
+    rows += [
+        Row("storm p99 / quiet p99", ratio(quiet[0], storm[0]), ratio(quiet[1], storm[1]), target),
+        Row(
+            "storm: wrong binds/s", *client_figures(done, "storm", "wrong-binds", lambda c: c.rate)
+        ),
+        Row(
+            "storm: wrong bind p50 ms",
+            *client_figures(done, "storm", "wrong-binds", lambda c: c.percentile_ms(0.5)),
+        ),
+    ]
+    return print_phases(
+        args,
+        f"during wrong-password binds for the administrator (each must get resultCode "
+        f"{INVALID_CREDENTIALS})",
+        rows,
+        done,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser, users=10_000)
+    add_phase_arguments(parser)
+    args = parser.parse_args()
+    report(args, alternate(args, PHASES))
+
+
+if __name__ == "__main__":
+    main()
