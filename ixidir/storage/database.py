@@ -34,7 +34,18 @@ _UNAVAILABLE_CODES = frozenset(
         335544856,  # att_shutdown
     }
 )
+# A lost race for a row: the transaction was rolled back and may be run again. Not a lock
+# time-out (335544510, also reported under "deadlock"): waiting that long again helps nobody.
+_LOST_RACE_CODES = frozenset(
+    {
+        335544336,  # deadlock
+        335544451,  # update_conflict
+        335544878,  # concurrent_transaction
+    }
+)
+_LOCK_TIMEOUT = 335544510
 _SERVER_DSN = re.compile(r"^(?P<host>[^/:\\]+)(?:/(?P<port>\d+))?:(?P<path>.+)$")
+_SERVER_DSN_PORT_COLON = re.compile(r"^(?P<host>[^/:\\]+):(?P<port>\d+):(?P<path>/.*)$")
 _SERVER_DSN_PORT_SLASH = re.compile(r"^(?P<host>[^/:\\]+):(?P<port>\d+)/(?P<path>.+)$")
 
 
@@ -51,15 +62,23 @@ def parse_dsn(dsn: str | Path) -> Target:
 
     - a local file path (`/srv/ixidir/ixidir.fdb`, `data/ixidir.fdb`): the embedded engine opens
       the file in this process;
+    - `host:port:/abs/path`, ixidir's documented form (`ixidir init --storage-dsn`), e.g.
+      `db1:3050:/srv/ixidir/ixidir.fdb`;
     - `host:path` or `host/port:path` (Firebird's classic form), e.g. `db1/3050:/srv/ixidir.fdb`;
-    - `host:port/path`, e.g. `db1:3050/ixidir` (the path may be a server-side alias).
+    - `host:port/path`: a name without a slash is a server-side alias (`db1:3050/ixidir`); a
+      path with slashes is absolute (`db1:3050/srv/ixidir.fdb` is `/srv/ixidir.fdb`, as the
+      README once wrote it), never relative to the server's working folder.
 
     A server DSN is passed to the client library as `host/port:path`.
     """
     if isinstance(dsn, Path):
         return Target(str(dsn), is_server=False)
+    if match := _SERVER_DSN_PORT_COLON.match(dsn):
+        return Target(f"{match['host']}/{match['port']}:{match['path']}", is_server=True)
     if match := _SERVER_DSN_PORT_SLASH.match(dsn):
         host, port, path = match["host"], match["port"], match["path"]
+        if "/" in path and not path.startswith("/"):
+            path = "/" + path
         return Target(f"{host}/{port}:{path}", is_server=True)
     if (match := _SERVER_DSN.match(dsn)) and not dsn.startswith(("/", ".")):
         return Target(dsn, is_server=True)
@@ -123,6 +142,12 @@ def translate(exc: DriverError, doing: str) -> StorageError:
     if codes & _UNAVAILABLE_CODES:
         return StorageUnavailable(message)
     return StorageError(message)
+
+
+def is_lost_race(exc: DriverError) -> bool:
+    """Whether `exc` is an update conflict or deadlock that running the transaction again fixes."""
+    codes = frozenset(getattr(exc, "gds_codes", ()) or ())
+    return bool(codes & _LOST_RACE_CODES) and _LOCK_TIMEOUT not in codes
 
 
 def _message(exc: DriverError) -> str:

@@ -21,6 +21,8 @@ from ixidir.storage.database import PAGE_SIZE, Target, open_database, parse_dsn
         ("db1/3051:/srv/ixidir.fdb", Target("db1/3051:/srv/ixidir.fdb", is_server=True)),
         ("db1:3051/ixidir", Target("db1/3051:ixidir", is_server=True)),
         ("10.0.0.5:3050//srv/ixidir.fdb", Target("10.0.0.5/3050:/srv/ixidir.fdb", is_server=True)),
+        ("10.0.0.5:3050:/srv/ixidir.fdb", Target("10.0.0.5/3050:/srv/ixidir.fdb", is_server=True)),
+        ("db1:3050/srv/ixidir/x.fdb", Target("db1/3050:/srv/ixidir/x.fdb", is_server=True)),
     ],
 )
 def test_dsn_forms(dsn: str, expected: Target) -> None:
