@@ -16,7 +16,14 @@ PAGE_SIZE = 16384
 CHARSET = "UTF8"
 EMBEDDED_USER = "SYSDBA"
 
+# The oldest Firebird whose SQL the schema and statements use (DESIGN.md "Store").
+MIN_ENGINE = (3, 0)
+_ENGINE_VERSION = "SELECT RDB$GET_CONTEXT('SYSTEM', 'ENGINE_VERSION') FROM RDB$DATABASE"
+
 # Firebird status codes (src/include/firebird/impl/msg/jrd.h) that we translate.
+_NETWORK_CODES = frozenset({335544721, 335544722})  # network_error, net_connect_err
+_LOGIN = 335544472  # login: user name and password are not defined
+_IO_ERROR = 335544344  # io_error: the file cannot be opened or read
 _UNIQUE_CODES = frozenset({335544665, 335544349})  # unique_key_violation, no_dup
 _UNAVAILABLE_CODES = frozenset(
     {
@@ -47,6 +54,10 @@ _LOCK_TIMEOUT = 335544510
 _SERVER_DSN = re.compile(r"^(?P<host>[^/:\\]+)(?:/(?P<port>\d+))?:(?P<path>.+)$")
 _SERVER_DSN_PORT_COLON = re.compile(r"^(?P<host>[^/:\\]+):(?P<port>\d+):(?P<path>/.*)$")
 _SERVER_DSN_PORT_SLASH = re.compile(r"^(?P<host>[^/:\\]+):(?P<port>\d+)/(?P<path>.+)$")
+
+
+class DatabaseMissing(StorageUnavailable):
+    """The database to open does not exist (or its file cannot be opened at all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +114,59 @@ def open_database(
         _check_local_file(Path(target.dsn), create=create)
     try:
         if create:
-            return create_database(_create_config(target.dsn), user=user, password=password)
-        return connect(target.dsn, user=user, password=password, charset=CHARSET)
+            connection = create_database(_create_config(target.dsn), user=user, password=password)
+        else:
+            connection = connect(target.dsn, user=user, password=password, charset=CHARSET)
     except DriverError as exc:
-        raise StorageUnavailable(f"cannot open the database {target.dsn}: {_message(exc)}") from exc
+        raise _open_failure(exc, target, user=user, create=create) from exc
+    try:
+        _check_engine_version(connection, target)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _open_failure(exc: DriverError, target: Target, *, user: str, create: bool) -> StorageError:
+    """One line that says which of the usual causes it is: server, login, or database."""
+    codes = frozenset(getattr(exc, "gds_codes", ()) or ())
+    where, _, path = target.dsn.partition(":") if target.is_server else ("", "", target.dsn)
+    if target.is_server and codes & _NETWORK_CODES:
+        return StorageUnavailable(
+            f"cannot reach the Firebird server {where}: is it running? ({_message(exc)})"
+        )
+    if target.is_server and _LOGIN in codes:
+        return StorageUnavailable(
+            f"the Firebird server {where} refused user {user}: wrong user name or password, "
+            "or a user without a Srp login"
+        )
+    doing = "create" if create else "open"
+    if _IO_ERROR in codes and not create:
+        return DatabaseMissing(f"cannot open the database {path}: {_message(exc)}")
+    return StorageUnavailable(f"cannot {doing} the database {target.dsn}: {_message(exc)}")
+
+
+def _check_engine_version(connection: Connection, target: Target) -> None:
+    """Refuse a server older than MIN_ENGINE (the schema's SQL needs 3.0)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ENGINE_VERSION)
+        row = cursor.fetchone()
+    connection.commit()
+    version = str(row[0]) if row is not None else ""
+    if not is_supported_engine(version):
+        raise StorageUnavailable(
+            f"the Firebird server of {target.dsn} runs version {version or 'unknown'}; "
+            f"ixidir needs {MIN_ENGINE[0]}.{MIN_ENGINE[1]} or later"
+        )
+
+
+def is_supported_engine(version: str) -> bool:
+    """Whether an ENGINE_VERSION such as `3.0.11` or `5.0.1` is MIN_ENGINE or later."""
+    try:
+        numbers = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return len(numbers) == 2 and numbers >= MIN_ENGINE
 
 
 def _check_local_file(path: Path, *, create: bool) -> None:
@@ -114,7 +174,7 @@ def _check_local_file(path: Path, *, create: bool) -> None:
     if create and path.exists():
         raise StorageUnavailable(f"cannot create the database {path}: the file already exists")
     if not create and not path.is_file():
-        raise StorageUnavailable(f"cannot open the database {path}: no such file")
+        raise DatabaseMissing(f"cannot open the database {path}: no such file")
 
 
 def _create_config(dsn: str) -> str:

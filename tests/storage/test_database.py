@@ -8,7 +8,15 @@ import pytest
 
 from ixidir.directory.ports import StorageUnavailable
 from ixidir.storage import open_entry_store
-from ixidir.storage.database import PAGE_SIZE, Target, open_database, parse_dsn
+from ixidir.storage.database import (
+    PAGE_SIZE,
+    Target,
+    is_supported_engine,
+    open_database,
+    parse_dsn,
+)
+
+from .conftest import Database
 
 
 @pytest.mark.parametrize(
@@ -77,3 +85,22 @@ def test_unreachable_server_is_unavailable(runtime_root: Path) -> None:
     # Port 1 on the loopback refuses connections: nothing listens there.
     with pytest.raises(StorageUnavailable):
         open_database("127.0.0.1/1:/nowhere.fdb", create=False, password="x")
+
+
+@pytest.mark.parametrize(
+    ("version", "supported"),
+    [("3.0.11", True), ("4.0.5", True), ("5.0.1", True), ("2.5.9", False), ("", False)],
+)
+def test_servers_older_than_3_0_are_refused(version: str, supported: bool) -> None:
+    """A 2.5 server is not at hand to attach to; the decision is this function's."""
+    assert is_supported_engine(version) is supported
+
+
+def test_each_store_runs_a_supported_engine(database: Database) -> None:
+    database.open(create=True).close()
+    connection = database.connect()
+    try:
+        version = connection.info.engine_version
+    finally:
+        connection.close()
+    assert version >= 3.0
