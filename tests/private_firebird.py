@@ -20,7 +20,7 @@ SERVER_PROGRAM = Path("/usr/sbin/firebird")
 ISQL = "isql-fb"
 # Debian installs the server's plugins, character sets and messages here, one folder per version.
 _LIBRARY_GLOB = "/usr/lib/*/firebird/[0-9]*.[0-9]*"
-_LINKED = ("plugins", "intl", "UDF", "lib", "firebird.msg", "plugins.conf")
+_LINKED = ("plugins", "intl", "UDF", "lib", "tzdata", "firebird.msg", "plugins.conf")
 USER = "SYSDBA"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0

@@ -104,3 +104,17 @@ def test_each_store_runs_a_supported_engine(database: Database) -> None:
     finally:
         connection.close()
     assert version >= 3.0
+
+
+def test_a_server_connection_is_encrypted(database: Database) -> None:
+    """The private server says `WireCrypt = Required`; the wheel's Firebird 5 client agrees
+    (Srp gives the session key). Embedded attachments have no wire."""
+    database.open(create=True).close()
+    connection = database.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT RDB$GET_CONTEXT('SYSTEM', 'WIRE_ENCRYPTED') FROM RDB$DATABASE")
+            row = cursor.fetchone()
+    finally:
+        connection.close()
+    assert row == (("TRUE" if database.dsn else None),)
