@@ -87,7 +87,8 @@ def initialize(
     store, created = _open_or_create(data_dir, config, is_server=storage is not None)
     try:
         directory = build_directory(data_dir, config, store)
-        directory.load()
+        # An empty database is one whose creating init failed before its first entries.
+        created = created or directory.load().entries == 0
         if created:
             _add_first_entries(directory, config.base_dn, password, site)
         else:

@@ -277,3 +277,30 @@ def _isql(server: PrivateFirebird, dsn: str, sql: str) -> None:
         check=True,
         timeout=60,
     )
+
+
+def test_an_empty_database_on_the_server_gets_the_first_entries(
+    firebird_server: PrivateFirebird, tmp_path: Path
+) -> None:
+    """What a creating init leaves when it fails before its first entries (or a database the
+    Firebird administrator created by hand): the next init fills it instead of joining it."""
+    admin, storage = _password_files(tmp_path, firebird_server)
+    dsn = firebird_server.new_dsn("empty")
+    host, port, path = dsn.split(":", 2)
+    created = subprocess.run(
+        [ISQL, "-q"],
+        input=f"CREATE DATABASE '{host}/{port}:{path}' USER '{firebird_server.user}' "
+        f"PASSWORD '{firebird_server.password}';",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert not created.stderr.strip(), created.stderr
+    result = init_node(
+        tmp_path / "i", firebird_server, dsn, admin_password=admin, storage_password=storage
+    )
+    assert result.returncode == 0, result.stderr
+    assert "joined" not in result.stdout
+    exported = ixidir(tmp_path / "i", "export")
+    assert f"dn: cn=ums-defaults,{BASE_DN}" in exported.stdout
