@@ -286,6 +286,8 @@ class FirebirdEntryStore:
                     try:
                         cursor.execute(INSERT_ROUTING_KEY, (check_routing_key(key), uuid))
                     except DriverError as exc:
+                        if is_lost_race(exc):
+                            raise  # commit() runs the whole change again
                         error = translate(exc, "recording a routing key")
                         if not isinstance(error, StorageConflict):
                             raise error from exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -202,3 +204,29 @@ def test_a_change_stamp_names_the_database_and_the_change(
     with database.another(other_dir).open(create=True) as other:
         other.commit([PutEntry(person("rita"))])
         assert other.change_stamp(first) != stamp  # another database, same sequence
+
+
+def test_a_commit_that_waited_for_another_writer_still_succeeds(
+    store: FirebirdEntryStore, database: Database
+) -> None:
+    """Another transaction holds the changelog head row; our commit waits for it. When that
+    one commits, Firebird 3 reports an update conflict (4+ restarts the statement): the change
+    is run again and succeeds, with the next sequence."""
+    blocker = database.connect()
+    try:
+        blocker.begin()
+        with blocker.cursor() as cursor:
+            cursor.execute("UPDATE CHANGELOG_HEAD SET SEQ = SEQ + 1 WHERE ID = 1")
+        sequences: list[int] = []
+        writer = threading.Thread(
+            target=lambda: sequences.append(store.commit([PutEntry(person("waiter"))]))
+        )
+        writer.start()
+        time.sleep(0.5)  # let the writer reach the head row and wait for its lock
+        assert writer.is_alive()
+        blocker.commit()
+        writer.join(timeout=30)
+    finally:
+        blocker.close()
+    assert sequences == [2]
+    assert [entry.dn for entry in store.load()] == [person("waiter").dn]
