@@ -24,6 +24,7 @@ from ixidir.errors import LDAPError
 from ixidir.ldif import LdifError
 
 if TYPE_CHECKING:
+    from ixidir.admin.initialize import ServerStorage
     from ixidir.admin.unknowns import DropPolicy
 
 
@@ -62,9 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--base-dn", required=True)
     init.add_argument("--admin-password-file", required=True, type=Path)
-    init.add_argument("--country-code", default="49")
-    init.add_argument("--area-code", default="8142")
-    init.add_argument("--timezone", default="Europe/Berlin")
+    # No defaults here: a node joining a server database takes the stored site settings, and
+    # only flags actually given are compared with them (a new site defaults to 49/8142/Berlin).
+    init.add_argument("--country-code", help="default 49")
+    init.add_argument("--area-code", help="default 8142")
+    init.add_argument("--timezone", help="default Europe/Berlin")
+    init.add_argument(
+        "--storage-dsn",
+        metavar="HOST:PORT:/abs/path",
+        help="a database on a Firebird server (3.0 or later): created, or joined when it exists",
+    )
+    init.add_argument("--storage-user", metavar="USER", help="Firebird user for --storage-dsn")
+    init.add_argument(
+        "--storage-password-file", metavar="FILE", type=Path, help="that user's password"
+    )
 
     serve = commands.add_parser("serve", parents=[data], help="serve LDAP")
     serve.add_argument(
@@ -224,17 +236,17 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
     # Imports are local so that `ixidir --help` and light commands don't load Twisted or Firebird.
     match args.command:
         case "init":
-            from ixidir.admin.initialize import initialize
+            from ixidir.admin.initialize import Site, initialize
 
-            initialize(
+            created = initialize(
                 data_dir,
                 base_dn=args.base_dn,
                 admin_password_file=args.admin_password_file,
-                country_code=args.country_code,
-                area_code=args.area_code,
-                timezone=args.timezone,
+                site=Site(args.country_code, args.area_code, args.timezone),
+                storage=_server_storage(args),
             )
-            print(f"initialized {data_dir}")  # noqa: T201
+            joined = "" if created else f" (joined the existing database {args.storage_dsn})"
+            print(f"initialized {data_dir}{joined}")  # noqa: T201
             return 0
         case "serve":
             from twisted.internet import reactor
@@ -287,6 +299,18 @@ def _import_arguments(args: argparse.Namespace) -> tuple[Path, DropPolicy]:
         raise CommandError("import: which LDIF file? (ixidir import FILE.ldif)")
     named = [name for name in names if name != DROP_ALL]
     return file, DropPolicy.of(named, drop_all=DROP_ALL in names)
+
+
+def _server_storage(args: argparse.Namespace) -> ServerStorage | None:
+    """`--storage-dsn`, `--storage-user` and `--storage-password-file` come together or not."""
+    from ixidir.admin.initialize import ServerStorage
+
+    given = (args.storage_dsn, args.storage_user, args.storage_password_file)
+    if all(value is None for value in given):
+        return None
+    if any(value is None for value in given):
+        raise CommandError("--storage-dsn, --storage-user and --storage-password-file go together")
+    return ServerStorage(args.storage_dsn, args.storage_user, args.storage_password_file)
 
 
 def _group(name: str) -> CommandGroup | None:

@@ -35,8 +35,10 @@ from ixidir.storage.rows import check_uuid
 
 # Seconds a reservation waits for a concurrent one on the same row before giving up.
 LOCK_TIMEOUT = 10
-# Attempts of one reservation that lost an insert race or hit an update conflict.
-MAX_ATTEMPTS = 5
+# Attempts of one reservation that lost an insert race or hit an update conflict. On Firebird 3
+# (no statement restart) every reservation that waited for another's row lock loses once that
+# one commits, so with N concurrent senders on one row one may need about N attempts.
+MAX_ATTEMPTS = 32
 
 # Firebird status codes (src/include/firebird/impl/msg/jrd.h) after which the statement is retried.
 _RETRY_CODES = frozenset(
@@ -47,6 +49,8 @@ _RETRY_CODES = frozenset(
         335544878,  # concurrent_transaction
     }
 )
+
+_LOCK_TIMEOUT = 335544510  # also reported under "deadlock": waiting LOCK_TIMEOUT again helps nobody
 
 # The reservation. The source row carries the parameters, typed once. WHEN MATCHED only
 # increments within the limit; WHEN NOT MATCHED only inserts a first count within the limit.
@@ -123,7 +127,8 @@ class FirebirdCounterStore:
         row = self._writing(
             "reserving", lambda c: c.execute(RESERVE, (*key, count, limit)).fetchone()
         )
-        if row is not None:
+        # Firebird 3 answers a MERGE that changed nothing with a row of NULLs, 4+ with no row.
+        if row is not None and row[0] is not None:
             return Reservation(granted=True, used=int(row[0]), limit=limit)
         # Refused: nothing was written. The count is read for the answer only; it decides nothing.
         return Reservation(granted=False, used=self.used(user_uuid, service, day=day), limit=limit)
@@ -133,7 +138,7 @@ class FirebirdCounterStore:
         _check_count(count)
         key = (check_uuid(user_uuid), int(service), day)
         row = self._writing("releasing", lambda c: c.execute(RELEASE, (count, *key)).fetchone())
-        return 0 if row is None else int(row[0])
+        return 0 if row is None or row[0] is None else int(row[0])  # 3.0: a row of NULLs
 
     def used(self, user_uuid: str, service: Service, *, day: date) -> int:
         key = (check_uuid(user_uuid), int(service), day)
@@ -234,4 +239,4 @@ def _check_count(count: int) -> None:
 
 def _is_retryable(exc: DriverError) -> bool:
     codes = frozenset(getattr(exc, "gds_codes", ()) or ())
-    return bool(codes & _RETRY_CODES)
+    return bool(codes & _RETRY_CODES) and _LOCK_TIMEOUT not in codes

@@ -16,7 +16,14 @@ PAGE_SIZE = 16384
 CHARSET = "UTF8"
 EMBEDDED_USER = "SYSDBA"
 
+# The oldest Firebird whose SQL the schema and statements use (DESIGN.md "Store").
+MIN_ENGINE = (3, 0)
+_ENGINE_VERSION = "SELECT RDB$GET_CONTEXT('SYSTEM', 'ENGINE_VERSION') FROM RDB$DATABASE"
+
 # Firebird status codes (src/include/firebird/impl/msg/jrd.h) that we translate.
+_NETWORK_CODES = frozenset({335544721, 335544722})  # network_error, net_connect_err
+_LOGIN = 335544472  # login: user name and password are not defined
+_IO_ERROR = 335544344  # io_error: the file cannot be opened or read
 _UNIQUE_CODES = frozenset({335544665, 335544349})  # unique_key_violation, no_dup
 _UNAVAILABLE_CODES = frozenset(
     {
@@ -34,8 +41,23 @@ _UNAVAILABLE_CODES = frozenset(
         335544856,  # att_shutdown
     }
 )
+# A lost race for a row: the transaction was rolled back and may be run again. Not a lock
+# time-out (335544510, also reported under "deadlock"): waiting that long again helps nobody.
+_LOST_RACE_CODES = frozenset(
+    {
+        335544336,  # deadlock
+        335544451,  # update_conflict
+        335544878,  # concurrent_transaction
+    }
+)
+_LOCK_TIMEOUT = 335544510
 _SERVER_DSN = re.compile(r"^(?P<host>[^/:\\]+)(?:/(?P<port>\d+))?:(?P<path>.+)$")
+_SERVER_DSN_PORT_COLON = re.compile(r"^(?P<host>[^/:\\]+):(?P<port>\d+):(?P<path>/.*)$")
 _SERVER_DSN_PORT_SLASH = re.compile(r"^(?P<host>[^/:\\]+):(?P<port>\d+)/(?P<path>.+)$")
+
+
+class DatabaseMissing(StorageUnavailable):
+    """The database to open does not exist (or its file cannot be opened at all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +73,23 @@ def parse_dsn(dsn: str | Path) -> Target:
 
     - a local file path (`/srv/ixidir/ixidir.fdb`, `data/ixidir.fdb`): the embedded engine opens
       the file in this process;
+    - `host:port:/abs/path`, ixidir's documented form (`ixidir init --storage-dsn`), e.g.
+      `db1:3050:/srv/ixidir/ixidir.fdb`;
     - `host:path` or `host/port:path` (Firebird's classic form), e.g. `db1/3050:/srv/ixidir.fdb`;
-    - `host:port/path`, e.g. `db1:3050/ixidir` (the path may be a server-side alias).
+    - `host:port/path`: a name without a slash is a server-side alias (`db1:3050/ixidir`); a
+      path with slashes is absolute (`db1:3050/srv/ixidir.fdb` is `/srv/ixidir.fdb`, as the
+      README once wrote it), never relative to the server's working folder.
 
     A server DSN is passed to the client library as `host/port:path`.
     """
     if isinstance(dsn, Path):
         return Target(str(dsn), is_server=False)
+    if match := _SERVER_DSN_PORT_COLON.match(dsn):
+        return Target(f"{match['host']}/{match['port']}:{match['path']}", is_server=True)
     if match := _SERVER_DSN_PORT_SLASH.match(dsn):
         host, port, path = match["host"], match["port"], match["path"]
+        if "/" in path and not path.startswith("/"):
+            path = "/" + path
         return Target(f"{host}/{port}:{path}", is_server=True)
     if (match := _SERVER_DSN.match(dsn)) and not dsn.startswith(("/", ".")):
         return Target(dsn, is_server=True)
@@ -84,10 +114,59 @@ def open_database(
         _check_local_file(Path(target.dsn), create=create)
     try:
         if create:
-            return create_database(_create_config(target.dsn), user=user, password=password)
-        return connect(target.dsn, user=user, password=password, charset=CHARSET)
+            connection = create_database(_create_config(target.dsn), user=user, password=password)
+        else:
+            connection = connect(target.dsn, user=user, password=password, charset=CHARSET)
     except DriverError as exc:
-        raise StorageUnavailable(f"cannot open the database {target.dsn}: {_message(exc)}") from exc
+        raise _open_failure(exc, target, user=user, create=create) from exc
+    try:
+        _check_engine_version(connection, target)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _open_failure(exc: DriverError, target: Target, *, user: str, create: bool) -> StorageError:
+    """One line that says which of the usual causes it is: server, login, or database."""
+    codes = frozenset(getattr(exc, "gds_codes", ()) or ())
+    where, _, path = target.dsn.partition(":") if target.is_server else ("", "", target.dsn)
+    if target.is_server and codes & _NETWORK_CODES:
+        return StorageUnavailable(
+            f"cannot reach the Firebird server {where}: is it running? ({_message(exc)})"
+        )
+    if target.is_server and _LOGIN in codes:
+        return StorageUnavailable(
+            f"the Firebird server {where} refused user {user}: wrong user name or password, "
+            "or a user without a Srp login"
+        )
+    doing = "create" if create else "open"
+    if _IO_ERROR in codes and not create:
+        return DatabaseMissing(f"cannot open the database {path}: {_message(exc)}")
+    return StorageUnavailable(f"cannot {doing} the database {target.dsn}: {_message(exc)}")
+
+
+def _check_engine_version(connection: Connection, target: Target) -> None:
+    """Refuse a server older than MIN_ENGINE (the schema's SQL needs 3.0)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ENGINE_VERSION)
+        row = cursor.fetchone()
+    connection.commit()
+    version = str(row[0]) if row is not None else ""
+    if not is_supported_engine(version):
+        raise StorageUnavailable(
+            f"the Firebird server of {target.dsn} runs version {version or 'unknown'}; "
+            f"ixidir needs {MIN_ENGINE[0]}.{MIN_ENGINE[1]} or later"
+        )
+
+
+def is_supported_engine(version: str) -> bool:
+    """Whether an ENGINE_VERSION such as `3.0.11` or `5.0.1` is MIN_ENGINE or later."""
+    try:
+        numbers = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return len(numbers) == 2 and numbers >= MIN_ENGINE
 
 
 def _check_local_file(path: Path, *, create: bool) -> None:
@@ -95,7 +174,7 @@ def _check_local_file(path: Path, *, create: bool) -> None:
     if create and path.exists():
         raise StorageUnavailable(f"cannot create the database {path}: the file already exists")
     if not create and not path.is_file():
-        raise StorageUnavailable(f"cannot open the database {path}: no such file")
+        raise DatabaseMissing(f"cannot open the database {path}: no such file")
 
 
 def _create_config(dsn: str) -> str:
@@ -123,6 +202,12 @@ def translate(exc: DriverError, doing: str) -> StorageError:
     if codes & _UNAVAILABLE_CODES:
         return StorageUnavailable(message)
     return StorageError(message)
+
+
+def is_lost_race(exc: DriverError) -> bool:
+    """Whether `exc` is an update conflict or deadlock that running the transaction again fixes."""
+    codes = frozenset(getattr(exc, "gds_codes", ()) or ())
+    return bool(codes & _LOST_RACE_CODES) and _LOCK_TIMEOUT not in codes
 
 
 def _message(exc: DriverError) -> str:

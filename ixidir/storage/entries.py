@@ -21,8 +21,8 @@ from ixidir.directory.ports import (
     StorageError,
     StoredEntry,
 )
-from ixidir.storage.database import translate
-from ixidir.storage.migrations import CHANGE_EVENT
+from ixidir.storage.database import is_lost_race, translate
+from ixidir.storage.migrations import CHANGE_EVENT, utc_now
 from ixidir.storage.rows import (
     DELETE,
     DELETE_ROUTING_KEYS,
@@ -41,17 +41,20 @@ from ixidir.storage.rows import (
 WRITE_LOCK_TIMEOUT = 10
 # Rows fetched per call while streaming entries at start-up.
 LOAD_BATCH = 1000
+# Attempts of one change that lost a race for a row (an update conflict). Firebird 3 has no
+# statement restart in read committed (4.0's read consistency): a write that waited for another
+# transaction's lock on the changelog head fails once that one commits, and is run again whole.
+# Each lost round means another writer committed, so with N concurrent writers a change needs at
+# most about N attempts.
+MAX_COMMIT_ATTEMPTS = 32
 
 _NEXT_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + 1 WHERE ID = 1 RETURNING SEQ"
 _LAST_SEQUENCE = "SELECT SEQ FROM CHANGELOG_HEAD WHERE ID = 1"
-_INSERT_CHANGE = (
-    "INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) "
-    "VALUES (?, CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP))"
-)
+_INSERT_CHANGE = "INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) VALUES (?, ?)"
 _INSERT_ITEM = "INSERT INTO CHANGELOG_ITEMS (SEQ, UUID, KIND) VALUES (?, ?, ?)"
 _CHANGE_STAMP = (
-    "SELECT RDB$GET_CONTEXT('SYSTEM', 'DB_GUID'), "
-    "(SELECT COMMITTED_AT FROM CHANGELOG WHERE SEQ = ?) FROM RDB$DATABASE"
+    "SELECT D.GUID, (SELECT COMMITTED_AT FROM CHANGELOG WHERE SEQ = ?) "
+    "FROM DATABASE_IDENTITY D WHERE D.ID = 1"
 )
 
 _T = TypeVar("_T")
@@ -83,8 +86,10 @@ class FirebirdEntryStore:
         self._write = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=WRITE_LOCK_TIMEOUT)
         )
-        # Read committed read-only transactions never block garbage collection; each statement
-        # sees one consistent state (Firebird 4+ read consistency).
+        # Read committed read-only transactions never block garbage collection. Each statement
+        # sees one consistent state on Firebird 4+ (read consistency); on 3.0 a statement may see
+        # a change committed while it runs, which the changelog readers tolerate (a follower
+        # reads entries as they are now, and the sequence decides what is new).
         self._read = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, access_mode=TraAccessMode.READ)
         )
@@ -163,17 +168,21 @@ class FirebirdEntryStore:
         """
         if not writes:
             return self.last_sequence()
-        try:
-            self._write.begin()
-            sequence = self._write_all(writes)
-            self._write.commit()
-        except DriverError as exc:
-            self._abandon()
-            raise translate(exc, "committing a change") from exc
-        except StorageError:
-            self._abandon()
-            raise
-        return sequence
+        for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
+            try:
+                self._write.begin()
+                sequence = self._write_all(writes)
+                self._write.commit()
+            except DriverError as exc:
+                self._abandon()
+                if attempt < MAX_COMMIT_ATTEMPTS and is_lost_race(exc):
+                    continue  # rolled back whole: run the same writes again
+                raise translate(exc, "committing a change") from exc
+            except StorageError:
+                self._abandon()
+                raise
+            return sequence
+        raise StorageError("committing a change: no attempt left")  # pragma: no cover
 
     def last_sequence(self) -> int:
         """The sequence number of the newest committed change (0 for none)."""
@@ -190,10 +199,13 @@ class FirebirdEntryStore:
         The database's GUID (a restore from backup gets a new one) and the change's commit time:
         a copy of the directory taken at `sequence` belongs to the database with the same stamp.
         """
-        guid, committed_at = self._reading(
+        row = self._reading(
             "reading a change's stamp",
             lambda cursor: cursor.execute(_CHANGE_STAMP, (sequence,)).fetchone(),
         )
+        if row is None:
+            raise StorageError("the database identity row is missing")
+        guid, committed_at = row
         if sequence == 0:
             return f"{guid}/0"
         return None if committed_at is None else f"{guid}/{committed_at.isoformat()}"
@@ -256,7 +268,7 @@ class FirebirdEntryStore:
         with self._write.cursor() as cursor:
             # Last, so the head row stays locked only from here to commit (see migrations.py).
             sequence = _single_int(cursor.execute(_NEXT_SEQUENCE).fetchone())
-            cursor.execute(_INSERT_CHANGE, (sequence,))
+            cursor.execute(_INSERT_CHANGE, (sequence, utc_now()))
             cursor.executemany(_INSERT_ITEM, [(sequence, u, k) for u, k in kinds.items()])
         return sequence
 
@@ -274,6 +286,8 @@ class FirebirdEntryStore:
                     try:
                         cursor.execute(INSERT_ROUTING_KEY, (check_routing_key(key), uuid))
                     except DriverError as exc:
+                        if is_lost_race(exc):
+                            raise  # commit() runs the whole change again
                         error = translate(exc, "recording a routing key")
                         if not isinstance(error, StorageConflict):
                             raise error from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from firebird.driver import Connection
 from firebird.driver import Error as DriverError
@@ -28,6 +29,10 @@ class Migration:
     statements: Sequence[str]
 
 
+# Every statement runs on Firebird 3.0 and later (DESIGN.md "Store"): no BINARY/VARBINARY (4.0
+# names for CHAR/VARCHAR CHARACTER SET OCTETS, which they stay in a 4.0 database, so databases
+# created with those names have exactly these columns), no time zones, no DB_GUID.
+#
 # DN and DN key: 2000 characters. A UNIQUE index on a UTF8 VARCHAR fails beyond about 1020
 # characters with 16 KiB pages ("key size exceeds implementation restriction"), so uniqueness is
 # enforced on DN_KEY_HASH, the SHA-256 of the key's UTF-8 bytes. Attributes up to 32000 bytes live
@@ -41,8 +46,9 @@ _MIGRATION_1 = Migration(
             UUID CHAR(36) CHARACTER SET ASCII NOT NULL PRIMARY KEY,
             DN VARCHAR(2000) NOT NULL,
             DN_KEY VARCHAR(2000) NOT NULL,
-            DN_KEY_HASH BINARY(32) NOT NULL CONSTRAINT ENTRIES_DN_KEY_UNIQUE UNIQUE,
-            ATTRS VARBINARY(32000),
+            DN_KEY_HASH CHAR(32) CHARACTER SET OCTETS NOT NULL
+                CONSTRAINT ENTRIES_DN_KEY_UNIQUE UNIQUE,
+            ATTRS VARCHAR(32000) CHARACTER SET OCTETS,
             ATTRS_LARGE BLOB SUB_TYPE BINARY)""",
         # One row whose update, made last in every write transaction, hands out the sequence
         # numbers: the row lock is held to commit, so sequence order is commit order and a
@@ -107,8 +113,33 @@ _MIGRATION_3 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3)
+# The database's identity for change stamps (FirebirdEntryStore.change_stamp): a random GUID of
+# our own, because RDB$GET_CONTEXT('SYSTEM', 'DB_GUID') exists only from Firebird 4. A database
+# migrated from version 3 gets a new identity, so a snapshot written before is not used once
+# (a cold start, never wrong data).
+_MIGRATION_4 = Migration(
+    4,
+    "database identity for change stamps, on Firebird 3.0 and later",
+    (
+        """RECREATE TABLE DATABASE_IDENTITY (
+            ID SMALLINT NOT NULL PRIMARY KEY,
+            GUID CHAR(36) CHARACTER SET ASCII NOT NULL)""",
+        "UPDATE OR INSERT INTO DATABASE_IDENTITY (ID, GUID) "
+        "VALUES (1, UUID_TO_CHAR(GEN_UUID())) MATCHING (ID)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3, _MIGRATION_4)
 SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+class SchemaTooNew(StorageError):
+    """The database was migrated by a newer ixidir; this one must not write to it."""
+
+
+def utc_now() -> datetime:
+    """Now in UTC, as the naive TIMESTAMP the schema stores (Firebird 3 has no time zones)."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def migrate(connection: Connection, *, target: int = SCHEMA_VERSION) -> int:
@@ -122,9 +153,9 @@ def migrate(connection: Connection, *, target: int = SCHEMA_VERSION) -> int:
         _ensure_version_table(connection)
         found = _current_version(connection)
         if found > SCHEMA_VERSION:
-            raise StorageError(
-                f"the database has schema version {found}, newer than this ixidir knows "
-                f"({SCHEMA_VERSION}); upgrade ixidir"
+            raise SchemaTooNew(
+                f"the database has schema version {found}, newer than this ixidir's "
+                f"{SCHEMA_VERSION}: a newer ixidir has migrated it; upgrade ixidir on this node"
             )
         for migration in MIGRATIONS[found:target]:
             _apply(connection, migration)
@@ -165,8 +196,7 @@ def _apply(connection: Connection, migration: Migration) -> None:
             cursor.execute(statement)
             connection.commit()
         cursor.execute(
-            "INSERT INTO SCHEMA_VERSION (VERSION, PURPOSE, APPLIED_AT) "
-            "VALUES (?, ?, CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP))",
-            (migration.version, migration.purpose),
+            "INSERT INTO SCHEMA_VERSION (VERSION, PURPOSE, APPLIED_AT) VALUES (?, ?, ?)",
+            (migration.version, migration.purpose, utc_now()),
         )
     connection.commit()

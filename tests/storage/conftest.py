@@ -1,15 +1,95 @@
-"""Storage test fixtures: one embedded Firebird runtime per test session, a database per test."""
+"""Storage test fixtures: one embedded Firebird runtime per test session, a database per test.
+
+Every test that takes `database` (or `store`) runs twice: on an embedded database file in its
+data directory, and on a database file of the session's private Firebird server (3.0 on Debian
+12), so the SQL is proven on both stores.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from firebird.driver import Connection
 
 from ixidir.directory.ports import StoredEntry
-from ixidir.storage import FirebirdEntryStore, embedded, open_entry_store
+from ixidir.storage import DATABASE_FILE, FirebirdEntryStore, embedded, open_entry_store
+from ixidir.storage.counters import FirebirdCounterStore, open_counter_store
+from ixidir.storage.database import EMBEDDED_USER, open_database
+from ixidir.storage.migrations import migrate
+from ixidir.storage.rows import UPSERT, entry_parameters
+
+if TYPE_CHECKING:  # tests/ is on sys.path under pytest only, not in `python -m` workers
+    from private_firebird import PrivateFirebird
+
+STORES = ("embedded", "server")
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """A test's database: the embedded file in `data_dir` (dsn None) or a file on a server."""
+
+    data_dir: Path
+    runtime_root: Path
+    dsn: str | None = None
+    user: str = EMBEDDED_USER
+    password: str | None = None
+    server: PrivateFirebird | None = None
+
+    @property
+    def target(self) -> str | Path:
+        return self.dsn if self.dsn is not None else self.data_dir / DATABASE_FILE
+
+    def open(self, *, create: bool = False) -> FirebirdEntryStore:
+        """The entry store on this database, as ixidir opens it."""
+        return open_entry_store(
+            self.data_dir,
+            self.dsn,
+            create=create,
+            user=self.user,
+            password=self.password,
+            runtime_root=self.runtime_root,
+        )
+
+    def counters(self) -> FirebirdCounterStore:
+        return open_counter_store(
+            self.data_dir,
+            self.dsn,
+            user=self.user,
+            password=self.password,
+            runtime_root=self.runtime_root,
+        )
+
+    def connect(self, *, create: bool = False) -> Connection:
+        """A plain driver connection (no migration), to build or inspect a schema by hand."""
+        if create and self.dsn is None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        return open_database(self.target, create=create, user=self.user, password=self.password)
+
+    def create_at_version(self, version: int, *entries: StoredEntry) -> None:
+        """Create the database an older release left behind: schema `version`, `entries`."""
+        connection = self.connect(create=True)
+        try:
+            assert migrate(connection, target=version) == 0
+            with connection.cursor() as cursor:
+                for entry in entries:
+                    cursor.execute(UPSERT, entry_parameters(entry))
+            connection.commit()
+        finally:
+            connection.close()
+
+    def another(self, data_dir: Path) -> Database:
+        """A second, distinct database on the same store."""
+        dsn = None if self.server is None else self.server.new_dsn()
+        return replace(self, data_dir=data_dir, dsn=dsn)
+
+    def worker_arguments(self) -> list[str]:
+        """How tests/storage/worker.py finds this database: DATA DSN USER PASSWORD."""
+        return [str(self.data_dir), self.dsn or "-", self.user, self.password or "-"]
 
 
 @pytest.fixture(scope="session")
@@ -25,9 +105,25 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+@pytest.fixture(params=STORES)
+def database(request: pytest.FixtureRequest, data_dir: Path, runtime_root: Path) -> Database:
+    """An empty place for the test's database, on each store in turn (not yet created)."""
+    if request.param == "embedded":
+        return Database(data_dir, runtime_root)
+    server: PrivateFirebird = request.getfixturevalue("firebird_server")
+    return Database(
+        data_dir,
+        runtime_root,
+        dsn=server.new_dsn(),
+        user=server.user,
+        password=server.password,
+        server=server,
+    )
+
+
 @pytest.fixture
-def store(data_dir: Path, runtime_root: Path) -> Iterator[FirebirdEntryStore]:
-    with open_entry_store(data_dir, None, create=True, runtime_root=runtime_root) as opened:
+def store(database: Database) -> Iterator[FirebirdEntryStore]:
+    with database.open(create=True) as opened:
         yield opened
 
 

@@ -33,18 +33,16 @@ from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, decode_limit_requ
 from ixidir.storage import FirebirdEntryStore
 from ixidir.storage.counters import FirebirdCounterStore, open_counter_store
 
-from .conftest import person
+from .conftest import Database, person
 
 DAY = date(2025, 3, 30)
 FAX, SMS, VOICE = Service.FAX, Service.SMS, Service.VOICE
 
 
 @pytest.fixture
-def counters(
-    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
-) -> Iterator[FirebirdCounterStore]:
+def counters(store: FirebirdEntryStore, database: Database) -> Iterator[FirebirdCounterStore]:
     """A counter store on the test's database (created, with its schema, by `store`)."""
-    with open_counter_store(data_dir, None, runtime_root=runtime_root) as opened:
+    with database.counters() as opened:
         yield opened
 
 
@@ -160,13 +158,11 @@ def test_deleting_the_entry_deletes_its_counts_but_modifying_it_does_not(
     assert counters.used(entry.uuid, SMS, day=DAY) == 0
 
 
-def test_counts_survive_reopening(
-    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
-) -> None:
+def test_counts_survive_reopening(store: FirebirdEntryStore, database: Database) -> None:
     user = new_user()
-    with open_counter_store(data_dir, None, runtime_root=runtime_root) as first:
+    with database.counters() as first:
         first.reserve(user, VOICE, day=DAY, count=7, limit=10)
-    with open_counter_store(data_dir, None, runtime_root=runtime_root) as second:
+    with database.counters() as second:
         assert second.used(user, VOICE, day=DAY) == 7
         assert not second.reserve(user, VOICE, day=DAY, count=4, limit=10).granted
 
@@ -216,12 +212,18 @@ RACE_LIMIT = 100
 
 
 def test_concurrent_processes_never_exceed_the_limit(
-    store: FirebirdEntryStore, counters: FirebirdCounterStore, data_dir: Path, runtime_root: Path
+    store: FirebirdEntryStore, counters: FirebirdCounterStore, database: Database
 ) -> None:
     # 8 processes x 50 single reservations, all released at once on a day with no row yet, so
     # they race on the first INSERT as well as on the UPDATE of the same row.
     user = new_user()
-    args = [str(runtime_root), str(data_dir), user, DAY.isoformat(), str(RACE_LIMIT)]
+    args = [
+        str(database.runtime_root),
+        *database.worker_arguments(),
+        user,
+        DAY.isoformat(),
+        str(RACE_LIMIT),
+    ]
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.storage.test_counters", *args, str(RESERVATIONS_EACH)],
@@ -396,8 +398,14 @@ def test_malformed_request_values_are_protocol_errors(value: bytes | None) -> No
 
 
 def _race_worker(argv: list[str]) -> None:
-    root, data, user, day, limit, count = argv
-    with open_counter_store(Path(data), None, runtime_root=Path(root)) as counters:
+    root, data, dsn, user_name, password, user, day, limit, count = argv
+    with open_counter_store(
+        Path(data),
+        None if dsn == "-" else dsn,
+        user=user_name,
+        password=None if password == "-" else password,
+        runtime_root=Path(root),
+    ) as counters:
         sys.stdout.write("ready\n")
         sys.stdout.flush()
         sys.stdin.readline()

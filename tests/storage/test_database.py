@@ -8,7 +8,15 @@ import pytest
 
 from ixidir.directory.ports import StorageUnavailable
 from ixidir.storage import open_entry_store
-from ixidir.storage.database import PAGE_SIZE, Target, open_database, parse_dsn
+from ixidir.storage.database import (
+    PAGE_SIZE,
+    Target,
+    is_supported_engine,
+    open_database,
+    parse_dsn,
+)
+
+from .conftest import Database
 
 
 @pytest.mark.parametrize(
@@ -21,6 +29,8 @@ from ixidir.storage.database import PAGE_SIZE, Target, open_database, parse_dsn
         ("db1/3051:/srv/ixidir.fdb", Target("db1/3051:/srv/ixidir.fdb", is_server=True)),
         ("db1:3051/ixidir", Target("db1/3051:ixidir", is_server=True)),
         ("10.0.0.5:3050//srv/ixidir.fdb", Target("10.0.0.5/3050:/srv/ixidir.fdb", is_server=True)),
+        ("10.0.0.5:3050:/srv/ixidir.fdb", Target("10.0.0.5/3050:/srv/ixidir.fdb", is_server=True)),
+        ("db1:3050/srv/ixidir/x.fdb", Target("db1/3050:/srv/ixidir/x.fdb", is_server=True)),
     ],
 )
 def test_dsn_forms(dsn: str, expected: Target) -> None:
@@ -75,3 +85,36 @@ def test_unreachable_server_is_unavailable(runtime_root: Path) -> None:
     # Port 1 on the loopback refuses connections: nothing listens there.
     with pytest.raises(StorageUnavailable):
         open_database("127.0.0.1/1:/nowhere.fdb", create=False, password="x")
+
+
+@pytest.mark.parametrize(
+    ("version", "supported"),
+    [("3.0.11", True), ("4.0.5", True), ("5.0.1", True), ("2.5.9", False), ("", False)],
+)
+def test_servers_older_than_3_0_are_refused(version: str, supported: bool) -> None:
+    """A 2.5 server is not at hand to attach to; the decision is this function's."""
+    assert is_supported_engine(version) is supported
+
+
+def test_each_store_runs_a_supported_engine(database: Database) -> None:
+    database.open(create=True).close()
+    connection = database.connect()
+    try:
+        version = connection.info.engine_version
+    finally:
+        connection.close()
+    assert version >= 3.0
+
+
+def test_a_server_connection_is_encrypted(database: Database) -> None:
+    """The private server says `WireCrypt = Required`; the wheel's Firebird 5 client agrees
+    (Srp gives the session key). Embedded attachments have no wire."""
+    database.open(create=True).close()
+    connection = database.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT RDB$GET_CONTEXT('SYSTEM', 'WIRE_ENCRYPTED') FROM RDB$DATABASE")
+            row = cursor.fetchone()
+    finally:
+        connection.close()
+    assert row == (("TRUE" if database.dsn else None),)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,21 +16,21 @@ from ixidir.directory.ports import (
     StorageConflict,
     StorageError,
 )
-from ixidir.storage import FirebirdEntryStore, open_entry_store
+from ixidir.storage import FirebirdEntryStore
 from ixidir.storage.rows import MAX_INLINE_ATTRIBUTES
 
-from .conftest import person
+from .conftest import Database, person
 
 
 def test_entries_round_trip_with_binary_and_unicode_values(
-    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
+    store: FirebirdEntryStore, database: Database
 ) -> None:
     binary = bytes(range(256)) + b"\xff\xfe\x00"
     alice = person("alice", jpegPhoto=[binary], description=["Grüße 😀".encode(), b""])
     bob = person("bob", cn=["Bob Müller".encode()])
     store.commit([PutEntry(alice), PutEntry(bob)])
     store.close()
-    with open_entry_store(data_dir, None, create=False, runtime_root=runtime_root) as reopened:
+    with database.open() as reopened:
         loaded = {entry.uuid: entry for entry in reopened.load()}
     assert loaded == {alice.uuid: _as_tuples(alice), bob.uuid: _as_tuples(bob)}
 
@@ -144,9 +146,9 @@ def test_load_reports_the_sequence_it_contains(store: FirebirdEntryStore) -> Non
 
 
 def test_a_change_wakes_a_waiter_on_another_connection(
-    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
+    store: FirebirdEntryStore, database: Database
 ) -> None:
-    with open_entry_store(data_dir, None, create=False, runtime_root=runtime_root) as follower:
+    with database.open() as follower:
         seen = follower.last_sequence()
         assert not follower.wait_for_change(0.2)
         store.commit([PutEntry(person("walt"))])
@@ -159,9 +161,9 @@ def test_a_change_wakes_a_waiter_on_another_connection(
 
 
 def test_close_is_idempotent_and_the_store_is_a_context_manager(
-    data_dir: Path, runtime_root: Path
+    database: Database,
 ) -> None:
-    with open_entry_store(data_dir, None, create=True, runtime_root=runtime_root) as store:
+    with database.open(create=True) as store:
         store.wait_for_change(0.01)
     store.close()
 
@@ -174,18 +176,18 @@ def _as_tuples(entry: object) -> object:
 
 
 def test_a_follower_starting_from_a_loaded_state_is_not_woken_for_old_changes(
-    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
+    store: FirebirdEntryStore, database: Database
 ) -> None:
     """changes_since(N) tells the store the caller has N: waiting then sleeps until new work
     (a server that loaded the directory must not spin on changes it already has)."""
     store.commit([PutEntry(person("early"))])
-    with open_entry_store(data_dir, None, create=False, runtime_root=runtime_root) as follower:
+    with database.open() as follower:
         assert follower.changes_since(store.last_sequence()) == []
         assert follower.wait_for_change(0.2) is False
 
 
 def test_a_change_stamp_names_the_database_and_the_change(
-    store: FirebirdEntryStore, runtime_root: Path, tmp_path: Path
+    store: FirebirdEntryStore, database: Database, tmp_path: Path
 ) -> None:
     empty = store.change_stamp(0)
     assert empty is not None
@@ -199,6 +201,32 @@ def test_a_change_stamp_names_the_database_and_the_change(
     second = store.commit([PutEntry(person("sam"))])
     assert store.change_stamp(second) not in (None, stamp)
     other_dir = tmp_path / "other"
-    with open_entry_store(other_dir, None, create=True, runtime_root=runtime_root) as other:
+    with database.another(other_dir).open(create=True) as other:
         other.commit([PutEntry(person("rita"))])
         assert other.change_stamp(first) != stamp  # another database, same sequence
+
+
+def test_a_commit_that_waited_for_another_writer_still_succeeds(
+    store: FirebirdEntryStore, database: Database
+) -> None:
+    """Another transaction holds the changelog head row; our commit waits for it. When that
+    one commits, Firebird 3 reports an update conflict (4+ restarts the statement): the change
+    is run again and succeeds, with the next sequence."""
+    blocker = database.connect()
+    try:
+        blocker.begin()
+        with blocker.cursor() as cursor:
+            cursor.execute("UPDATE CHANGELOG_HEAD SET SEQ = SEQ + 1 WHERE ID = 1")
+        sequences: list[int] = []
+        writer = threading.Thread(
+            target=lambda: sequences.append(store.commit([PutEntry(person("waiter"))]))
+        )
+        writer.start()
+        time.sleep(0.5)  # let the writer reach the head row and wait for its lock
+        assert writer.is_alive()
+        blocker.commit()
+        writer.join(timeout=30)
+    finally:
+        blocker.close()
+    assert sequences == [2]
+    assert [entry.dn for entry in store.load()] == [person("waiter").dn]

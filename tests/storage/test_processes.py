@@ -1,4 +1,5 @@
-"""Several processes sharing one embedded database file (SuperClassic), as server workers do."""
+"""Several processes sharing one database (an embedded file in SuperClassic, or a server), as
+server workers and nodes do."""
 
 from __future__ import annotations
 
@@ -9,21 +10,27 @@ from pathlib import Path
 from ixidir.directory.ports import PutEntry
 from ixidir.storage import FirebirdEntryStore
 
-from .conftest import person
+from .conftest import Database, person
 
 WORKER = Path(__file__).with_name("worker.py")
 PER_WRITER = 15
 
 
-def _worker(runtime_root: Path, data_dir: Path, *args: str) -> subprocess.Popen[str]:
-    command = [sys.executable, str(WORKER), str(runtime_root), str(data_dir), *args]
+def _worker(database: Database, *args: str) -> subprocess.Popen[str]:
+    command = [
+        sys.executable,
+        str(WORKER),
+        str(database.runtime_root),
+        *database.worker_arguments(),
+        *args,
+    ]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_two_processes_write_concurrently_and_nothing_is_lost(
-    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
+    store: FirebirdEntryStore, database: Database
 ) -> None:
-    writers = [_worker(runtime_root, data_dir, "write", p, str(PER_WRITER)) for p in ("a", "b")]
+    writers = [_worker(database, "write", p, str(PER_WRITER)) for p in ("a", "b")]
     store.commit([PutEntry(person("parent"))])
     outputs = [writer.communicate(timeout=120) for writer in writers]
     assert [writer.returncode for writer in writers] == [0, 0], outputs
@@ -38,9 +45,9 @@ def test_two_processes_write_concurrently_and_nothing_is_lost(
 
 
 def test_a_commit_wakes_a_waiter_in_another_process(
-    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
+    store: FirebirdEntryStore, database: Database
 ) -> None:
-    waiter = _worker(runtime_root, data_dir, "wait", "60")
+    waiter = _worker(database, "wait", "60")
     assert waiter.stdout is not None
     assert waiter.stdout.readline().strip() == "ready"
     store.commit([PutEntry(person("ping"))])
@@ -49,8 +56,6 @@ def test_a_commit_wakes_a_waiter_in_another_process(
     assert out.split() == ["True", "uid=ping,ou=people,dc=example,dc=com"]
 
 
-def test_a_waiter_times_out_without_changes(
-    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
-) -> None:
-    out, err = _worker(runtime_root, data_dir, "wait", "0.5").communicate(timeout=120)
+def test_a_waiter_times_out_without_changes(store: FirebirdEntryStore, database: Database) -> None:
+    out, err = _worker(database, "wait", "0.5").communicate(timeout=120)
     assert out.split() == ["ready", "False"], err

@@ -5,28 +5,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from ixidir.directory.ports import DeleteEntry, NumberConflict, PutEntry, StorageError, StoredEntry
-from ixidir.storage import DATABASE_FILE, SCHEMA_VERSION, FirebirdEntryStore, open_entry_store
-from ixidir.storage.database import open_database
+from ixidir.storage import SCHEMA_VERSION, FirebirdEntryStore
 from ixidir.storage.migrations import migrate
-from ixidir.storage.rows import UPSERT, entry_parameters
 
-from .conftest import person
+from .conftest import Database, person
 
 NUMBER = "4981424799123"
 OTHER = "4981424799124"
 
 
 @pytest.fixture
-def second(
-    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
-) -> Iterator[FirebirdEntryStore]:
+def second(store: FirebirdEntryStore, database: Database) -> Iterator[FirebirdEntryStore]:
     """Another store on the same database, as another worker or the CLI would hold."""
-    with open_entry_store(data_dir, None, create=False, runtime_root=runtime_root) as opened:
+    with database.open() as opened:
         yield opened
 
 
@@ -141,28 +136,20 @@ def test_a_malformed_key_is_refused_before_anything_is_written(
 
 
 def test_a_version_2_database_is_migrated_and_its_entries_keep_working(
-    data_dir: Path, runtime_root: Path
+    database: Database,
 ) -> None:
     """A database of the release before routing keys: migration 3 adds an empty table, and an
     old entry gets its keys on its next write (migrations.py says why there is no backfill)."""
     old = person("old")
-    data_dir.mkdir(parents=True)
-    connection = open_database(data_dir / DATABASE_FILE, create=True)
-    try:
-        assert migrate(connection, target=2) == 0
-        with connection.cursor() as cursor:
-            cursor.execute(UPSERT, entry_parameters(old))
-        connection.commit()
-    finally:
-        connection.close()
-    with open_entry_store(data_dir, None, create=False, runtime_root=runtime_root) as store:
+    database.create_at_version(2, old)
+    with database.open() as store:
         assert _uuids(store) == {old.uuid}
         store.commit([_put(person("new"), OTHER)])
         store.commit([_put(old, NUMBER)])
         with pytest.raises(NumberConflict) as raised:
             store.commit([_put(person("late"), NUMBER)])
         assert raised.value.holder_uuid == old.uuid
-    connection = open_database(data_dir / DATABASE_FILE, create=False)
+    connection = database.connect()
     try:
         assert migrate(connection) == SCHEMA_VERSION
     finally:

@@ -1,6 +1,7 @@
 """A separate process using the entry store, for the multi-process storage tests.
 
-Usage: worker.py ROOT DATA write PREFIX COUNT  |  worker.py ROOT DATA wait TIMEOUT
+Usage: worker.py ROOT DATA DSN USER PASSWORD write PREFIX COUNT | ... wait TIMEOUT
+(DSN and PASSWORD `-`: the embedded database in DATA.)
 """
 
 from __future__ import annotations
@@ -10,21 +11,32 @@ import uuid
 from pathlib import Path
 
 from ixidir.directory.ports import PutEntry, StoredEntry
-from ixidir.storage import open_entry_store
+from ixidir.storage import FirebirdEntryStore, open_entry_store
 
 
-def write(data: Path, root: Path, prefix: str, count: int) -> None:
+def _open(root: Path, data: Path, dsn: str, user: str, password: str) -> FirebirdEntryStore:
+    return open_entry_store(
+        data,
+        None if dsn == "-" else dsn,
+        create=False,
+        user=user,
+        password=None if password == "-" else password,
+        runtime_root=root,
+    )
+
+
+def write(store: FirebirdEntryStore, prefix: str, count: int) -> None:
     """Commit `count` entries one by one; print each commit's sequence."""
-    with open_entry_store(data, None, create=False, runtime_root=root) as store:
+    with store:
         for number in range(count):
             dn = f"uid={prefix}{number},ou=people,dc=example,dc=com"
             entry = StoredEntry(str(uuid.uuid4()), dn, dn.lower(), {"uid": [dn[4:].encode()]})
             sys.stdout.write(f"{store.commit([PutEntry(entry)])}\n")
 
 
-def wait(data: Path, root: Path, timeout: float) -> None:
+def wait(store: FirebirdEntryStore, timeout: float) -> None:
     """Say `ready` once listening, then report whether a change woke us and what it was."""
-    with open_entry_store(data, None, create=False, runtime_root=root) as store:
+    with store:
         seen = store.last_sequence()
         sys.stdout.write("ready\n")
         sys.stdout.flush()
@@ -34,11 +46,12 @@ def wait(data: Path, root: Path, timeout: float) -> None:
 
 
 def main(argv: list[str]) -> None:
-    root, data, action, *rest = argv
+    root, data, dsn, user, password, action, *rest = argv
+    store = _open(Path(root), Path(data), dsn, user, password)
     if action == "write":
-        write(Path(data), Path(root), rest[0], int(rest[1]))
+        write(store, rest[0], int(rest[1]))
     else:
-        wait(Path(data), Path(root), float(rest[0]))
+        wait(store, float(rest[0]))
 
 
 if __name__ == "__main__":
