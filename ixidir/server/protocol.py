@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 
 from ixidir.directory.requests import SearchRequest
 from ixidir.errors import ResultCode
+from ixidir.server import lane
 from ixidir.server.codec import CodecError, LDAPCodec, decode_pdu
 from ixidir.server.encoder import envelope
 from ixidir.server.extended import ExtendedHandler, standard_handlers
@@ -171,6 +172,13 @@ class LDAPServerProtocol(Protocol):
                     self._accept(message)
                     return
                 request = message.request
+            operations = lane.answer(self._config.directory, principal, request)
+            if operations is not None:
+                self._session.log_search(request)
+                self._config.answers.put(principal, search.operation, generation, operations)
+                items = iter((wrap(search.message_id, operations),))
+                self._work.append(Work(search.message_id, items, barrier=False))
+                return
             replies = self._capture(search, principal, generation, request)
             self._work.append(Work(search.message_id, replies, barrier=False))
             return

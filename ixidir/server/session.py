@@ -192,7 +192,7 @@ class Session:
     ) -> Iterator[Outgoing]:
         """Entries as the directory yields them, then SearchResultDone (with the paged control
         on every SearchResultDone of a paged search, RFC 2696)."""
-        self._log_search(request)
+        self.log_search(request)
         paged = find(controls, PAGED_RESULTS_OID)
         done_controls: tuple[Control, ...] = () if paged is None else (paged_response(b""),)
         try:
@@ -212,7 +212,7 @@ class Session:
     def search_operations(self, request: SearchRequest) -> Iterator[bytes]:
         """The encoded protocolOps answering a search without controls: entries as the directory
         yields them, then SearchResultDone. The same answer as `respond`, minus the objects."""
-        self._log_search(request)
+        self.log_search(request)
         try:
             for entry in self._directory.search(self.principal, request, now=self._now):
                 yield entry_operation(entry)
@@ -220,7 +220,8 @@ class Session:
         except Exception as error:  # noqa: BLE001  (mapped in results.py)
             yield done_operation(result_for(error, ResultKind.SEARCH_DONE, self._log))
 
-    def _log_search(self, request: SearchRequest) -> None:
+    def log_search(self, request: SearchRequest) -> None:
+        """Log the search at debug level when the server writes debug lines."""
         # At debug level every search the cache has not seen is logged, so the filters a real
         # Messaging Connector sends (its filter text is configurable) can be captured.
         if not self._log_searches:

@@ -31,7 +31,7 @@ MAX_PLANS = 1024
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
+class Plan:
     """What a search needs that depends on neither its filter nor the time: valid while the
     directory's generation is unchanged (a write may create or remove the base)."""
 
@@ -49,7 +49,7 @@ class _Plans:
 
     def __init__(self) -> None:
         self.generation = -1
-        self.plans: dict[Hashable, _Plan] = {}
+        self.plans: dict[Hashable, Plan] = {}
 
 
 _PLANS: WeakKeyDictionary[DirectoryState, _Plans] = WeakKeyDictionary()
@@ -63,25 +63,34 @@ def search(
     now: Clock | None = None,
 ) -> Iterator[SearchResultEntry]:
     """Validate the base eagerly (errors raise at the call), then return the lazy results."""
+    plan = prepared(state, principal, request)
+    compiled = state.compiler.compile(request.filter)
+    if plan is None:
+        base, base_key = state.parse_dn(request.base)
+        selection = parse_selection(state.compiler.catalog, request.attributes)
+        special = root_dse(state) if not base_key else subschema_entry(state)
+        return _special(state, base, special, compiled, selection, request)
+    entries = _candidates(state, plan.base_key, request.scope, compiled)
+    deadline = _deadline(request.time_limit, now)
+    return _results(state, plan, entries, compiled, request, deadline)
+
+
+def prepared(state: DirectoryState, principal: Principal, request: SearchRequest) -> Plan | None:
+    """The search's plan (remembered per generation), or None for the root DSE and subschema
+    entry, which are built per request; NoSuchObject and InvalidDNSyntax raise here."""
     plans = _plans(state)
     key = (principal, request.base, request.scope, request.attributes, request.size_limit)
     plan = plans.plans.get(key)
     if plan is None:
         base, base_key = state.parse_dn(request.base)
-        compiled = state.compiler.compile(request.filter)
-        selection = parse_selection(state.compiler.catalog, request.attributes)
         if request.scope is Scope.BASE and base_key in ("", state.subschema_key):
-            special = root_dse(state) if not base_key else subschema_entry(state)
-            return _special(state, base, special, compiled, selection, request)
+            return None
+        selection = parse_selection(state.compiler.catalog, request.attributes)
         plan = _plan(state, principal, request, base, base_key, selection)
         if len(plans.plans) >= MAX_PLANS:
             plans.plans.clear()
         plans.plans[key] = plan
-    else:
-        compiled = state.compiler.compile(request.filter)
-    entries = _candidates(state, plan.base_key, request.scope, compiled)
-    deadline = _deadline(request.time_limit, now)
-    return _results(state, plan, entries, compiled, request, deadline)
+    return plan
 
 
 def _plans(state: DirectoryState) -> _Plans:
@@ -101,7 +110,7 @@ def _plan(
     base: DN,
     base_key: str,
     selection: Selection,
-) -> _Plan:
+) -> Plan:
     """Check the base (noSuchObject, RFC 4511 §4.5.1.1) and prepare the reader and limits."""
     reader = state.reader(principal)
     if base_key:
@@ -112,7 +121,7 @@ def _plan(
                 f"no such object: {request.base}", matched_dn=matched if reader.sees_all else ""
             )
     limit = _size_limit(state, principal, request)
-    return _Plan(base, base_key, selection, reader, limit)
+    return Plan(base, base_key, selection, reader, limit)
 
 
 def _special(
@@ -149,11 +158,11 @@ def _candidates(
         return state.dit.subtree(base_key, include_base=scope is Scope.SUB)
     found = (state.dit.by_uuid(str(uuid)) for uuid in ids)
     return [
-        entry for entry in found if entry is not None and _in_scope(state, entry, base_key, scope)
+        entry for entry in found if entry is not None and in_scope(state, entry, base_key, scope)
     ]
 
 
-def _in_scope(state: DirectoryState, entry: Entry, base_key: str, scope: Scope) -> bool:
+def in_scope(state: DirectoryState, entry: Entry, base_key: str, scope: Scope) -> bool:
     if not base_key:
         return True
     if scope is Scope.ONE:
@@ -180,7 +189,7 @@ def _deadline(time_limit: int, now: Clock | None) -> Callable[[], bool]:
 
 def _results(
     state: DirectoryState,
-    plan: _Plan,
+    plan: Plan,
     entries: Iterable[Entry],
     compiled: CompiledFilter,
     request: SearchRequest,
