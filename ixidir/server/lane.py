@@ -13,11 +13,11 @@ from ixidir.directory.dit import Entry
 from ixidir.directory.ops.lookup import Found
 from ixidir.directory.requests import Principal, SearchRequest, SearchResultEntry
 from ixidir.errors import ResultCode
-from ixidir.server.encoder import done_operation, entry_operation
+from ixidir.server.codec import entry_operation, result_operation
 from ixidir.server.facade import Directory
 from ixidir.server.messages import Result, ResultKind
 
-SUCCESS_DONE = done_operation(Result(ResultKind.SEARCH_DONE, ResultCode.SUCCESS))
+SUCCESS_DONE = result_operation(Result(ResultKind.SEARCH_DONE, ResultCode.SUCCESS))
 # Presentations an entry keeps at most (a client cycling attribute lists starts it afresh).
 MAX_FORMS = 8
 

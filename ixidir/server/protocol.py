@@ -22,8 +22,7 @@ from twisted.python.failure import Failure
 from ixidir.directory.requests import SearchRequest
 from ixidir.errors import ResultCode
 from ixidir.server import lane
-from ixidir.server.codec import CodecError, LDAPCodec, decode_pdu
-from ixidir.server.encoder import envelope
+from ixidir.server.codec import CodecError, LDAPCodec, envelope
 from ixidir.server.extended import ExtendedHandler, standard_handlers
 from ixidir.server.facade import Directory
 from ixidir.server.fastpath import AnswerCache, SearchFrame, searches_root_dse, split_search, wrap
@@ -35,7 +34,7 @@ from ixidir.server.messages import (
     LDAPMessage,
     UnbindRequest,
 )
-from ixidir.server.searchcodec import SearchShapes
+from ixidir.server.pdus import SearchReader
 from ixidir.server.sendnow import direct_socket, send_now
 from ixidir.server.session import Outgoing, Reply, Session, StartTLS
 
@@ -45,8 +44,8 @@ _STABLE_RESULTS = frozenset(
 )
 _SEARCH_DONE = 0x65
 
-# slapd accepts 4 MiB from bound clients; ldaptor's decoder is quadratic in elements per
-# SEQUENCE, so we default lower. Requests from real clients are a few hundred bytes.
+# slapd accepts 4 MiB from bound clients; requests from real clients are a few hundred bytes,
+# and a PDU is decoded on the reactor, so we default lower.
 DEFAULT_MAX_PDU_SIZE = 1024 * 1024
 WRITE_BATCH_BYTES = 64 * 1024  # coalesce small PDUs into writes of about this size
 TURN_BYTES = 1024 * 1024  # then give the reactor a turn (abandon, other connections)
@@ -77,7 +76,7 @@ class LDAPServerFactory(Factory):
         self.tls = tls  # an IOpenSSLContextFactory for StartTLS, or None
         self.extended = dict(standard_handlers() if extended is None else extended)
         self.answers = AnswerCache()  # shared by all connections (DESIGN.md fast path)
-        self.shapes = SearchShapes()  # and what their searches look like (searchcodec)
+        self.searches = SearchReader()  # and the shapes of their searches (pdus)
         self.noisy = False  # no "starting factory" lines; our own log says what matters
 
     def buildProtocol(self, addr: IAddress | None) -> LDAPServerProtocol:
@@ -104,7 +103,7 @@ class LDAPServerProtocol(Protocol):
 
     def __init__(self, factory: LDAPServerFactory) -> None:
         self._config = factory
-        self._codec = LDAPCodec(factory.max_pdu_size)
+        self._codec = LDAPCodec(factory.max_pdu_size, searches=factory.searches)
         self._session = Session(
             factory.directory,
             extended=factory.extended,
@@ -155,34 +154,32 @@ class LDAPServerProtocol(Protocol):
             self._out.pauseProducing()
 
     def _accept_frame(self, pdu: bytes) -> None:
-        """Serve a repeated search from the answer cache, else decode and dispatch."""
+        """What happens to a request: a repeated search is answered from the answer cache; any
+        other PDU is decoded; a search then goes to the routing lane, else the general search;
+        every other request to the session."""
         search = split_search(pdu) if self._barriers == 0 else None
+        principal = self._session.principal
+        generation = self._config.directory.generation
         if search is not None:
-            principal = self._session.principal
-            generation = self._config.directory.generation
             answer = self._config.answers.get(principal, search.operation, generation)
             if answer is not None:
-                items = iter((wrap(search.message_id, answer),))
-                self._work.append(Work(search.message_id, items, barrier=False))
+                self._queue(search.message_id, iter((wrap(search.message_id, answer),)))
                 return
-            request = self._config.shapes.decode(pdu, search.operation)
-            if request is None:
-                message = decode_pdu(pdu)
-                if not isinstance(message.request, SearchRequest):  # only if ldaptor disagrees
-                    self._accept(message)
-                    return
-                request = message.request
-            operations = lane.answer(self._config.directory, principal, request)
-            if operations is not None:
-                self._session.log_search(request)
-                self._config.answers.put(principal, search.operation, generation, operations)
-                items = iter((wrap(search.message_id, operations),))
-                self._work.append(Work(search.message_id, items, barrier=False))
-                return
-            replies = self._capture(search, principal, generation, request)
-            self._work.append(Work(search.message_id, replies, barrier=False))
+        message = self._codec.decode(pdu)
+        request = message.request
+        if search is None or not isinstance(request, SearchRequest):
+            self._accept(message)
             return
-        self._accept(decode_pdu(pdu))
+        operations = lane.answer(self._config.directory, principal, request)
+        if operations is not None:
+            self._session.log_search(request)
+            self._config.answers.put(principal, search.operation, generation, operations)
+            self._queue(search.message_id, iter((wrap(search.message_id, operations),)))
+            return
+        self._queue(search.message_id, self._capture(search, principal, generation, request))
+
+    def _queue(self, message_id: int, items: Iterator[Item]) -> None:
+        self._work.append(Work(message_id, items, barrier=False))
 
     def _capture(
         self, search: SearchFrame, principal: Hashable, generation: int, request: SearchRequest

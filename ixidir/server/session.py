@@ -23,6 +23,7 @@ from ixidir.directory.requests import (
     SearchResultEntry,
 )
 from ixidir.errors import AuthMethodNotSupported, ProtocolError, ResultCode
+from ixidir.server.codec import entry_operation, result_operation
 from ixidir.server.controls import (
     PAGED_RESULTS_OID,
     PagedRequest,
@@ -32,7 +33,6 @@ from ixidir.server.controls import (
     find,
     paged_response,
 )
-from ixidir.server.encoder import done_operation, entry_operation
 from ixidir.server.extended import ExtendedCall, ExtendedHandler, find_handler
 from ixidir.server.facade import Directory
 from ixidir.server.messages import (
@@ -53,7 +53,7 @@ from ixidir.server.messages import (
 from ixidir.server.results import extended_result_for, result_for
 
 SUCCESS = ResultCode.SUCCESS
-_SUCCESS_DONE = done_operation(Result(ResultKind.SEARCH_DONE, SUCCESS))
+_SUCCESS_DONE = result_operation(Result(ResultKind.SEARCH_DONE, SUCCESS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +218,7 @@ class Session:
                 yield entry_operation(entry)
             yield _SUCCESS_DONE
         except Exception as error:  # noqa: BLE001  (mapped in results.py)
-            yield done_operation(result_for(error, ResultKind.SEARCH_DONE, self._log))
+            yield result_operation(result_for(error, ResultKind.SEARCH_DONE, self._log))
 
     def log_search(self, request: SearchRequest) -> None:
         """Log the search at debug level when the server writes debug lines."""

@@ -1,9 +1,10 @@
-"""The direct SearchRequest reader agrees with the general (ldaptor) decoder, or steps aside."""
+"""Our SearchRequest reader reads what ldaptor (a client library's encoder) writes."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from directory.test_filtertext import filters
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,11 +23,14 @@ from ixidir.directory.filter import (
     Present,
     Substrings,
 )
-from ixidir.server.codec import decode_with_ldaptor
-from ixidir.server.fastpath import split_search
-from ixidir.server.searchcodec import SearchShapes, decode_search
+from ixidir.directory.requests import Scope, SearchRequest
+from ixidir.server.codec import CodecError, LDAPCodec
+from ixidir.server.messages import LDAPMessage
+from ixidir.server.pdus import SearchReader
 
 from . import wire
+
+BASE = "ou=people,dc=example,dc=com"
 
 
 class assertion:  # noqa: N801 (a namespace for ldaptor's long class names)
@@ -34,15 +38,6 @@ class assertion:  # noqa: N801 (a namespace for ldaptor's long class names)
     type = pureldap.LDAPMatchingRuleAssertion_type
     matchValue = pureldap.LDAPMatchingRuleAssertion_matchValue  # noqa: N815
     dnAttributes = pureldap.LDAPMatchingRuleAssertion_dnAttributes  # noqa: N815
-
-
-def has_extensible(f: Filter) -> bool:
-    match f:
-        case And(children) | Or(children):
-            return any(map(has_extensible, children))
-        case Not(child):
-            return has_extensible(child)
-    return isinstance(f, Extensible)
 
 
 def ldaptor_filter(f: Filter) -> Any:
@@ -91,7 +86,7 @@ def search_pdu(
     f: Filter, message_id: int, scope: int, attributes: list[str], size: int, time: int
 ) -> bytes:
     request = pureldap.LDAPSearchRequest(
-        baseObject="ou=people,dc=example,dc=com",
+        baseObject=BASE,
         scope=scope,
         sizeLimit=size,
         timeLimit=time,
@@ -102,6 +97,10 @@ def search_pdu(
     return wire_bytes
 
 
+def decode(pdu: bytes, reader: SearchReader | None = None) -> LDAPMessage:
+    return LDAPCodec(len(pdu), searches=reader).decode(pdu)
+
+
 @given(
     filters,
     st.integers(1, 2**31 - 1),
@@ -110,37 +109,21 @@ def search_pdu(
     st.integers(0, 2**31 - 1),
     st.integers(0, 1000),
 )
-def test_reader_agrees_with_the_general_decoder(
+def test_searches_decode_to_what_was_encoded(
     f: Filter, message_id: int, scope: int, attributes: list[str], size: int, time: int
 ) -> None:
-    """Every search decodes the same both ways (or the reader declines and ldaptor decodes)."""
+    """decode(encode(m)) == m, with ldaptor as the encoder (every filter form)."""
     pdu = search_pdu(f, message_id, scope, attributes, size, time)
-    fast = decode_search(pdu)
-    general = decode_with_ldaptor(pdu)
-    assert fast is None or fast == general
-    if not has_extensible(f):
-        assert fast is not None  # the reader handles every other filter form
+    expected = SearchRequest(BASE, Scope(scope), f, tuple(attributes), size, time)
+    assert decode(pdu) == LDAPMessage(message_id, expected)
 
 
-def test_a_routing_search_is_read_directly() -> None:
-    pdu = wire.search(7, "ou=people,dc=example,dc=com", "(facsimileTelephoneNumber=+49 8142 1)")
-    assert decode_search(pdu) == decode_with_ldaptor(pdu)
-    assert decode_search(pdu) is not None
+def test_searches_with_garbage_raise_codec_error() -> None:
+    with pytest.raises(CodecError):
+        decode(b"\x30\x05\x02\x01\x01\x63\x00")
 
 
-def test_searches_with_controls_and_garbage_are_left_to_the_general_decoder() -> None:
-    paged = wire.search(2, "dc=example,dc=com", controls=[wire.paged(5)])
-    assert decode_search(paged) is None
-    assert decode_search(b"\x30\x05\x02\x01\x01\x63\x00") is None
-    assert decode_search(wire.bind(1, "cn=x", "y")) is None
-
-
-@given(st.binary(max_size=64))
-def test_arbitrary_bytes_never_raise(data: bytes) -> None:
-    decode_search(data)
-
-
-SHAPES = SearchShapes()  # shared across examples, so later ones hit shapes earlier ones taught
+READER = SearchReader()  # shared across examples, so later ones hit shapes earlier ones taught
 
 
 @given(
@@ -149,27 +132,19 @@ SHAPES = SearchShapes()  # shared across examples, so later ones hit shapes earl
     st.sampled_from([[], ["mail"], ["mail", "cn"]]),
     st.sampled_from([0, 1, 300]),
 )
-def test_remembered_shapes_decode_as_the_general_decoder_does(
+def test_remembered_shapes_decode_as_a_fresh_reader_does(
     fs: list[Filter], scope: int, attributes: list[str], size: int
 ) -> None:
-    """The same shape with other filters: each request is what the general decoder reads."""
+    """The same shape with other filters: each request is what a reader that never saw the
+    shape reads."""
     for message_id, f in enumerate(fs, start=1):
         pdu = search_pdu(f, message_id, scope, attributes, size, 0)
-        split = split_search(pdu)
-        assert split is not None
-        request = SHAPES.decode(pdu, split.operation)
-        assert request is None or request == decode_with_ldaptor(pdu).request
-        if not has_extensible(f):
-            assert request is not None
+        assert decode(pdu, READER) == decode(pdu, SearchReader())
 
 
-def test_shapes_decline_what_they_cannot_read() -> None:
-    shapes = SearchShapes(max_shapes=1)
-    assert shapes.decode(b"", b"\x63\x00") is None
-    assert shapes.decode(b"", b"\x64\x00") is None
-    routing = wire.search(3, "ou=people,dc=example,dc=com", "(facsimileTelephoneNumber=+49 1)")
+def test_a_reader_full_of_shapes_starts_afresh() -> None:
+    reader = SearchReader(max_shapes=1)
+    routing = wire.search(3, BASE, "(facsimileTelephoneNumber=+49 1)")
     other = wire.search(4, "dc=example,dc=com", "(mail=a@b)", attributes=["cn"])
     for pdu in (routing, other, routing):  # the one remembered shape is replaced each time
-        split = split_search(pdu)
-        assert split is not None
-        assert shapes.decode(pdu, split.operation) == decode_with_ldaptor(pdu).request
+        assert decode(pdu, reader) == decode(pdu)
