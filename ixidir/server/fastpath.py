@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from ixidir.server import ber
 from ixidir.server.ber import CodecError
-from ixidir.server.codec import envelope
 
 _SEARCH_REQUEST = 0x63
 # Cache answers up to this size only: the connector's answers are one entry of a few hundred
@@ -62,7 +61,9 @@ def searches_root_dse(search: SearchFrame) -> bool:
 
 def wrap(message_id: int, operations: tuple[bytes, ...]) -> bytes:
     """LDAPMessage envelopes with `message_id` around each stored protocolOp."""
-    return b"".join(envelope(message_id, operation) for operation in operations)
+    ident = ber.integer_tlv(message_id)
+    size = len(ident)
+    return b"".join([b"\x30" + ber.length(size + len(op)) + ident + op for op in operations])
 
 
 class AnswerCache:

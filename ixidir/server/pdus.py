@@ -291,7 +291,10 @@ class SearchReader:
     def __call__(self, buf: Buffer, start: int, end: int) -> SearchRequest:
         pos = start
         for _ in range(6):  # baseObject, scope, derefAliases, sizeLimit, timeLimit, typesOnly
-            pos = ber.element(buf, pos, end)[2]
+            # Skipped unchecked: the shape's bytes are only trusted once _search_fields has
+            # read them, and a skip past `end` fails in read_filter.
+            size = buf[pos + 1] if pos + 1 < end else 0x80
+            pos = pos + 2 + size if size < 0x80 else ber.element(buf, pos, end)[2]
         filter_, filter_end = read_filter(buf, pos, end)
         shape = (bytes(buf[start:pos]), bytes(buf[filter_end:end]))
         template = self._shapes.get(shape)

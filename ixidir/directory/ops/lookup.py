@@ -11,7 +11,7 @@ the caller then runs the general search. A property test pins both to the same b
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ixidir.directory.acl import EntryView
 from ixidir.directory.dit import Entry
@@ -28,13 +28,12 @@ _ANY_DN = DN()
 _NOTHING: tuple[Entry, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
+class Found(NamedTuple):
     """What a routing search returns: at most one entry, and how to present it.
 
     `form` names the presentation (attribute list, secrets hidden or not, typesOnly): two
     searches with the same form return the same attributes of an entry, so a caller may keep
-    an entry's encoded answer in `Entry.memo` under it.
+    an entry's encoded answer in `Entry.memo` under it. (A NamedTuple: made once a search.)
     """
 
     entries: tuple[Entry, ...]

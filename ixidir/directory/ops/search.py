@@ -169,7 +169,7 @@ def in_scope(state: DirectoryState, entry: Entry, base_key: str, scope: Scope) -
         return entry.parent_key == base_key
     if entry.dn_key == base_key:
         return scope is Scope.SUB
-    return state.dit.is_within(entry, base_key)
+    return entry.parent_key == base_key or state.dit.is_within(entry, base_key)
 
 
 def _size_limit(state: DirectoryState, principal: Principal, request: SearchRequest) -> int:
