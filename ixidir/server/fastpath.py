@@ -13,10 +13,13 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+from ixidir.errors import ResultCode
 from ixidir.server import ber
 from ixidir.server.ber import CodecError
 
-_SEARCH_REQUEST = 0x63
+_SEARCH_REQUEST, _SEARCH_DONE = 0x63, 0x65
+# Result codes whose answers depend only on the request, the caller and the data: cacheable.
+_STABLE = frozenset({ResultCode.SUCCESS, ResultCode.SIZE_LIMIT_EXCEEDED, ResultCode.NO_SUCH_OBJECT})
 # Cache answers up to this size only: the connector's answers are one entry of a few hundred
 # bytes, and big answers would crowd them out.
 MAX_ANSWER_BYTES = 16 * 1024
@@ -49,6 +52,17 @@ def split_search(pdu: bytes) -> SearchFrame | None:
     if message_id <= 0 or tag != _SEARCH_REQUEST or op_end != end:
         return None  # controls follow the operation: paged searches and the like
     return SearchFrame(message_id, pdu[op_start:])
+
+
+def is_stable(search: SearchFrame, operations: list[bytes]) -> bool:
+    """Whether a general search's answer may be kept: it ends in a SearchResultDone whose code
+    does not depend on timing (RFC 4511 §4.1.9), and it is not the root DSE's."""
+    if not operations or operations[-1][0] != _SEARCH_DONE or searches_root_dse(search):
+        return False
+    done = operations[-1]
+    _, start, stop = ber.element(done, 0, len(done))
+    tag, code_start, code_stop = ber.element(done, start, stop)
+    return tag == ber.ENUMERATED and code_stop == code_start + 1 and done[code_start] in _STABLE
 
 
 def searches_root_dse(search: SearchFrame) -> bool:

@@ -25,7 +25,7 @@ from ixidir.server import lane
 from ixidir.server.codec import CodecError, LDAPCodec, envelope
 from ixidir.server.extended import ExtendedHandler, standard_handlers
 from ixidir.server.facade import Directory
-from ixidir.server.fastpath import AnswerCache, SearchFrame, searches_root_dse, split_search, wrap
+from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
 from ixidir.server.messages import (
     NOTICE_OF_DISCONNECTION_OID,
@@ -37,12 +37,6 @@ from ixidir.server.messages import (
 from ixidir.server.pdus import SearchReader
 from ixidir.server.sendnow import direct_socket, send_now
 from ixidir.server.session import Outgoing, Reply, Session, StartTLS
-
-# Result codes whose answers depend only on the request, the caller and the data: cacheable.
-_STABLE_RESULTS = frozenset(
-    {ResultCode.SUCCESS, ResultCode.SIZE_LIMIT_EXCEEDED, ResultCode.NO_SUCH_OBJECT}
-)
-_SEARCH_DONE = 0x65
 
 # slapd accepts 4 MiB from bound clients; requests from real clients are a few hundred bytes,
 # and a PDU is decoded on the reactor, so we default lower.
@@ -191,7 +185,7 @@ class LDAPServerProtocol(Protocol):
         for operation in self._session.search_operations(request):
             operations.append(operation)
             yield envelope(message_id, operation)
-        if operations and _is_stable_done(operations[-1]) and not searches_root_dse(search):
+        if is_stable(search, operations):
             self._config.answers.put(principal, search.operation, generation, tuple(operations))
 
     def _accept(self, message: LDAPMessage) -> None:
@@ -307,13 +301,3 @@ class LDAPServerProtocol(Protocol):
         if self._scheduled is not None and self._scheduled.active():
             self._scheduled.cancel()
         self._scheduled = None
-
-
-def _is_stable_done(operation: bytes) -> bool:
-    """A SearchResultDone whose result code does not depend on timing (RFC 4511 §4.1.9)."""
-    # [APPLICATION 5] SEQUENCE { resultCode ENUMERATED, ... }: tag, length, 0x0A, 0x01, code.
-    if not operation or operation[0] != _SEARCH_DONE:
-        return False
-    start = 2 if operation[1] < 0x80 else 2 + (operation[1] & 0x7F)
-    code = operation[start : start + 3]
-    return len(code) == 3 and code[:2] == b"\x0a\x01" and code[2] in _STABLE_RESULTS
