@@ -8,7 +8,7 @@ import pytest
 from directory.test_filtertext import filters
 from hypothesis import given
 from hypothesis import strategies as st
-from ldaptor.protocols import pureldap
+from ldaptor.protocols import pureber, pureldap
 
 from ixidir.directory.filter import (
     And,
@@ -23,9 +23,24 @@ from ixidir.directory.filter import (
     Present,
     Substrings,
 )
-from ixidir.directory.requests import Scope, SearchRequest
+from ixidir.directory.requests import (
+    AddRequest,
+    Modification,
+    ModifyDNRequest,
+    ModifyRequest,
+    ModOp,
+    Scope,
+    SearchRequest,
+)
 from ixidir.server.codec import CodecError, LDAPCodec
-from ixidir.server.messages import LDAPMessage
+from ixidir.server.messages import (
+    BindRequest,
+    CompareRequest,
+    DeleteRequest,
+    ExtendedRequest,
+    LDAPMessage,
+    Request,
+)
 from ixidir.server.pdus import SearchReader
 
 from . import wire
@@ -148,3 +163,71 @@ def test_a_reader_full_of_shapes_starts_afresh() -> None:
     other = wire.search(4, "dc=example,dc=com", "(mail=a@b)", attributes=["cn"])
     for pdu in (routing, other, routing):  # the one remembered shape is replaced each time
         assert decode(pdu, reader) == decode(pdu)
+
+
+_text = st.text(max_size=30)
+_values = st.lists(st.binary(max_size=20), max_size=3).map(tuple)
+_attrs = st.lists(st.tuples(st.from_regex(r"\A[a-zA-Z][a-zA-Z0-9-]{0,8}\Z"), _values), max_size=3)
+
+
+def _ldaptor_attributes(attrs: list[tuple[str, tuple[bytes, ...]]]) -> list[Any]:
+    return [
+        (
+            pureldap.LDAPAttributeDescription(name),
+            pureber.BERSet([pureber.BEROctetString(value) for value in values]),
+        )
+        for name, values in attrs
+    ]
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> tuple[Any, Request]:
+    """A request as ldaptor's PDU object, and the value our codec must read from its bytes."""
+    dn = draw(_text)
+    kind = draw(st.sampled_from(["bind", "add", "modify", "delete", "moddn", "compare", "ext"]))
+    if kind == "bind":
+        password = draw(st.binary(max_size=20))
+        return pureldap.LDAPBindRequest(dn=dn, auth=password), BindRequest(3, dn, password)
+    if kind == "add":
+        attrs = draw(_attrs)
+        pdu = pureldap.LDAPAddRequest(entry=dn, attributes=_ldaptor_attributes(attrs))
+        return pdu, AddRequest(dn, tuple(attrs))
+    if kind == "modify":
+        changes = draw(st.lists(st.tuples(st.sampled_from(list(ModOp)[:3]), _attrs), max_size=3))
+        wire_changes = [
+            pureber.BERSequence([pureber.BEREnumerated(op), *[
+                pureber.BERSequence([pureldap.LDAPAttributeDescription(name), pureber.BERSet(
+                    [pureldap.LDAPAttributeValue(v) for v in values])])
+                for name, values in attrs[:1]
+            ]])
+            for op, attrs in changes if attrs
+        ]  # fmt: skip
+        expected = tuple(
+            Modification(op, attrs[0][0], attrs[0][1]) for op, attrs in changes if attrs
+        )
+        pdu = pureldap.LDAPModifyRequest(object=dn, modification=wire_changes)
+        return pdu, ModifyRequest(dn, expected)
+    if kind == "delete":
+        return pureldap.LDAPDelRequest(entry=dn), DeleteRequest(dn)
+    if kind == "moddn":
+        rdn, superior, delete = draw(_text), draw(st.none() | _text), draw(st.booleans())
+        pdu = pureldap.LDAPModifyDNRequest(dn, rdn, delete, newSuperior=superior)
+        return pdu, ModifyDNRequest(dn, rdn, delete, superior)
+    if kind == "compare":
+        attr, value = draw(st.from_regex(r"\A[a-z]{1,8}\Z")), draw(st.binary(max_size=20))
+        ava = pureldap.LDAPAttributeValueAssertion(
+            pureber.BEROctetString(attr), pureber.BEROctetString(value)
+        )
+        return pureldap.LDAPCompareRequest(dn, ava), CompareRequest(dn, attr, value)
+    oid, payload = draw(st.from_regex(r"\A1(\.[0-9]{1,3}){1,5}\Z")), draw(st.none() | st.binary())
+    return pureldap.LDAPExtendedRequest(oid, payload), ExtendedRequest(oid, payload)
+
+
+@given(requests(), st.integers(1, 2**31 - 1))
+def test_every_request_decodes_to_what_was_encoded(
+    request: tuple[Any, Request], message_id: int
+) -> None:
+    """decode(encode(m)) == m for every request type, ldaptor encoding."""
+    pdu, expected = request
+    data: bytes = pureldap.LDAPMessage(pdu, id=message_id).toWire()
+    assert decode(data) == LDAPMessage(message_id, expected)
