@@ -79,7 +79,8 @@ def prepared(state: DirectoryState, principal: Principal, request: SearchRequest
     """The search's plan (remembered per generation), or None for the root DSE and subschema
     entry, which are built per request; NoSuchObject and InvalidDNSyntax raise here."""
     plans = _plans(state)
-    key = (principal, request.base, request.scope, request.attributes, request.size_limit)
+    # int(scope): an IntEnum's own hash is Python code.
+    key = (principal, request.base, int(request.scope), request.attributes, request.size_limit)
     plan = plans.plans.get(key)
     if plan is None:
         base, base_key = state.parse_dn(request.base)
