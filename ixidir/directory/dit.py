@@ -39,7 +39,7 @@ class Entry:
     attributes: EntryAttributes
     dn_text: str  # the DN's string form, made once: every search result carries it
     _dn: DN | None
-    memo: dict[Hashable, object]
+    memo: dict[Hashable, object] | None  # made on first `remember`: most entries never need one
 
     def __init__(
         self,
@@ -60,7 +60,7 @@ class Entry:
             ("parent_key", parent_key),
             ("attributes", attributes),
             ("dn_text", text),
-            ("memo", {}),
+            ("memo", None),
         ):
             object.__setattr__(self, name, value)
 
@@ -69,6 +69,21 @@ class Entry:
         if self._dn is None:
             object.__setattr__(self, "_dn", DN.parse(self.dn_text))
         return cast(DN, self._dn)
+
+    def recall(self, key: Hashable) -> object | None:
+        """What `remember` kept under `key`, or None."""
+        memo = self.memo
+        return None if memo is None else memo.get(key)
+
+    def remember(self, key: Hashable, value: object, *, limit: int) -> None:
+        """Keep `value` with this snapshot; past `limit` keys the memo starts afresh."""
+        memo = self.memo
+        if memo is None:
+            object.__setattr__(self, "memo", {key: value})
+        else:
+            if len(memo) >= limit:
+                memo.clear()
+            memo[key] = value
 
     def with_uuid(self, uuid: str) -> Entry:
         """The same entry under another entryUUID (an import keeping a store identity)."""

@@ -34,12 +34,9 @@ def answer(
 
 def _entry_operation(directory: Directory, found: Found, entry: Entry) -> bytes:
     key = ("lane", found.form)
-    memo = entry.memo
-    operation = memo.get(key)
+    operation = entry.recall(key)
     if isinstance(operation, bytes):
         return operation
     encoded = entry_operation(SearchResultEntry(entry.dn_text, directory.present(found, entry)))
-    if len(memo) >= MAX_FORMS:
-        memo.clear()
-    memo[key] = encoded
+    entry.remember(key, encoded, limit=MAX_FORMS)
     return encoded

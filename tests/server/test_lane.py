@@ -158,3 +158,16 @@ def test_a_write_replaces_what_the_entry_kept() -> None:
     assert second is not None
     assert b"new@example.com" in second[0]
     assert second == general(directory, SERVICE, request)
+
+
+def test_an_entry_keeps_a_bounded_number_of_encoded_answers() -> None:
+    """A client cycling attribute lists does not grow an entry's memo without bound."""
+    directory = _directory()
+    for index in range(3 * lane.MAX_FORMS):
+        attributes = ("mail", f"x-{index}")
+        request = SearchRequest(PEOPLE, Scope.SUB, Equality("fax", b"+4981424799123"), attributes)
+        assert lane.answer(directory, SERVICE, request) == general(directory, SERVICE, request)
+    entry = directory.route("+4981424799123")
+    assert entry is not None
+    assert entry.memo is not None
+    assert 0 < len(entry.memo) <= lane.MAX_FORMS
