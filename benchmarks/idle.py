@@ -75,7 +75,8 @@ def main() -> None:
     parser.add_argument("--ixidir-command", help="how to run ixidir (default: `-m ixidir`)")
     args = parser.parse_args()
     exit_on_sigterm()
-    print(f"ixidir {ixidir_revision()}, slapd {SLAPD}, {time.strftime('%H:%M')}", flush=True)
+    built = args.ixidir_command or f"ixidir {ixidir_revision()}"
+    print(f"{built}, workers {args.server_workers}; slapd {SLAPD}; {time.strftime('%H:%M')}")
     queries = fair_queries(args.users)
     keep = args.data / f"ixidir-{args.users}" if args.keep else None
     command = shlex.split(args.ixidir_command) if args.ixidir_command else None
