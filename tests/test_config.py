@@ -11,6 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ixidir.config import (
+    DEFAULT_WORKERS,
+    FOLLOW_DEFAULT,
     KEY_HELP,
     Config,
     ConfigError,
@@ -192,4 +194,16 @@ def test_any_config_formats_to_toml_that_reads_back(config: Config, certificate:
         item.name: list(value) if isinstance(value, tuple) else value
         for item in fields(config)
         if (value := getattr(config, item.name)) is not None
+        and not (item.name in FOLLOW_DEFAULT and value == item.default)
     }
+
+
+def test_workers_at_the_default_are_left_to_the_code(tmp_path: Path) -> None:
+    """A directory written with the default worker count follows a later default; another
+    count stays written."""
+    write_config(tmp_path, Config(base_dn="dc=example,dc=com"))
+    assert f"# workers = {DEFAULT_WORKERS}" in (tmp_path / "ixidir.toml").read_text()
+    assert load_config(tmp_path).workers == DEFAULT_WORKERS
+    write_config(tmp_path, Config(base_dn="dc=example,dc=com", workers=DEFAULT_WORKERS + 1))
+    assert f"\nworkers = {DEFAULT_WORKERS + 1}\n" in (tmp_path / "ixidir.toml").read_text()
+    assert load_config(tmp_path).workers == DEFAULT_WORKERS + 1

@@ -17,10 +17,13 @@ from ixidir.directory.ops import add as add_op
 from ixidir.directory.ops import bind as bind_op
 from ixidir.directory.ops import compare as compare_op
 from ixidir.directory.ops import delete as delete_op
+from ixidir.directory.ops import lookup as lookup_op
 from ixidir.directory.ops import modify as modify_op
 from ixidir.directory.ops import modrdn as modrdn_op
 from ixidir.directory.ops import password as password_op
 from ixidir.directory.ops import search as search_op
+from ixidir.directory.ops.lookup import Found
+from ixidir.directory.ops.selection import Selected
 from ixidir.directory.pins import PinResult, reset_voicemail, verify_pin
 from ixidir.directory.ports import Change, EntryStore
 from ixidir.directory.requests import (
@@ -114,6 +117,14 @@ class Directory:
         now: Callable[[], float] | None = None,
     ) -> Iterator[SearchResultEntry]:
         return search_op.search(self.state, principal, request, now=now)
+
+    def lookup(self, principal: Principal, request: SearchRequest) -> Found | None:
+        """A routing search answered from the indexes (ops.lookup), or None: then `search`."""
+        return lookup_op.lookup(self.state, principal, request)
+
+    def present(self, found: Found, entry: Entry) -> Selected:
+        """The attributes `entry` returns for the routing search that found it."""
+        return lookup_op.present(self.state, found, entry)
 
     def add(self, principal: Principal, request: AddRequest, *, import_mode: bool = False) -> None:
         add_op.add(self.state, principal, request, import_mode=import_mode)

@@ -7,7 +7,7 @@ reaches it, so the tree may change under a lazy search without breaking it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import cast
 
 from ixidir.dn import DN
@@ -25,9 +25,13 @@ class Entry:
 
     `dn` is parsed from `dn_text` on first use: most entries are only ever read by key and
     answered with their text, and parsing 100,000 DNs took 1.3 s of every start-up.
+
+    `memo` holds what callers derive from this snapshot alone (the server keeps a routing
+    answer's encoded entry there, DESIGN.md fast path): a write replaces the entry, and the
+    memo goes with it, so nothing derived from old data is ever served.
     """
 
-    __slots__ = ("_dn", "attributes", "dn_key", "dn_text", "parent_key", "uuid")
+    __slots__ = ("_dn", "attributes", "dn_key", "dn_text", "memo", "parent_key", "uuid")
 
     uuid: str
     dn_key: str
@@ -35,6 +39,7 @@ class Entry:
     attributes: EntryAttributes
     dn_text: str  # the DN's string form, made once: every search result carries it
     _dn: DN | None
+    memo: dict[Hashable, object] | None  # made on first `remember`: most entries never need one
 
     def __init__(
         self,
@@ -55,6 +60,7 @@ class Entry:
             ("parent_key", parent_key),
             ("attributes", attributes),
             ("dn_text", text),
+            ("memo", None),
         ):
             object.__setattr__(self, name, value)
 
@@ -63,6 +69,21 @@ class Entry:
         if self._dn is None:
             object.__setattr__(self, "_dn", DN.parse(self.dn_text))
         return cast(DN, self._dn)
+
+    def recall(self, key: Hashable) -> object | None:
+        """What `remember` kept under `key`, or None."""
+        memo = self.memo
+        return None if memo is None else memo.get(key)
+
+    def remember(self, key: Hashable, value: object, *, limit: int) -> None:
+        """Keep `value` with this snapshot; past `limit` keys the memo starts afresh."""
+        memo = self.memo
+        if memo is None:
+            object.__setattr__(self, "memo", {key: value})
+        else:
+            if len(memo) >= limit:
+                memo.clear()
+            memo[key] = value
 
     def with_uuid(self, uuid: str) -> Entry:
         """The same entry under another entryUUID (an import keeping a store identity)."""

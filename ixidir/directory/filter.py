@@ -1,7 +1,8 @@
 """Search filters as values (RFC 4511 §4.5.1.7), independent of any codec.
 
-The server translates ldaptor's filter PDUs into these; `ixidir.directory.filtertext` parses the
-RFC 4515 string form for the CLI and tests; `ixidir.directory.evaluate` decides them per entry.
+The server's codec reads filter PDUs into these (`ixidir.server.pdus`);
+`ixidir.directory.filtertext` parses the RFC 4515 string form for the CLI and tests;
+`ixidir.directory.evaluate` decides them per entry.
 Attribute descriptions are kept as the client wrote them; the evaluator resolves them.
 """
 

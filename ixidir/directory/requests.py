@@ -56,6 +56,11 @@ class Principal:
     def is_admin(self) -> bool:
         return self.access is AccessClass.ADMIN
 
+    def __hash__(self) -> int:
+        # Equal principals have equal DNs; hashing the DN alone skips Enum.__hash__ (Python
+        # code), and every search hashes the principal two or three times (caches, plans).
+        return hash(self.dn)
+
 
 ANONYMOUS = Principal()
 

@@ -1,168 +1,52 @@
-"""Sans-IO LDAP codec: frames BER PDUs from a byte stream and decodes them with ldaptor.
+"""Sans-IO LDAP codec: frames PDUs from a byte stream, decodes requests, encodes responses.
 
-In the style of h11: bytes in (`feed`), messages out (`next_message`), bytes for responses
-(`encode`); no sockets and no Twisted. The codec owns framing and the maximum PDU size, because
-ldaptor's own framing buffers without limit (STYLE.md §2).
+In the style of h11: bytes in (`feed`), requests out (`next_frame` + `decode`, or
+`next_message`), bytes for responses (`encode`, and the protocolOp encoders the search paths
+keep as bytes); no sockets and no Twisted. The codec owns framing and the maximum PDU size;
+`ber` reads and writes the TLVs, `pdus` reads each request protocolOp.
 """
 
 from __future__ import annotations
 
-from ldaptor.protocols import pureber, pureldap
-
 from ixidir.directory.requests import SearchResultEntry
-from ixidir.server.bercontext import message_decoder
-from ixidir.server.encoder import encode_search_reply
-from ixidir.server.messages import Control, LDAPMessage, Response, Result
-from ixidir.server.searchcodec import decode_search
-from ixidir.server.translate import CodecError, decode_controls, decode_request, encode_response
+from ixidir.server import ber
+from ixidir.server.ber import OCTETS, SEQUENCE, CodecError
+from ixidir.server.messages import (
+    Control,
+    ExtendedResult,
+    LDAPMessage,
+    Request,
+    Response,
+    Result,
+    ResultKind,
+)
+from ixidir.server.pdus import READERS, SearchReader
 
 __all__ = ["CodecError", "LDAPCodec"]
 
 # Buffers are compacted once the consumed prefix is this large and at least half the buffer.
 _COMPACT_AFTER = 64 * 1024
-_SEQUENCE = 0x30
-_INTEGER = 0x02
+_SEARCH_REQUEST = 0x63
 _CONTROLS = 0xA0  # [0] IMPLICIT SEQUENCE OF Control, constructed (RFC 4511 §4.1.1)
-# RFC 4511 §4.2 ... §4.12 request protocolOps, with the constructed bit as they must be sent.
-_REQUEST_TAGS = frozenset({0x60, 0x42, 0x63, 0x66, 0x68, 0x4A, 0x6C, 0x6E, 0x50, 0x77})
-_MAX_LENGTH_OCTETS = 4  # lengths beyond 2**32 can never fit a PDU limit
-# ldaptor's berDecodeMultiple re-slices the rest of a SEQUENCE after each element, so decoding
-# costs about (elements x content length) bytes copied per SEQUENCE: quadratic. 512 KiB of
-# empty values took 4 s of the reactor. We bound that product per PDU; 2**32 is ~0.3 s here,
-# while an add with 5,000 values of 50 bytes needs 1.25e9.
-MAX_DECODE_WORK = 2**32
-
-
-def _read_header(buf: bytes | bytearray, start: int, end: int) -> tuple[int, int, int] | None:
-    """Read one BER tag and definite length at `start`: (tag, content start, content length).
-
-    Returns None when more bytes are needed; raises CodecError for forms LDAP forbids
-    (multi-octet tags, RFC 4511 §5.1's ban on indefinite lengths).
-    """
-    if end - start < 2:
-        return None
-    tag = buf[start]
-    if tag & 0x1F == 0x1F:
-        raise CodecError("multi-octet BER tag")
-    first = buf[start + 1]
-    if first < 0x80:
-        return tag, start + 2, first
-    count = first & 0x7F
-    if count == 0 or count > _MAX_LENGTH_OCTETS:
-        raise CodecError("unsupported BER length")
-    if end - start < 2 + count:
-        return None
-    length = int.from_bytes(buf[start + 2 : start + 2 + count], "big")
-    return tag, start + 2 + count, length
-
-
-def _elements(pdu: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
-    """Split a complete constructed value into (tag, content start, content end) triples."""
-    found = []
-    while start < end:
-        header = _read_header(pdu, start, end)
-        if header is None or header[1] + header[2] > end:
-            raise CodecError("truncated BER element")
-        tag, content, length = header
-        found.append((tag, content, content + length))
-        start = content + length
-    return found
-
-
-def _check_envelope(pdu: bytes, content: int) -> None:
-    """RFC 4511 §4.1.1: messageID, one request protocolOp, optional [0] controls, nothing else.
-
-    Checked before ldaptor sees the PDU: a response op from a client, an unknown op or stray
-    elements get a protocol error, and ldaptor's control decoder (which prints and skips
-    unknown tags) only ever sees SEQUENCEs.
-    """
-    parts = _elements(pdu, content, len(pdu))
-    if len(parts) not in (2, 3) or parts[0][0] != _INTEGER:
-        raise CodecError("malformed LDAPMessage")
-    if parts[1][0] not in _REQUEST_TAGS:
-        raise CodecError("not an LDAP request")
-    if len(parts) == 3:
-        tag, start, end = parts[2]
-        if tag != _CONTROLS or any(t != _SEQUENCE for t, _, _ in _elements(pdu, start, end)):
-            raise CodecError("malformed controls")
-
-
-def _children(pdu: bytes, start: int, end: int, budget: int) -> list[tuple[int, int]] | None:
-    """The elements of [start, end) if it parses completely as BER TLVs, else None; stops
-    (returning what it has) once their count times the length exceeds `budget`."""
-    found: list[tuple[int, int]] = []
-    while start < end:
-        try:
-            header = _read_header(pdu, start, end)
-        except CodecError:
-            return None
-        if header is None or header[1] + header[2] > end:
-            return None
-        found.append((header[1], header[1] + header[2]))
-        start = header[1] + header[2]
-        if len(found) * (end - start) > budget:
-            break
-    return found
-
-
-def _check_decode_work(pdu: bytes, start: int) -> None:
-    """Refuse a PDU whose decoding would cost more than MAX_DECODE_WORK (see there).
-
-    ldaptor ignores the constructed bit, so any content that parses as TLVs is counted as a
-    SEQUENCE: an over-estimate that only ever errs towards refusing.
-    """
-    work = 0
-    stack = [(start, len(pdu))]
-    while stack:
-        begin, end = stack.pop()
-        children = _children(pdu, begin, end, MAX_DECODE_WORK - work)
-        if not children:
-            continue
-        work += len(children) * (end - begin)
-        if work > MAX_DECODE_WORK:
-            raise CodecError("request too complex to decode")
-        stack.extend(children)
-
-
-def decode_pdu(pdu: bytes) -> LDAPMessage:
-    """Decode one complete PDU (outer SEQUENCE included) into our typed message.
-
-    Plain searches take the direct reader (searchcodec); everything else, and any search it
-    does not read, goes through ldaptor's decoder.
-    """
-    return decode_search(pdu) or decode_with_ldaptor(pdu)
-
-
-def decode_with_ldaptor(pdu: bytes) -> LDAPMessage:
-    """The general decoder: ldaptor's PDU classes, then our translation and checks."""
-    header = _read_header(pdu, 0, len(pdu))
-    if header is None or header[0] != _SEQUENCE or header[1] + header[2] != len(pdu):
-        raise CodecError("malformed LDAPMessage")
-    _check_envelope(pdu, header[1])
-    _check_decode_work(pdu, header[1])
-    try:
-        message, used = pureber.berDecodeObject(message_decoder(), pdu)
-    # ldaptor raises assorted errors on bad input (AssertionError, IndexError, KeyError,
-    # TypeError, AttributeError, its own BER errors, RecursionError on deep nesting): all of
-    # them mean the client's PDU is malformed.
-    except Exception as exc:
-        raise CodecError("malformed LDAPMessage") from exc
-    if not isinstance(message, pureldap.LDAPMessage) or used != len(pdu):
-        raise CodecError("malformed LDAPMessage")
-    message_id = message.id
-    # RFC 4511 §4.1.1.1: messageID 0 is reserved for unsolicited notifications.
-    if isinstance(message_id, bool) or not isinstance(message_id, int) or message_id < 1:
-        raise CodecError("invalid message ID")
-    if message_id > 2**31 - 1:
-        raise CodecError("invalid message ID")
-    return LDAPMessage(message_id, decode_request(message.value), decode_controls(message.controls))
+_RESULT_TAGS = {
+    ResultKind.BIND: 0x61,
+    ResultKind.SEARCH_DONE: 0x65,
+    ResultKind.MODIFY: 0x67,
+    ResultKind.ADD: 0x69,
+    ResultKind.DELETE: 0x6B,
+    ResultKind.MODIFY_DN: 0x6D,
+    ResultKind.COMPARE: 0x6F,
+}
+_EXTENDED_RESPONSE, _SEARCH_ENTRY = 0x78, 0x64
 
 
 class LDAPCodec:
     """Frames and decodes client PDUs; encodes server responses."""
 
-    def __init__(self, max_pdu_size: int) -> None:
+    def __init__(self, max_pdu_size: int, *, searches: SearchReader | None = None) -> None:
+        """`searches` may be shared by every connection (it remembers search shapes)."""
         self._max_pdu_size = max_pdu_size
+        self._searches = searches if searches is not None else SearchReader()
         self._buffer = bytearray()
         self._offset = 0
 
@@ -173,20 +57,20 @@ class LDAPCodec:
     def next_message(self) -> LDAPMessage | None:
         """The next complete request, or None until more bytes arrive; CodecError if malformed."""
         pdu = self.next_frame()
-        return None if pdu is None else decode_pdu(pdu)
+        return None if pdu is None else self.decode(pdu)
 
     def next_frame(self) -> bytes | None:
-        """The next complete PDU's bytes, undecoded (the fast path looks at them first).
+        """The next complete PDU's bytes, undecoded (the answer cache looks at them first).
 
         A PDU whose announced length exceeds the limit is refused as soon as its header is
         read, before its content is waited for.
         """
         buffer, start = self._buffer, self._offset
-        header = _read_header(buffer, start, len(buffer))
+        header = ber.header(buffer, start, len(buffer))
         if header is None:
             return None
         tag, content, length = header
-        if tag != _SEQUENCE:
+        if tag != SEQUENCE:
             raise CodecError("not an LDAPMessage")
         end = content + length
         if end - start > self._max_pdu_size:
@@ -195,18 +79,40 @@ class LDAPCodec:
             return None
         pdu = bytes(buffer[start:end])
         self._offset = end
-        self._compact()
-        return pdu
-
-    def _compact(self) -> None:
-        if self._offset >= _COMPACT_AFTER and self._offset * 2 >= len(self._buffer):
-            del self._buffer[: self._offset]
+        if self._offset >= _COMPACT_AFTER and self._offset * 2 >= len(buffer):
+            del buffer[: self._offset]
             self._offset = 0
+        return pdu
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet decoded (for tests and limits)."""
         return len(self._buffer) - self._offset
+
+    def decode(self, pdu: bytes) -> LDAPMessage:
+        """One complete PDU (outer SEQUENCE included) as our typed message (RFC 4511 §4.1.1:
+        messageID, one request protocolOp, optional [0] controls, nothing else)."""
+        _, start, end = ber.element(pdu, 0, len(pdu))
+        if end != len(pdu):
+            raise CodecError("malformed LDAPMessage")
+        id_start, pos = ber.expect(pdu, start, end, ber.INTEGER, "LDAPMessage")
+        # RFC 4511 §4.1.1.1: messageID 0 is reserved for unsolicited notifications.
+        message_id = ber.integer(pdu, id_start, pos, "message ID", 1)
+        tag, op_start, op_end = ber.element(pdu, pos, end)
+        request: Request
+        if tag == _SEARCH_REQUEST:
+            request = self._searches(pdu, op_start, op_end)
+        else:
+            reader = READERS.get(tag)
+            if reader is None:
+                raise CodecError("not an LDAP request")
+            request = reader(pdu, op_start, op_end)
+        if op_end == end:
+            return LDAPMessage(message_id, request)
+        controls_start, controls_end = ber.expect(pdu, op_end, end, _CONTROLS, "controls")
+        if controls_end != end:
+            raise CodecError("malformed LDAPMessage")
+        return LDAPMessage(message_id, request, _controls(pdu, controls_start, controls_end))
 
     def encode(
         self,
@@ -215,15 +121,87 @@ class LDAPCodec:
         controls: tuple[Control, ...] | None = None,
     ) -> bytes:
         """One response PDU; controls are RFC 4511 §4.1.11 (criticality omitted when false)."""
-        if not controls and isinstance(response, SearchResultEntry | Result):
-            direct = encode_search_reply(message_id, response)
-            if direct is not None:
-                return direct
-        wire_controls = None
-        if controls:
-            wire_controls = [
-                (c.oid.encode("ascii"), True if c.critical else None, c.value) for c in controls
-            ]
-        pdu = pureldap.LDAPMessage(encode_response(response), controls=wire_controls, id=message_id)
-        wire: bytes = pdu.toWire()
-        return wire
+        operation = response_operation(response)
+        if not controls:
+            return envelope(message_id, operation)
+        encoded = b"".join(_control(control) for control in controls)
+        return envelope(message_id, operation + ber.tlv(_CONTROLS, encoded))
+
+
+def _controls(pdu: bytes, start: int, end: int) -> tuple[Control, ...]:
+    """Control ::= SEQUENCE { controlType, criticality DEFAULT FALSE, controlValue OPTIONAL }."""
+    controls = []
+    for tag, item_start, item_end in ber.elements(pdu, start, end):
+        if tag != SEQUENCE:
+            raise CodecError("malformed controls")
+        oid_start, pos = ber.expect(pdu, item_start, item_end, OCTETS, "control type")
+        oid = ber.text(pdu, oid_start, pos, "control type")
+        critical = False
+        value = None
+        if pos < item_end and pdu[pos] == ber.BOOLEAN:
+            flag_start, pos = ber.expect(pdu, pos, item_end, ber.BOOLEAN, "criticality")
+            critical = ber.boolean(pdu, flag_start, pos, "criticality")
+        if pos < item_end:
+            value_start, pos = ber.expect(pdu, pos, item_end, OCTETS, "control value")
+            value = pdu[value_start:pos]
+        if pos != item_end:
+            raise CodecError("malformed controls")
+        controls.append(Control(oid, critical, value))
+    return tuple(controls)
+
+
+def _control(control: Control) -> bytes:
+    parts = ber.octets(control.oid.encode("ascii"))
+    if control.critical:
+        parts += ber.boolean_tlv(True)
+    if control.value is not None:
+        parts += ber.octets(control.value)
+    return ber.tlv(SEQUENCE, parts)
+
+
+def envelope(message_id: int, operation: bytes) -> bytes:
+    """The LDAPMessage (RFC 4511 §4.1.1) carrying an encoded protocolOp, without controls."""
+    return ber.tlv(SEQUENCE, ber.integer_tlv(message_id) + operation)
+
+
+def response_operation(response: Response) -> bytes:
+    """The protocolOp of any response we send."""
+    match response:
+        case SearchResultEntry():
+            return entry_operation(response)
+        case Result():
+            return result_operation(response)
+        case ExtendedResult():
+            body = _result_body(response.code, response.matched_dn, response.message)
+            if response.name is not None:
+                body += ber.octets(response.name.encode("ascii"), 0x8A)
+            if response.value is not None:
+                body += ber.octets(response.value, 0x8B)
+            return ber.tlv(_EXTENDED_RESPONSE, body)
+
+
+def entry_operation(entry: SearchResultEntry) -> bytes:
+    """The SearchResultEntry protocolOp (RFC 4511 §4.5.2)."""
+    octets, length = ber.octets, ber.length
+    parts = []
+    for name, values in entry.attributes:
+        encoded = b"".join([octets(value) for value in values])
+        body = octets(name.encode("utf-8")) + b"\x31" + length(len(encoded)) + encoded
+        parts.append(b"\x30" + length(len(body)) + body)
+    attributes = b"".join(parts)
+    body = octets(entry.dn.encode("utf-8")) + b"\x30" + length(len(attributes)) + attributes
+    return b"\x64" + length(len(body)) + body
+
+
+def result_operation(result: Result) -> bytes:
+    """An LDAPResult protocolOp (RFC 4511 §4.1.9) of the response its kind names."""
+    body = _result_body(result.code, result.matched_dn, result.message)
+    return ber.tlv(_RESULT_TAGS[result.kind], body)
+
+
+def _result_body(code: int, matched_dn: str, message: str) -> bytes:
+    return (
+        ber.integer_tlv(int(code), ber.ENUMERATED)
+        + ber.octets(matched_dn.encode("utf-8"))
+        + ber.octets(message.encode("utf-8"))
+    )

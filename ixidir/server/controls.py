@@ -7,11 +7,9 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ldaptor.protocols import pureber
-
 from ixidir.directory.requests import Principal, SearchRequest, SearchResultEntry
 from ixidir.errors import ProtocolError, UnavailableCriticalExtension
-from ixidir.server.bercontext import strict_context
+from ixidir.server import ber
 from ixidir.server.messages import Control, Request
 
 PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"  # RFC 2696
@@ -53,25 +51,17 @@ def decode_paged(value: bytes | None) -> PagedRequest:
     """Decode the control value; a malformed one is a protocolError for the search."""
     if value is None:
         raise ProtocolError("paged results control without a value")
-    try:
-        outer, used = pureber.berDecodeObject(strict_context(), value)
-        size, cookie = outer.data
-    except Exception as exc:
-        raise ProtocolError("malformed paged results control") from exc
-    if (
-        used != len(value)
-        or not isinstance(outer, pureber.BERSequence)
-        or type(size) is not pureber.BERInteger
-        or not isinstance(cookie, pureber.BEROctetString)
-        or not 0 <= size.value <= 2**31 - 1
-    ):
+    items = ber.sequence_items(value, "paged results control")
+    if len(items) != 2 or items[0][0] != ber.INTEGER or items[1][0] != ber.OCTETS:
         raise ProtocolError("malformed paged results control")
-    return PagedRequest(size.value, cookie.value)
+    (_, size_start, size_end), (_, cookie_start, cookie_end) = items
+    size = ber.integer(value, size_start, size_end, "paged results control")
+    return PagedRequest(size, value[cookie_start:cookie_end])
 
 
 def paged_response(cookie: bytes) -> Control:
     """The response control; RFC 2696 sets size to 0 (unknown estimate) and cookie "" at the end."""
-    value = pureber.BERSequence([pureber.BERInteger(0), pureber.BEROctetString(cookie)]).toWire()
+    value = ber.sequence(ber.integer_tlv(0), ber.octets(cookie))
     return Control(PAGED_RESULTS_OID, False, value)
 
 

@@ -10,13 +10,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from ldaptor.protocols import pureber
 
 from ixidir.directory.requests import Principal
 from ixidir.errors import ProtocolError, Unavailable
-from ixidir.server.bercontext import strict_context
+from ixidir.server import ber
 from ixidir.server.facade import Directory
 
 WHO_AM_I_OID = "1.3.6.1.4.1.4203.1.11.3"  # RFC 4532
@@ -72,7 +69,7 @@ def password_modify(call: ExtendedCall) -> ExtendedReply:
     )
     if generated is None:
         return ExtendedReply()
-    value = pureber.BERSequence([pureber.BEROctetString(generated, tag=_GEN_PASSWD)]).toWire()
+    value = ber.sequence(ber.octets(generated, _GEN_PASSWD))
     return ExtendedReply(value=value)
 
 
@@ -81,20 +78,13 @@ def decode_passwd_modify(value: bytes | None) -> dict[int, bytes]:
     each OPTIONAL, in that order; an absent value means all three are absent."""
     if value is None:
         return {}
-    octets = dict.fromkeys((_USER_IDENTITY, _OLD_PASSWD, _NEW_PASSWD), pureber.BEROctetString)
-    try:
-        outer, used = pureber.berDecodeObject(strict_context(octets), value)
-        parts: list[Any] = list(outer.data)
-    except Exception as exc:
-        raise ProtocolError("malformed password modify request") from exc
-    if used != len(value) or not isinstance(outer, pureber.BERSequence):
-        raise ProtocolError("malformed password modify request")
-    tags: list[int] = [getattr(part, "tag", -1) for part in parts]
+    items = ber.sequence_items(value, "password modify request")
+    tags = [tag for tag, _, _ in items]
     # Each field at most once and in the order RFC 3062 declares them.
     in_order = all(a < b for a, b in itertools.pairwise(tags))
-    if not in_order or any(t not in octets for t in tags):
+    if not in_order or any(t not in (_USER_IDENTITY, _OLD_PASSWD, _NEW_PASSWD) for t in tags):
         raise ProtocolError("malformed password modify request")
-    return {part.tag: part.value for part in parts}
+    return {tag: value[start:stop] for tag, start, stop in items}
 
 
 def start_tls(call: ExtendedCall) -> ExtendedReply:

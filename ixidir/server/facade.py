@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from ixidir.directory.dit import Entry
+from ixidir.directory.ops.lookup import Found
+from ixidir.directory.ops.selection import Selected
 from ixidir.directory.requests import (
     AddRequest,
     ModifyDNRequest,
@@ -32,6 +35,10 @@ class Directory(Protocol):
         *,
         now: Callable[[], float] | None = None,
     ) -> Iterator[SearchResultEntry]: ...
+
+    def lookup(self, principal: Principal, request: SearchRequest) -> Found | None: ...
+
+    def present(self, found: Found, entry: Entry) -> Selected: ...
 
     def compare(self, principal: Principal, dn: str, attr: str, value: bytes) -> bool: ...
 

@@ -13,9 +13,13 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-_SEQUENCE = 0x30
-_INTEGER = 0x02
-_SEARCH_REQUEST = 0x63
+from ixidir.errors import ResultCode
+from ixidir.server import ber
+from ixidir.server.ber import CodecError
+
+_SEARCH_REQUEST, _SEARCH_DONE = 0x63, 0x65
+# Result codes whose answers depend only on the request, the caller and the data: cacheable.
+_STABLE = frozenset({ResultCode.SUCCESS, ResultCode.SIZE_LIMIT_EXCEEDED, ResultCode.NO_SUCH_OBJECT})
 # Cache answers up to this size only: the connector's answers are one entry of a few hundred
 # bytes, and big answers would crowd them out.
 MAX_ANSWER_BYTES = 16 * 1024
@@ -36,46 +40,44 @@ def split_search(pdu: bytes) -> SearchFrame | None:
     Only the outer envelope is read; anything unusual (controls, odd lengths) returns None and
     goes the normal way, where the codec validates it fully.
     """
-    header = _header(pdu, 0)
-    if header is None or header[0] != _SEQUENCE or header[1] + header[2] != len(pdu):
+    try:
+        _, start, end = ber.element(pdu, 0, len(pdu))
+        tag, id_start, op_start = ber.element(pdu, start, end)
+        if end != len(pdu) or tag != ber.INTEGER or not 1 <= op_start - id_start <= 4:
+            return None
+        tag, _, op_end = ber.element(pdu, op_start, end)
+    except CodecError:
         return None
-    id_header = _header(pdu, header[1])
-    if id_header is None or id_header[0] != _INTEGER or not 1 <= id_header[2] <= 4:
-        return None
-    op_start = id_header[1] + id_header[2]
-    message_id = int.from_bytes(pdu[id_header[1] : op_start], "big", signed=True)
-    op_header = _header(pdu, op_start)
-    if message_id <= 0 or op_header is None or op_header[0] != _SEARCH_REQUEST:
-        return None
-    if op_header[1] + op_header[2] != len(pdu):
+    message_id = int.from_bytes(pdu[id_start:op_start], "big", signed=True)
+    if message_id <= 0 or tag != _SEARCH_REQUEST or op_end != end:
         return None  # controls follow the operation: paged searches and the like
     return SearchFrame(message_id, pdu[op_start:])
+
+
+def is_stable(search: SearchFrame, operations: list[bytes]) -> bool:
+    """Whether a general search's answer may be kept: it ends in a SearchResultDone whose code
+    does not depend on timing (RFC 4511 §4.1.9), and it is not the root DSE's."""
+    if not operations or operations[-1][0] != _SEARCH_DONE or searches_root_dse(search):
+        return False
+    done = operations[-1]
+    _, start, stop = ber.element(done, 0, len(done))
+    tag, code_start, code_stop = ber.element(done, start, stop)
+    return tag == ber.ENUMERATED and code_stop == code_start + 1 and done[code_start] in _STABLE
 
 
 def searches_root_dse(search: SearchFrame) -> bool:
     """Whether the search reads the root DSE (base "" with scope baseObject, RFC 4512 §5.1),
     whose answer is never cached: it carries counters that change with every request."""
-    header = _header(search.operation, 0)
-    if header is None:
-        return False
-    start = header[1]
+    start = ber.element(search.operation, 0, len(search.operation))[1]
     # baseObject OCTET STRING "" then scope ENUMERATED baseObject(0).
     return search.operation[start : start + 5] == b"\x04\x00\x0a\x01\x00"
 
 
-def strip_envelope(message: bytes) -> bytes:
-    """The protocolOp of an encoded LDAPMessage we produced (drops envelope and message ID)."""
-    header = _header(message, 0)
-    id_header = _header(message, header[1]) if header else None
-    if header is None or id_header is None:
-        raise ValueError("not an encoded LDAPMessage")
-    return message[id_header[1] + id_header[2] :]
-
-
 def wrap(message_id: int, operations: tuple[bytes, ...]) -> bytes:
     """LDAPMessage envelopes with `message_id` around each stored protocolOp."""
-    id_bytes = _integer(message_id)
-    return b"".join(_tlv(_SEQUENCE, len(id_bytes) + len(op)) + id_bytes + op for op in operations)
+    ident = ber.integer_tlv(message_id)
+    size = len(ident)
+    return b"".join([b"\x30" + ber.length(size + len(op)) + ident + op for op in operations])
 
 
 class AnswerCache:
@@ -107,27 +109,3 @@ class AnswerCache:
         self._answers[(who, operation)] = answer
         if len(self._answers) > self._max:
             self._answers.popitem(last=False)
-
-
-def _header(buf: bytes, start: int) -> tuple[int, int, int] | None:
-    if len(buf) - start < 2:
-        return None
-    tag, first = buf[start], buf[start + 1]
-    if first < 0x80:
-        return tag, start + 2, first
-    count = first & 0x7F
-    if not 1 <= count <= 4 or len(buf) - start < 2 + count:
-        return None
-    return tag, start + 2 + count, int.from_bytes(buf[start + 2 : start + 2 + count], "big")
-
-
-def _tlv(tag: int, length: int) -> bytes:
-    if length < 0x80:
-        return bytes((tag, length))
-    octets = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((tag, 0x80 | len(octets))) + octets
-
-
-def _integer(value: int) -> bytes:
-    content = value.to_bytes((value.bit_length() + 8) // 8, "big", signed=True)
-    return _tlv(_INTEGER, len(content)) + content

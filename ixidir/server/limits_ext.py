@@ -15,14 +15,11 @@ resultCode success (granted FALSE). Both go into the server's extended-op table 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from ldaptor.protocols import pureber
 
 from ixidir.directory.limits import DailyLimits
 from ixidir.errors import ProtocolError
 from ixidir.limits import MAX_COUNT, Service
-from ixidir.server.bercontext import strict_context
+from ixidir.server import ber
 from ixidir.server.extended import ExtendedCall, ExtendedHandler, ExtendedReply
 
 RESERVE_OID = "2.25.36358030867219218258049950064569224190.3.1"
@@ -41,23 +38,20 @@ def decode_limit_request(value: bytes | None) -> LimitRequest:
     """The request value, strictly: anything else is protocolError (issue 4)."""
     if value is None:
         raise ProtocolError("the daily-limit operation needs a request value")
-    try:
-        outer, used = pureber.berDecodeObject(strict_context(), value)
-        parts: list[Any] = list(outer.data) if isinstance(outer, pureber.BERSequence) else []
-    except Exception as exc:
-        raise ProtocolError("malformed daily-limit request value") from exc
-    if used != len(value) or not 2 <= len(parts) <= 3:
+    parts = ber.sequence_items(value, "daily-limit request value")
+    if not 2 <= len(parts) <= 3:
         raise ProtocolError("malformed daily-limit request value")
-    user, service, *rest = parts
-    if type(user) is not pureber.BEROctetString or type(service) is not pureber.BEREnumerated:
+    (user_tag, user_start, user_end), (service_tag, service_start, service_end), *rest = parts
+    if user_tag != ber.OCTETS or service_tag != ber.ENUMERATED:
         raise ProtocolError("daily-limit request: expected user LDAPDN and service ENUMERATED")
-    if rest and type(rest[0]) is not pureber.BERInteger:
+    if rest and rest[0][0] != ber.INTEGER:
         raise ProtocolError("daily-limit request: count must be an INTEGER")
-    count = int(rest[0].value) if rest else 1
+    service = ber.integer(value, service_start, service_end, "daily-limit service", -(2**31))
+    count = ber.integer(value, rest[0][1], rest[0][2], "count", -(2**31)) if rest else 1
     if not 1 <= count <= MAX_COUNT:
         raise ProtocolError(f"daily-limit request: count must be 1..{MAX_COUNT}")
     try:
-        return LimitRequest(user.value.decode("utf-8"), Service(int(service.value)), count)
+        return LimitRequest(value[user_start:user_end].decode("utf-8"), Service(service), count)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError("daily-limit request: bad user DN or unknown service") from exc
 
@@ -69,19 +63,14 @@ def limit_handlers(limits: DailyLimits) -> dict[str, ExtendedHandler]:
         request = decode_limit_request(call.value)
         result = limits.reserve(call.principal, request.user, request.service, count=request.count)
         limit = INFINITE if result.limit is None else result.limit
-        value = pureber.BERSequence(
-            [
-                pureber.BERBoolean(result.granted),
-                pureber.BERInteger(result.used),
-                pureber.BERInteger(limit),
-            ]
+        value = ber.sequence(
+            ber.boolean_tlv(result.granted), ber.integer_tlv(result.used), ber.integer_tlv(limit)
         )
-        return ExtendedReply(name=RESERVE_OID, value=value.toWire())
+        return ExtendedReply(name=RESERVE_OID, value=value)
 
     def release(call: ExtendedCall) -> ExtendedReply:
         request = decode_limit_request(call.value)
         used = limits.release(call.principal, request.user, request.service, count=request.count)
-        value = pureber.BERSequence([pureber.BERInteger(used)])
-        return ExtendedReply(name=RELEASE_OID, value=value.toWire())
+        return ExtendedReply(name=RELEASE_OID, value=ber.sequence(ber.integer_tlv(used)))
 
     return {RESERVE_OID: reserve, RELEASE_OID: release}

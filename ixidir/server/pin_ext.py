@@ -14,14 +14,12 @@ server's extended-op table via `pin_handlers`, merged with `extended.standard_ha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
-
-from ldaptor.protocols import pureber
+from typing import Protocol, runtime_checkable
 
 from ixidir.directory.pins import PinResult
 from ixidir.directory.requests import Principal
 from ixidir.errors import ProtocolError, UnwillingToPerform
-from ixidir.server.bercontext import strict_context
+from ixidir.server import ber
 from ixidir.server.extended import ExtendedCall, ExtendedHandler, ExtendedReply
 
 VERIFY_PIN_OID = "2.25.36358030867219218258049950064569224190.3.3"
@@ -47,30 +45,25 @@ def decode_verify_pin(value: bytes | None) -> VerifyPinRequest:
     """The request value, strictly: anything but the two OCTET STRINGs is protocolError."""
     if value is None:
         raise ProtocolError("verify PIN needs a request value")
-    try:
-        outer, used = pureber.berDecodeObject(strict_context(), value)
-        parts: list[Any] = list(outer.data) if isinstance(outer, pureber.BERSequence) else []
-    except Exception as exc:
-        raise ProtocolError("malformed verify PIN request value") from exc
-    if used != len(value) or len(parts) != 2:
+    parts = ber.sequence_items(value, "verify PIN request value")
+    if len(parts) != 2:
         raise ProtocolError("malformed verify PIN request value")
-    user, pin = parts
-    if type(user) is not pureber.BEROctetString or type(pin) is not pureber.BEROctetString:
+    (user_tag, user_start, user_end), (pin_tag, pin_start, pin_end) = parts
+    if user_tag != ber.OCTETS or pin_tag != ber.OCTETS:
         raise ProtocolError("verify PIN request: expected user LDAPDN and pin OCTET STRING")
-    if len(pin.value) > MAX_PIN_OCTETS:
+    if pin_end - pin_start > MAX_PIN_OCTETS:
         raise ProtocolError("verify PIN request: the pin is too long")
     try:
-        return VerifyPinRequest(user.value.decode("utf-8"), pin.value)
+        user = value[user_start:user_end].decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ProtocolError("verify PIN request: the user DN is not UTF-8") from exc
+    return VerifyPinRequest(user, value[pin_start:pin_end])
 
 
 def encode_verify_pin_response(result: PinResult) -> bytes:
-    value = pureber.BERSequence(
-        [pureber.BEREnumerated(int(result.result)), pureber.BERInteger(result.attempts_left)]
+    return ber.sequence(
+        ber.integer_tlv(int(result.result), ber.ENUMERATED), ber.integer_tlv(result.attempts_left)
     )
-    wire: bytes = value.toWire()
-    return wire
 
 
 def verify_pin(call: ExtendedCall) -> ExtendedReply:

@@ -21,11 +21,11 @@ from twisted.python.failure import Failure
 
 from ixidir.directory.requests import SearchRequest
 from ixidir.errors import ResultCode
-from ixidir.server.codec import CodecError, LDAPCodec, decode_pdu
-from ixidir.server.encoder import envelope
+from ixidir.server import lane
+from ixidir.server.codec import CodecError, LDAPCodec, envelope
 from ixidir.server.extended import ExtendedHandler, standard_handlers
 from ixidir.server.facade import Directory
-from ixidir.server.fastpath import AnswerCache, SearchFrame, searches_root_dse, split_search, wrap
+from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
 from ixidir.server.messages import (
     NOTICE_OF_DISCONNECTION_OID,
@@ -34,18 +34,12 @@ from ixidir.server.messages import (
     LDAPMessage,
     UnbindRequest,
 )
-from ixidir.server.searchcodec import SearchShapes
+from ixidir.server.pdus import SearchReader
 from ixidir.server.sendnow import direct_socket, send_now
 from ixidir.server.session import Outgoing, Reply, Session, StartTLS
 
-# Result codes whose answers depend only on the request, the caller and the data: cacheable.
-_STABLE_RESULTS = frozenset(
-    {ResultCode.SUCCESS, ResultCode.SIZE_LIMIT_EXCEEDED, ResultCode.NO_SUCH_OBJECT}
-)
-_SEARCH_DONE = 0x65
-
-# slapd accepts 4 MiB from bound clients; ldaptor's decoder is quadratic in elements per
-# SEQUENCE, so we default lower. Requests from real clients are a few hundred bytes.
+# slapd accepts 4 MiB from bound clients; requests from real clients are a few hundred bytes,
+# and a PDU is decoded on the reactor, so we default lower.
 DEFAULT_MAX_PDU_SIZE = 1024 * 1024
 WRITE_BATCH_BYTES = 64 * 1024  # coalesce small PDUs into writes of about this size
 TURN_BYTES = 1024 * 1024  # then give the reactor a turn (abandon, other connections)
@@ -76,7 +70,7 @@ class LDAPServerFactory(Factory):
         self.tls = tls  # an IOpenSSLContextFactory for StartTLS, or None
         self.extended = dict(standard_handlers() if extended is None else extended)
         self.answers = AnswerCache()  # shared by all connections (DESIGN.md fast path)
-        self.shapes = SearchShapes()  # and what their searches look like (searchcodec)
+        self.searches = SearchReader()  # and the shapes of their searches (pdus)
         self.noisy = False  # no "starting factory" lines; our own log says what matters
 
     def buildProtocol(self, addr: IAddress | None) -> LDAPServerProtocol:
@@ -103,7 +97,7 @@ class LDAPServerProtocol(Protocol):
 
     def __init__(self, factory: LDAPServerFactory) -> None:
         self._config = factory
-        self._codec = LDAPCodec(factory.max_pdu_size)
+        self._codec = LDAPCodec(factory.max_pdu_size, searches=factory.searches)
         self._session = Session(
             factory.directory,
             extended=factory.extended,
@@ -154,27 +148,32 @@ class LDAPServerProtocol(Protocol):
             self._out.pauseProducing()
 
     def _accept_frame(self, pdu: bytes) -> None:
-        """Serve a repeated search from the answer cache, else decode and dispatch."""
+        """What happens to a request: a repeated search is answered from the answer cache; any
+        other PDU is decoded; a search then goes to the routing lane, else the general search;
+        every other request to the session."""
         search = split_search(pdu) if self._barriers == 0 else None
+        principal = self._session.principal
+        generation = self._config.directory.generation
         if search is not None:
-            principal = self._session.principal
-            generation = self._config.directory.generation
             answer = self._config.answers.get(principal, search.operation, generation)
             if answer is not None:
-                items = iter((wrap(search.message_id, answer),))
-                self._work.append(Work(search.message_id, items, barrier=False))
+                self._queue(search.message_id, iter((wrap(search.message_id, answer),)))
                 return
-            request = self._config.shapes.decode(pdu, search.operation)
-            if request is None:
-                message = decode_pdu(pdu)
-                if not isinstance(message.request, SearchRequest):  # only if ldaptor disagrees
-                    self._accept(message)
-                    return
-                request = message.request
-            replies = self._capture(search, principal, generation, request)
-            self._work.append(Work(search.message_id, replies, barrier=False))
+        message = self._codec.decode(pdu)
+        request = message.request
+        if search is None or not isinstance(request, SearchRequest):
+            self._accept(message)
             return
-        self._accept(decode_pdu(pdu))
+        operations = lane.answer(self._config.directory, principal, request)
+        if operations is not None:
+            self._session.log_search(request)
+            self._config.answers.put(principal, search.operation, generation, operations)
+            self._queue(search.message_id, iter((wrap(search.message_id, operations),)))
+            return
+        self._queue(search.message_id, self._capture(search, principal, generation, request))
+
+    def _queue(self, message_id: int, items: Iterator[Item]) -> None:
+        self._work.append(Work(message_id, items, barrier=False))
 
     def _capture(
         self, search: SearchFrame, principal: Hashable, generation: int, request: SearchRequest
@@ -186,7 +185,7 @@ class LDAPServerProtocol(Protocol):
         for operation in self._session.search_operations(request):
             operations.append(operation)
             yield envelope(message_id, operation)
-        if operations and _is_stable_done(operations[-1]) and not searches_root_dse(search):
+        if is_stable(search, operations):
             self._config.answers.put(principal, search.operation, generation, tuple(operations))
 
     def _accept(self, message: LDAPMessage) -> None:
@@ -302,13 +301,3 @@ class LDAPServerProtocol(Protocol):
         if self._scheduled is not None and self._scheduled.active():
             self._scheduled.cancel()
         self._scheduled = None
-
-
-def _is_stable_done(operation: bytes) -> bool:
-    """A SearchResultDone whose result code does not depend on timing (RFC 4511 §4.1.9)."""
-    # [APPLICATION 5] SEQUENCE { resultCode ENUMERATED, ... }: tag, length, 0x0A, 0x01, code.
-    if not operation or operation[0] != _SEARCH_DONE:
-        return False
-    start = 2 if operation[1] < 0x80 else 2 + (operation[1] & 0x7F)
-    code = operation[start : start + 3]
-    return len(code) == 3 and code[:2] == b"\x0a\x01" and code[2] in _STABLE_RESULTS

@@ -9,22 +9,43 @@ pausing stay Twisted's. TLS transports (LDAPS, and a connection once StartTLS be
 protocol also stops sending directly before it calls startTLS) and test transports always go
 through `transport.write`.
 
-This reads FileDescriptor's buffer fields (`dataBuffer`, `offset`, `_tempDataLen`), which are
-not public API: `direct_socket` accepts only the exact `tcp.Server` class it was written for.
+This reads FileDescriptor's buffer fields (`dataBuffer`, `offset`, `_tempDataLen`,
+`_writeDisconnected`), which are not public API. So `direct_socket` accepts only the exact
+`tcp.Server` class it was written for, and only on the Twisted releases it was checked
+against (`TWISTED_CHECKED`); on any other, every reply goes through `transport.write`.
 """
 
 from __future__ import annotations
 
 import socket
 
+import twisted
 from twisted.internet import tcp
 
 from ixidir.server.interfaces import Transport
 
+# Twisted releases whose FileDescriptor keeps the fields `_idle` reads (checked up to 26.10;
+# raise the bound after reading abstract.FileDescriptor.write/doWrite of a newer release).
+TWISTED_CHECKED = ((23, 10), (27, 0))
+
+
+def is_checked_twisted(major: int, minor: int) -> bool:
+    low, high = TWISTED_CHECKED
+    return low <= (major, minor) < high
+
+
+def _installed() -> tuple[int, int]:
+    major, minor = twisted.__version__.split(".")[:2]
+    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else (0, 0)
+
+
+_USABLE = is_checked_twisted(*_installed())
+
 
 def direct_socket(transport: object) -> socket.socket | None:
-    """The socket to send on directly, for a plain TCP server connection; None otherwise."""
-    if type(transport) is not tcp.Server or transport.TLS:
+    """The socket to send on directly, for a plain TCP server connection on a checked Twisted
+    release; None otherwise (then replies go through `transport.write`)."""
+    if not _USABLE or type(transport) is not tcp.Server or transport.TLS:
         return None  # LDAPS wraps the connection in another transport; StartTLS sets TLS
     handle = transport.getHandle()
     return handle if isinstance(handle, socket.socket) else None

@@ -23,6 +23,7 @@ from ixidir.directory.requests import (
     SearchResultEntry,
 )
 from ixidir.errors import AuthMethodNotSupported, ProtocolError, ResultCode
+from ixidir.server.codec import entry_operation, result_operation
 from ixidir.server.controls import (
     PAGED_RESULTS_OID,
     PagedRequest,
@@ -32,7 +33,6 @@ from ixidir.server.controls import (
     find,
     paged_response,
 )
-from ixidir.server.encoder import done_operation, entry_operation
 from ixidir.server.extended import ExtendedCall, ExtendedHandler, find_handler
 from ixidir.server.facade import Directory
 from ixidir.server.messages import (
@@ -53,7 +53,7 @@ from ixidir.server.messages import (
 from ixidir.server.results import extended_result_for, result_for
 
 SUCCESS = ResultCode.SUCCESS
-_SUCCESS_DONE = done_operation(Result(ResultKind.SEARCH_DONE, SUCCESS))
+_SUCCESS_DONE = result_operation(Result(ResultKind.SEARCH_DONE, SUCCESS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +192,7 @@ class Session:
     ) -> Iterator[Outgoing]:
         """Entries as the directory yields them, then SearchResultDone (with the paged control
         on every SearchResultDone of a paged search, RFC 2696)."""
-        self._log_search(request)
+        self.log_search(request)
         paged = find(controls, PAGED_RESULTS_OID)
         done_controls: tuple[Control, ...] = () if paged is None else (paged_response(b""),)
         try:
@@ -212,15 +212,16 @@ class Session:
     def search_operations(self, request: SearchRequest) -> Iterator[bytes]:
         """The encoded protocolOps answering a search without controls: entries as the directory
         yields them, then SearchResultDone. The same answer as `respond`, minus the objects."""
-        self._log_search(request)
+        self.log_search(request)
         try:
             for entry in self._directory.search(self.principal, request, now=self._now):
                 yield entry_operation(entry)
             yield _SUCCESS_DONE
         except Exception as error:  # noqa: BLE001  (mapped in results.py)
-            yield done_operation(result_for(error, ResultKind.SEARCH_DONE, self._log))
+            yield result_operation(result_for(error, ResultKind.SEARCH_DONE, self._log))
 
-    def _log_search(self, request: SearchRequest) -> None:
+    def log_search(self, request: SearchRequest) -> None:
+        """Log the search at debug level when the server writes debug lines."""
         # At debug level every search the cache has not seen is logged, so the filters a real
         # Messaging Connector sends (its filter text is configurable) can be captured.
         if not self._log_searches:

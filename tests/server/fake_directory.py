@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ixidir.directory import filter as flt
+from ixidir.directory.dit import Entry
+from ixidir.directory.ops.lookup import Found
+from ixidir.directory.ops.selection import Selected
 from ixidir.directory.requests import (
     ANONYMOUS,
     AccessClass,
@@ -63,6 +66,13 @@ class FakeDirectory:
         if self.passwords.get(dn.lower()) != password:
             raise InvalidCredentials("invalid credentials")
         return Principal(dn, AccessClass.ADMIN)
+
+    def lookup(self, principal: Principal, request: SearchRequest) -> Found | None:
+        """No routing look-up: every search takes the general path."""
+        return None
+
+    def present(self, found: Found, entry: Entry) -> Selected:
+        raise AssertionError("lookup never finds anything here")
 
     def search(
         self,

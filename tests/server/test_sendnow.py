@@ -11,7 +11,7 @@ from twisted.internet.testing import StringTransport
 
 from ixidir.server.interfaces import Transport
 from ixidir.server.listen import bound_addresses, listen
-from ixidir.server.sendnow import direct_socket, send_now
+from ixidir.server.sendnow import direct_socket, is_checked_twisted, send_now
 
 
 class Held(Protocol):
@@ -64,3 +64,10 @@ def test_what_the_kernel_does_not_take_follows_through_twisted_in_order() -> Non
 
 def test_only_plain_tcp_server_transports_are_written_directly() -> None:
     assert direct_socket(StringTransport()) is None  # type: ignore[no-untyped-call]
+
+
+def test_direct_sends_are_limited_to_the_twisted_releases_checked() -> None:
+    """Twisted's private buffer fields may change: other releases only use transport.write."""
+    assert is_checked_twisted(26, 10)
+    assert not is_checked_twisted(27, 0)
+    assert not is_checked_twisted(22, 10)

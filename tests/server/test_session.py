@@ -18,7 +18,7 @@ from ixidir.directory.requests import (
     SearchRequest,
     SearchResultEntry,
 )
-from ixidir.server.encoder import encode_search_reply, envelope
+from ixidir.server.codec import LDAPCodec, envelope
 from ixidir.server.extended import standard_handlers
 from ixidir.server.messages import LDAPMessage, Result
 from ixidir.server.session import Reply, Session
@@ -58,7 +58,7 @@ def test_search_operations_are_the_general_answer_encoded(
         assert isinstance(reply, Reply)
         assert not reply.controls
         assert isinstance(reply.response, SearchResultEntry | Result)
-        general.append(encode_search_reply(7, reply.response))
+        general.append(LDAPCodec(1).encode(7, reply.response))
     direct = session(directory, principal, []).search_operations(request_)
     assert [envelope(7, operation) for operation in direct] == general
 

@@ -46,23 +46,33 @@ def search(
     now: Clock | None = None,
 ) -> Iterator[SearchResultEntry]:
     """Validate the base eagerly (errors raise at the call), then return the lazy results."""
-    plans = state.search_plans
-    key = (principal, request.base, request.scope, request.attributes, request.size_limit)
-    plan = plans.get(state.generation, key)
+    plan = prepared(state, principal, request)
+    compiled = state.compiler.compile(request.filter)
     if plan is None:
         base, base_key = state.parse_dn(request.base)
-        compiled = state.compiler.compile(request.filter)
         selection = parse_selection(state.compiler.catalog, request.attributes)
-        if request.scope is Scope.BASE and base_key in ("", state.subschema_key):
-            special = root_dse(state) if not base_key else subschema_entry(state)
-            return _special(state, base, special, compiled, selection, request)
-        plan = _plan(state, principal, request, base, base_key, selection)
-        plans.put(key, plan)
-    else:
-        compiled = state.compiler.compile(request.filter)
+        special = root_dse(state) if not base_key else subschema_entry(state)
+        return _special(state, base, special, compiled, selection, request)
     entries = _candidates(state, plan.base_key, request.scope, compiled)
     deadline = _deadline(request.time_limit, now)
     return _results(state, plan, entries, compiled, request, deadline)
+
+
+def prepared(state: DirectoryState, principal: Principal, request: SearchRequest) -> Plan | None:
+    """The search's plan (remembered per generation), or None for the root DSE and subschema
+    entry, which are built per request; NoSuchObject and InvalidDNSyntax raise here."""
+    plans = state.search_plans
+    # int(scope): an IntEnum's own hash is Python code.
+    key = (principal, request.base, int(request.scope), request.attributes, request.size_limit)
+    plan = plans.get(state.generation, key)
+    if plan is None:
+        base, base_key = state.parse_dn(request.base)
+        if request.scope is Scope.BASE and base_key in ("", state.subschema_key):
+            return None
+        selection = parse_selection(state.compiler.catalog, request.attributes)
+        plan = _plan(state, principal, request, base, base_key, selection)
+        plans.put(key, plan)
+    return plan
 
 
 def _plan(
@@ -120,18 +130,18 @@ def _candidates(
         return state.dit.subtree(base_key, include_base=scope is Scope.SUB)
     found = (state.dit.by_uuid(str(uuid)) for uuid in ids)
     return [
-        entry for entry in found if entry is not None and _in_scope(state, entry, base_key, scope)
+        entry for entry in found if entry is not None and in_scope(state, entry, base_key, scope)
     ]
 
 
-def _in_scope(state: DirectoryState, entry: Entry, base_key: str, scope: Scope) -> bool:
+def in_scope(state: DirectoryState, entry: Entry, base_key: str, scope: Scope) -> bool:
     if not base_key:
         return True
     if scope is Scope.ONE:
         return entry.parent_key == base_key
     if entry.dn_key == base_key:
         return scope is Scope.SUB
-    return state.dit.is_within(entry, base_key)
+    return entry.parent_key == base_key or state.dit.is_within(entry, base_key)
 
 
 def _size_limit(state: DirectoryState, principal: Principal, request: SearchRequest) -> int:

@@ -1,0 +1,173 @@
+"""The routing lane answers exactly what the general search answers, byte for byte."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import pytest
+from directory.memory_store import MemoryEntryStore
+from directory.tree import (
+    ADMIN,
+    ALICE,
+    ALICE_P,
+    BASE,
+    BOB_P,
+    PEOPLE,
+    SERVICE,
+    make_directory,
+    person,
+    populate,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from twisted.logger import ILogObserver, Logger
+
+from ixidir.directory.directory import Directory
+from ixidir.directory.filter import And, Equality, Filter
+from ixidir.directory.requests import (
+    ANONYMOUS,
+    AddRequest,
+    Modification,
+    ModifyRequest,
+    ModOp,
+    Principal,
+    Scope,
+    SearchRequest,
+)
+from ixidir.server import lane
+from ixidir.server.extended import standard_handlers
+from ixidir.server.session import Session
+
+# Users with routing numbers in the forms people write them; carol has two attributes, dave
+# no mail, erin a voice number only.
+NUMBERS: dict[str, dict[str, tuple[bytes, ...]]] = {
+    "carol": {"facsimileTelephoneNumber": (b"+49 8142 4799123",), "ixiVoiceNumber": (b"+4930 1",)},
+    "dave": {"facsimileTelephoneNumber": (b"+49 (8142) 4799-124", b"+49 89 5")},
+    "erin": {"ixiVoiceNumber": (b"+49 8142 4799125",)},
+    "frank": {"facsimileTelephoneNumber": (b"+44 20 7946 0000",)},
+}
+ASKED = [
+    b"+4981424799123",
+    b"+49 8142  4799123",
+    b"+49 8142 4799124",
+    b"+4989 5",
+    b"+49 8142 4799125",
+    b"+4930 1",
+    b"+44 20 7946 0000",
+    b"+49 8142 1",
+    b"+4900000",
+    b"not a number",
+]
+ATTRIBUTES = ["facsimileTelephoneNumber", "fax", "FACSIMILETELEPHONENUMBER", "2.5.4.23"]
+ATTRIBUTES += ["ixiVoiceNumber", "telephoneNumber", "mail", "ixiCanonicalNumber"]
+SELECTED = ["mail", "cn", "*", "+", "1.1", "userPassword", "ixiCanonicalNumber", "MAIL"]
+SELECTED += ["hasSubordinates", "unknownThing", "facsimileTelephoneNumber", "entryDN"]
+BASES = [BASE, PEOPLE, ALICE, f"uid=carol,{PEOPLE}", f"ou=gone,{BASE}", "", "cn=x,=y"]
+PRINCIPALS = [ADMIN, SERVICE, ALICE_P, BOB_P, ANONYMOUS]
+PRINCIPALS.append(Principal(f"uid=carol,{PEOPLE}", ALICE_P.access))
+
+
+def _directory() -> Directory:
+    directory = make_directory(MemoryEntryStore())
+    populate(directory)
+    for uid, numbers in NUMBERS.items():
+        attributes = dict(person(uid, **numbers))
+        attributes["objectClass"] = (b"inetOrgPerson", b"ixiUmsUser")
+        if uid == "dave":
+            del attributes["mail"]
+        directory.add(ADMIN, AddRequest(f"uid={uid},{PEOPLE}", tuple(attributes.items())))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def directory() -> Directory:
+    return _directory()
+
+
+def general(
+    directory: Directory, principal: Principal, request: SearchRequest
+) -> tuple[bytes, ...]:
+    log = Logger(observer=cast(ILogObserver, lambda event: None))
+    session = Session(directory, extended=standard_handlers(), log=log)
+    session.principal = principal
+    return tuple(session.search_operations(request))
+
+
+equalities = st.builds(Equality, st.sampled_from(ATTRIBUTES), st.sampled_from(ASKED))
+wrappers = st.sampled_from(
+    [
+        Equality("objectClass", b"inetOrgPerson"),
+        Equality("objectClass", b"ixiUmsUser"),
+        Equality("objectClass", b"device"),
+        Equality("mail", b"carol@example.com"),
+    ]
+)
+filters: st.SearchStrategy[Filter] = st.one_of(
+    equalities,
+    st.builds(
+        lambda inner, outer: And((*outer, inner)), equalities, st.lists(wrappers, max_size=2)
+    ),
+)
+requests = st.builds(
+    SearchRequest,
+    base=st.sampled_from(BASES),
+    scope=st.sampled_from(Scope),
+    filter=filters,
+    attributes=st.lists(st.sampled_from(SELECTED), max_size=3).map(tuple),
+    size_limit=st.sampled_from([0, 0, 1, 2]),
+    types_only=st.booleans(),
+)
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(request=requests, principal=st.sampled_from(PRINCIPALS))
+def test_lane_answers_are_the_general_answers(
+    directory: Directory, request: SearchRequest, principal: Principal
+) -> None:
+    answered = lane.answer(directory, principal, request)
+    if answered is not None:
+        assert answered == general(directory, principal, request)
+
+
+@pytest.mark.parametrize("number", ASKED)
+@pytest.mark.parametrize("base", [BASE, PEOPLE])
+@pytest.mark.parametrize("attr", ["facsimileTelephoneNumber", "fax"])
+def test_the_connectors_search_is_answered_by_the_lane(
+    directory: Directory, number: bytes, base: str, attr: str
+) -> None:
+    for f in (
+        Equality(attr, number),
+        And((Equality("objectClass", b"inetOrgPerson"), Equality(attr, number))),
+    ):
+        request = SearchRequest(base, Scope.SUB, f, ("mail",))
+        answered = lane.answer(directory, SERVICE, request)
+        assert answered is not None
+        assert answered == general(directory, SERVICE, request)
+
+
+def test_a_write_replaces_what_the_entry_kept() -> None:
+    """The encoded entry goes with the old snapshot: the next answer carries the new mail."""
+    directory = _directory()
+    request = SearchRequest(PEOPLE, Scope.SUB, Equality("fax", b"+4981424799123"), ("mail",))
+    first = lane.answer(directory, SERVICE, request)
+    assert first is not None
+    assert b"carol@example.com" in first[0]
+    change = Modification(ModOp.REPLACE, "mail", (b"new@example.com",))
+    directory.modify(ADMIN, ModifyRequest(f"uid=carol,{PEOPLE}", (change,)))
+    second = lane.answer(directory, SERVICE, request)
+    assert second is not None
+    assert b"new@example.com" in second[0]
+    assert second == general(directory, SERVICE, request)
+
+
+def test_an_entry_keeps_a_bounded_number_of_encoded_answers() -> None:
+    """A client cycling attribute lists does not grow an entry's memo without bound."""
+    directory = _directory()
+    for index in range(3 * lane.MAX_FORMS):
+        attributes = ("mail", f"x-{index}")
+        request = SearchRequest(PEOPLE, Scope.SUB, Equality("fax", b"+4981424799123"), attributes)
+        assert lane.answer(directory, SERVICE, request) == general(directory, SERVICE, request)
+    entry = directory.route("+4981424799123")
+    assert entry is not None
+    assert entry.memo is not None
+    assert 0 < len(entry.memo) <= lane.MAX_FORMS
