@@ -54,7 +54,7 @@ def search(
         compiled = state.compiler.compile(request.filter)
         selection = parse_selection(state.compiler.catalog, request.attributes)
         if request.scope is Scope.BASE and base_key in ("", state.subschema_key):
-            special = root_dse(state) if not base_key else subschema_entry(state)
+            special = root_dse(state, principal) if not base_key else subschema_entry(state)
             return _special(state, base, special, compiled, selection, request)
         plan = _plan(state, principal, request, base, base_key, selection)
         plans.put(key, plan)
