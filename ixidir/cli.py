@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--country-code", default="49")
     init.add_argument("--area-code", default="8142")
     init.add_argument("--timezone", default="Europe/Berlin")
+    init.add_argument(
+        "--no-certificate",
+        dest="certificate",
+        action="store_false",
+        help="make no self-signed TLS certificate (import one later with 'ixidir cert import')",
+    )
 
     serve = commands.add_parser("serve", parents=[data], help="serve LDAP")
     serve.add_argument(
@@ -72,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="HOST:PORT",
         help="address to listen on (repeatable; default from ixidir.toml)",
+    )
+    serve.add_argument(
+        "--listen-ldaps",
+        action="append",
+        metavar="HOST:PORT",
+        help="address to serve LDAPS on (repeatable; default from ixidir.toml: none)",
     )
     serve.add_argument(
         "--workers",
@@ -139,12 +151,13 @@ class CommandGroup(Protocol):
 
 
 def command_groups() -> list[CommandGroup]:
-    """The command groups of the use-case modules (user, voicemail, limits), each its own file."""
-    from ixidir.admin import limits_commands, user_commands, voicemail_commands
+    """The command groups of the use-case modules (user, voicemail, limits, cert), each its
+    own file."""
+    from ixidir.admin import cert_commands, limits_commands, user_commands, voicemail_commands
 
     return [
         cast(CommandGroup, module)
-        for module in (user_commands, voicemail_commands, limits_commands)
+        for module in (user_commands, voicemail_commands, limits_commands, cert_commands)
     ]
 
 
@@ -233,6 +246,7 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
                 country_code=args.country_code,
                 area_code=args.area_code,
                 timezone=args.timezone,
+                certificate=args.certificate,
             )
             print(f"initialized {data_dir}")  # noqa: T201
             return 0
@@ -245,6 +259,7 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
                 data_dir,
                 reactor=reactor,
                 listen_on=args.listen,
+                listen_ldaps_on=args.listen_ldaps,
                 workers=args.workers,
                 is_worker=args.worker,
             )

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ixidir.admin.certificates import DEFAULT_DAYS, create_certificate
 from ixidir.admin.errors import AdminError
-from ixidir.admin.runtime import build_directory, open_store
+from ixidir.admin.runtime import build_directory, open_store, utc_now
 from ixidir.config import CONFIG_FILE, EMBEDDED_DATABASE, Config, write_config
 from ixidir.directory.requests import AccessClass, AddRequest, Principal
 from ixidir.dn import DN
@@ -34,13 +35,17 @@ def initialize(
     country_code: str,
     area_code: str,
     timezone: str,
+    certificate: bool = True,
 ) -> None:
-    """Create DATA/ixidir.toml, the embedded database and the first entries."""
+    """Create DATA/ixidir.toml, the embedded database and the first entries, and (unless
+    `certificate` is false) a self-signed certificate for StartTLS and LDAPS."""
     if (data_dir / CONFIG_FILE).exists() or (data_dir / EMBEDDED_DATABASE).exists():
         raise InitError(f"{data_dir} is already initialized")
     password = _read_password(admin_password_file)
     _check_site(country_code, area_code, timezone)
-    config = Config(base_dn=str(DN.parse(base_dn)))
+    # Written explicitly, unlike most defaults: a file without it is from before TLS and keeps
+    # clear-text password binds (config.py), so an upgraded site's connector still binds.
+    config = Config(base_dn=str(DN.parse(base_dn)), simple_bind_tls="off-host")
     data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(data_dir, config, create=True)
     try:
@@ -58,6 +63,8 @@ def initialize(
     finally:
         store.close()
     write_config(data_dir, config)
+    if certificate:
+        create_certificate(data_dir, [], days=DEFAULT_DAYS, now=utc_now())
 
 
 def _read_password(path: Path) -> bytes:

@@ -8,7 +8,7 @@ connections get the new certificate while open ones keep theirs, without a resta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -122,10 +122,6 @@ def ldaps_factory(tls: ServerTLS, factory: Factory) -> Factory:
     TCP port (or one adopted with SO_REUSEPORT) serving this speaks LDAPS."""
     # TLSMemoryBIOFactory is a WrappingFactory, a Factory; its generic parameters differ.
     return cast(Factory, TLSMemoryBIOFactory(cast(Any, tls), False, cast(Any, factory)))
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def _read(path: Path) -> bytes:
