@@ -28,6 +28,7 @@ DATA_ENV = "IXIDIR_DATA"
 MAX_WORKERS = 64  # each worker holds the whole directory in memory
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SIMPLE_BIND_TLS = ("off-host", "always", "never")  # as slapd's `security simple_bind`
+_ONE_OR_MORE = frozenset({"listen_ldaps"})  # a list of addresses, or one as a string
 _ADDRESS = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]]*)):(?P<port>[0-9]{1,5})")
 _ATTR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 # One line per key, written above it in the file so an administrator can edit it unaided.
@@ -197,6 +198,8 @@ def _parse_config(text: str, path: Path) -> Config:
         if key not in hints:
             known = ", ".join(hints)
             raise ConfigError(f"unknown key {key!r} (known keys: {known})", key=key, path=path)
+        if key in _ONE_OR_MORE and isinstance(value, str):
+            value = [value] if value else []  # "HOST:PORT", or "" for none (DESIGN.md)
         values[key] = _typed(key, value, hints[key], path)
     if "base_dn" not in values:
         raise ConfigError("missing 'base_dn'", key="base_dn", path=path)

@@ -225,3 +225,12 @@ def test_setting_keys_refuses_a_result_that_does_not_load(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="go together"):
         set_config_strings(tmp_path, {"tls_certificate": "c.pem"})
     assert (tmp_path / "ixidir.toml").read_text() == before
+
+
+@pytest.mark.parametrize(("value", "addresses"), [('"0.0.0.0:636"', ("0.0.0.0:636",)), ('""', ())])
+def test_listen_ldaps_takes_one_address_as_a_string(
+    tmp_path: Path, value: str, addresses: tuple[str, ...]
+) -> None:
+    text = f'base_dn = "o=ixi"\ntls_certificate = "c"\ntls_key = "k"\nlisten_ldaps = {value}\n'
+    write_toml(tmp_path, text)
+    assert load_config(tmp_path).listen_ldaps == addresses

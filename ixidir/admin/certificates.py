@@ -122,7 +122,7 @@ def import_certificate(
     check_dates(certificates[0], now)
     _check_chain(certificates)
     summary = summarize(certificates)
-    warnings = check_names(certificates[0], summary, hostnames)
+    warnings = check_names(certificates[0], summary, hostnames=hostnames)
     if summary.not_after - now < timedelta(days=WARN_DAYS):
         warnings.append(f"the certificate expires on {summary.not_after:%Y-%m-%d}")
     _install(data_dir, certificates, key)
@@ -148,7 +148,7 @@ def check_dates(certificate: x509.Certificate, now: datetime) -> None:
 
 
 def check_names(
-    certificate: x509.Certificate, summary: CertificateSummary, hostnames: Sequence[str]
+    certificate: x509.Certificate, summary: CertificateSummary, *, hostnames: Sequence[str]
 ) -> list[str]:
     """Every `--hostname` must be one the certificate is valid for; without any, a
     certificate that does not name this machine is accepted with a warning."""

@@ -92,7 +92,7 @@ def serve(
         reserved = [_reserve(host, port) for host, port in parsed + parsed_ldaps]
         bound = [format_address(*sock.getsockname()[:2]) for sock in reserved]
         addresses, ldaps = bound[: len(parsed)], bound[len(parsed) :]
-        children = _start_workers(data_dir, addresses, count - 1, ldaps)
+        children = _start_workers(data_dir, addresses, count - 1, ldaps=ldaps)
     elif not is_worker:
         check_bindable(parsed + parsed_ldaps)  # a busy port is said at once, not after the load
     store = open_store(data_dir, config)
@@ -177,7 +177,9 @@ def _reserve(host: str, port: int) -> socket.socket:
         raise AdminError(bind_failure(host, port, error)) from None
 
 
-def _start_workers(data_dir: Path, addresses: list[str], count: int, ldaps: list[str]) -> Children:
+def _start_workers(
+    data_dir: Path, addresses: list[str], count: int, *, ldaps: list[str]
+) -> Children:
     """The other worker processes, on the very ports this one reserved (port 0 resolved)."""
     command = [sys.executable, "-m", "ixidir", "--data", str(data_dir), "serve", "--worker"]
     for address in addresses:

@@ -18,7 +18,7 @@ class ListeningPort(Protocol):
 
 
 class TCPReactor(Protocol):
-    """The part of IReactorTCP (and IReactorSSL, for LDAPS) that `listen` calls."""
+    """The part of IReactorTCP that `listen` calls (LDAPS too: TLS wraps the factory)."""
 
     def listenTCP(  # noqa: N802
         self, port: int, factory: Factory, backlog: int = 50, interface: str = ""

@@ -170,7 +170,7 @@ class Session:
         if request.mechanism is not None:
             raise AuthMethodNotSupported("SASL is not supported")
         if request.password and self.password_needs_tls and not self.tls_active:
-            raise ConfidentialityRequired("a password bind from another host needs TLS")
+            raise ConfidentialityRequired("a password bind needs TLS here: StartTLS or LDAPS")
         # The directory decides anonymous (RFC 4513 §5.1.1) and unauthenticated (§5.1.2) binds.
         self.principal = self._directory.bind(request.dn, request.password)
 
@@ -183,7 +183,11 @@ class Session:
         handler = find_handler(self._extended, request.oid)
         can_start_tls = self._tls_configured and not self.tls_active
         call = ExtendedCall(
-            self._directory, self.principal, request.value, can_start_tls, self.tls_active
+            self._directory,
+            self.principal,
+            request.value,
+            can_start_tls,
+            tls_active=self.tls_active,
         )
         reply = handler(call)
         result = ExtendedResult(SUCCESS, name=reply.name, value=reply.value)
