@@ -97,6 +97,7 @@ def create_certificate(
     data_dir: Path, names: Sequence[str], *, days: int, now: datetime
 ) -> CertificateSummary:
     """`ixidir cert create`: write a new self-signed certificate and configure it."""
+    load_config(data_dir)  # an initialized data directory, before any file is written
     certificate, key = create_self_signed(_unique(names) or default_names(), days=days, now=now)
     _install(data_dir, [certificate], key)
     return summarize([certificate])
@@ -113,6 +114,7 @@ def import_certificate(
 ) -> tuple[CertificateSummary, list[str]]:
     """`ixidir cert import`: check the key, the dates, the names and the chain, then copy
     the files into the data directory and configure them. Returns warnings to print."""
+    load_config(data_dir)  # an initialized data directory, before anything is checked
     certificates = _read(certificate_file)
     if chain_file is not None:
         certificates += _read(chain_file)

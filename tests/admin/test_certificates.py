@@ -22,7 +22,7 @@ from ixidir.admin.certificates import (
     show_certificate,
 )
 from ixidir.admin.errors import AdminError
-from ixidir.config import Config, load_config, write_config
+from ixidir.config import Config, ConfigError, load_config, write_config
 from ixidir.server.tls import ServerTLS
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -199,3 +199,9 @@ def test_self_signed_certificate_is_a_server_certificate() -> None:
     assert constraints.value.ca is False
     usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     assert x509.oid.ExtendedKeyUsageOID.SERVER_AUTH in usage.value
+
+
+def test_cert_commands_need_an_initialized_data_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ixidir init"):
+        create_certificate(tmp_path, ["ldap.example.com"], days=30, now=NOW)
+    assert not (tmp_path / "tls").exists()

@@ -88,7 +88,7 @@ def test_ldap3_over_ldaps_and_start_tls(server: TLSServer) -> None:
         assert connection.extend.standard.who_am_i() == f"dn:{ADMIN_DN}"
     plain = ldap3.Server("127.0.0.1", port=server.running.port, tls=tls)
     connection = ldap3.Connection(plain, ADMIN_DN, ADMIN_PASSWORD)
-    assert connection.open() is None
+    connection.open()
     assert connection.start_tls()
     assert connection.bind()
     assert connection.extend.standard.who_am_i() == f"dn:{ADMIN_DN}"
@@ -262,3 +262,13 @@ def tls_connection(server: TLSServer, ca: Path, name: str) -> ssl.SSLSocket:
     except BaseException:
         raw.close()
         raise
+
+
+def test_cert_show_prints_subject_names_fingerprint_and_expiry(server: TLSServer) -> None:
+    shown = ixidir(server.running.data_dir, "cert", "show").stdout
+    fields = dict(line.split(":", 1) for line in shown.splitlines())
+    assert "127.0.0.1" in fields["names"]
+    assert "localhost" in fields["names"]
+    assert fields["subject"].strip().startswith("CN=")
+    assert re.fullmatch(r" +([0-9A-F]{2}:){31}[0-9A-F]{2}", fields["SHA-256"])
+    assert "(825 days left)" in fields["expires"]
