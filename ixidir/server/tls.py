@@ -21,7 +21,7 @@ from twisted.internet.ssl import CertificateOptions, TLSVersion
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from zope.interface import classImplements  # type: ignore[import-untyped]
 
-# RFC 8996 deprecates TLS 1.0 and 1.1; every LDAP client we serve speaks 1.2.
+# RFC 8996 retires TLS 1.0 and 1.1 (OpenSSL 3 refuses them at its default security level).
 MINIMUM_TLS = TLSVersion.TLSv1_2
 PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
 
