@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument(
         "--storage-password-file", metavar="FILE", type=Path, help="that user's password"
     )
+    init.add_argument(
+        "--no-certificate",
+        dest="certificate",
+        action="store_false",
+        help="make no self-signed TLS certificate (import one later with 'ixidir cert import')",
+    )
 
     serve = commands.add_parser("serve", parents=[data], help="serve LDAP")
     serve.add_argument(
@@ -84,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="HOST:PORT",
         help="address to listen on (repeatable; default from ixidir.toml)",
+    )
+    serve.add_argument(
+        "--listen-ldaps",
+        action="append",
+        metavar="HOST:PORT",
+        help="address to serve LDAPS on (repeatable; default from ixidir.toml: none)",
     )
     serve.add_argument(
         "--workers",
@@ -151,12 +163,13 @@ class CommandGroup(Protocol):
 
 
 def command_groups() -> list[CommandGroup]:
-    """The command groups of the use-case modules (user, voicemail, limits), each its own file."""
-    from ixidir.admin import limits_commands, user_commands, voicemail_commands
+    """The command groups of the use-case modules (user, voicemail, limits, cert), each its
+    own file."""
+    from ixidir.admin import cert_commands, limits_commands, user_commands, voicemail_commands
 
     return [
         cast(CommandGroup, module)
-        for module in (user_commands, voicemail_commands, limits_commands)
+        for module in (user_commands, voicemail_commands, limits_commands, cert_commands)
     ]
 
 
@@ -244,6 +257,7 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
                 admin_password_file=args.admin_password_file,
                 site=Site(args.country_code, args.area_code, args.timezone),
                 storage=_server_storage(args),
+                certificate=args.certificate,
             )
             joined = "" if created else f" (joined the existing database {args.storage_dsn})"
             print(f"initialized {data_dir}{joined}")  # noqa: T201
@@ -257,6 +271,7 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
                 data_dir,
                 reactor=reactor,
                 listen_on=args.listen,
+                listen_ldaps_on=args.listen_ldaps,
                 workers=args.workers,
                 is_worker=args.worker,
             )

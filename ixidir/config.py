@@ -31,12 +31,15 @@ DEFAULT_WORKERS = 1
 # takes the default, so a better default reaches existing directories).
 FOLLOW_DEFAULT = frozenset({"workers"})
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+SIMPLE_BIND_TLS = ("off-host", "always", "never")  # as slapd's `security simple_bind`
+_ONE_OR_MORE = frozenset({"listen_ldaps"})  # a list of addresses, or one as a string
 _ADDRESS = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]]*)):(?P<port>[0-9]{1,5})")
 _ATTR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 # One line per key, written above it in the file so an administrator can edit it unaided.
 KEY_HELP = {
     "base_dn": "suffix this server holds; the administrator is cn=admin,<base_dn>",
     "listen": "addresses to serve LDAP on, HOST:PORT ([v6]:PORT for IPv6)",
+    "listen_ldaps": 'addresses to serve LDAPS on, e.g. ["0.0.0.0:636"]; needs tls_certificate',
     "storage_dsn": "Firebird server database host:port/path; unset = embedded ixidir.fdb here",
     "storage_user": "user name for the Firebird server",
     "storage_password_file": "file holding that user's password (relative = to this folder)",
@@ -51,6 +54,10 @@ KEY_HELP = {
     "size_limit": "default search size limit; 0 = none",
     "tls_certificate": "PEM certificate for LDAPS/StartTLS (with tls_key)",
     "tls_key": "PEM private key for tls_certificate",
+    "simple_bind_tls": (
+        "when a password bind needs TLS: off-host (unless from this machine), always or never;"
+        " absent = never"
+    ),
     "log_level": "one of debug, info, warning, error, critical",
 }
 
@@ -70,6 +77,7 @@ class Config:
 
     base_dn: str
     listen: tuple[str, ...] = ("0.0.0.0:391",)
+    listen_ldaps: tuple[str, ...] = ()  # none by default: LDAPS needs a certificate
     storage_dsn: str | None = None  # None: the embedded database DATA/ixidir.fdb
     storage_user: str | None = None  # for a Firebird server (`host:port/path` DSN)
     storage_password_file: str | None = None
@@ -106,6 +114,10 @@ class Config:
     size_limit: int = 0  # server-side default size limit; 0 = none
     tls_certificate: str | None = None
     tls_key: str | None = None
+    # None: the key is absent, as in every data directory made before TLS; such a site keeps
+    # `never` (its connector binds in clear text) and the server says so at each start.
+    # `ixidir init` writes "off-host" explicitly, which is how a new directory differs.
+    simple_bind_tls: str | None = None
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -114,6 +126,8 @@ class Config:
             raise ConfigError("'listen' needs at least one HOST:PORT", key="listen")
         for address in self.listen:
             split_address(address)
+        for address in self.listen_ldaps:
+            split_address(address, key="listen_ldaps")
         for account in self.service_accounts:
             _check_dn("service_accounts", account)
         for key in ("indexed_attributes", "routing_attributes"):
@@ -130,17 +144,27 @@ class Config:
             raise ConfigError("'size_limit' must be 0 (none) or positive", key="size_limit")
         if (self.tls_certificate is None) != (self.tls_key is None):
             raise ConfigError("'tls_certificate' and 'tls_key' go together", key="tls_key")
+        if self.listen_ldaps and self.tls_certificate is None:
+            raise ConfigError(
+                "'listen_ldaps' needs 'tls_certificate' and 'tls_key' (ixidir cert create)",
+                key="listen_ldaps",
+            )
+        if self.simple_bind_tls not in (None, *SIMPLE_BIND_TLS):
+            raise ConfigError(
+                f"'simple_bind_tls' must be one of {', '.join(SIMPLE_BIND_TLS)}",
+                key="simple_bind_tls",
+            )
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(
                 f"'log_level' must be one of {', '.join(LOG_LEVELS)}", key="log_level"
             )
 
 
-def split_address(address: str) -> tuple[str, int]:
+def split_address(address: str, *, key: str = "listen") -> tuple[str, int]:
     """Split `HOST:PORT` (`[v6]:PORT` for IPv6) as `listen` and `ixidir serve --listen` take it."""
     match = _ADDRESS.fullmatch(address)
     if match is None or int(match["port"]) > 65535:
-        raise ConfigError(f"'listen': {address!r} is not HOST:PORT", key="listen")
+        raise ConfigError(f"{key!r}: {address!r} is not HOST:PORT", key=key)
     return match["ipv6"] or match["host"], int(match["port"])
 
 
@@ -167,10 +191,15 @@ def load_config(data_dir: Path) -> Config:
     """Read DATA/ixidir.toml; unknown keys and wrong types are errors, never silently ignored."""
     path = Path(data_dir) / CONFIG_FILE
     try:
-        with path.open("rb") as file:
-            raw = tomllib.load(file)
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("not found; create it with 'ixidir init'", path=path) from None
+    return _parse_config(text, path)
+
+
+def _parse_config(text: str, path: Path) -> Config:
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"not valid TOML: {err}", path=path) from None
     hints = get_type_hints(Config)
@@ -179,6 +208,8 @@ def load_config(data_dir: Path) -> Config:
         if key not in hints:
             known = ", ".join(hints)
             raise ConfigError(f"unknown key {key!r} (known keys: {known})", key=key, path=path)
+        if key in _ONE_OR_MORE and isinstance(value, str):
+            value = [value] if value else []  # "HOST:PORT", or "" for none (DESIGN.md)
         values[key] = _typed(key, value, hints[key], path)
     if "base_dn" not in values:
         raise ConfigError("missing 'base_dn'", key="base_dn", path=path)
@@ -217,6 +248,29 @@ def write_config(data_dir: Path, config: Config) -> Path:
     temporary.write_text(format_config(config), encoding="utf-8")
     os.replace(temporary, path)
     return path
+
+
+def set_config_strings(data_dir: Path, values: Mapping[str, str]) -> Config:
+    """Set string keys in DATA/ixidir.toml, keeping every other line (and the administrator's
+    comments) as it is: an existing `key = ...` line, or the commented `# key = ""` that
+    `format_config` writes for an unset key, is replaced; otherwise the key is appended.
+    The result is checked as `load_config` would before the file is replaced."""
+    path = Path(data_dir) / CONFIG_FILE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for key, value in values.items():
+        line = f"{key} = {_toml_string(value)}"
+        pattern = re.compile(rf"#?\s*{re.escape(key)}\s*=.*")
+        found = next((i for i, text in enumerate(lines) if pattern.fullmatch(text)), None)
+        if found is None:
+            lines.append(line)
+        else:
+            lines[found] = line
+    text = "\n".join(lines) + "\n"
+    config = _parse_config(text, path)
+    temporary = path.with_name(CONFIG_FILE + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return config
 
 
 def format_config(config: Config) -> str:

@@ -20,6 +20,7 @@ from ixidir.config import (
     format_config,
     load_config,
     resolve_path,
+    set_config_strings,
     split_address,
     write_config,
 )
@@ -60,6 +61,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     text = """
 base_dn = "o=ixi"
 listen = ["127.0.0.1:3891", "[::1]:3891"]
+listen_ldaps = ["0.0.0.0:636"]
 storage_dsn = "db1:3050//srv/ixidir.fdb"
 storage_user = "IXIDIR"
 storage_password_file = "fb-password"
@@ -73,6 +75,7 @@ workers = 2
 size_limit = 500
 tls_certificate = "cert.pem"
 tls_key = "key.pem"
+simple_bind_tls = "always"
 log_level = "debug"
 """
     write_toml(tmp_path, text)
@@ -81,6 +84,7 @@ log_level = "debug"
     assert config.service_accounts == ("cn=connector,o=ixi",)
     assert (config.anonymous_read, config.size_limit, config.tls_key) == (True, 500, "key.pem")
     assert config.workers == 2
+    assert (config.listen_ldaps, config.simple_bind_tls) == (("0.0.0.0:636",), "always")
     assert {item.name for item in fields(Config)} == set(tomllib.loads(text))
 
 
@@ -126,6 +130,8 @@ def test_wrong_type_names_key_and_expected_type(
         ('base_dn = "o=ixi"\nmax_pdu_size = 0', "max_pdu_size"),
         ('base_dn = "o=ixi"\nsize_limit = -1', "size_limit"),
         ('base_dn = "o=ixi"\ntls_certificate = "c.pem"', "tls_key"),
+        ('base_dn = "o=ixi"\nlisten_ldaps = ["0.0.0.0:636"]', "listen_ldaps"),
+        ('base_dn = "o=ixi"\nsimple_bind_tls = "sometimes"', "simple_bind_tls"),
         ('base_dn = "o=ixi"\nlog_level = "verbose"', "log_level"),
     ],
 )
@@ -207,3 +213,38 @@ def test_workers_at_the_default_are_left_to_the_code(tmp_path: Path) -> None:
     write_config(tmp_path, Config(base_dn="dc=example,dc=com", workers=DEFAULT_WORKERS + 1))
     assert f"\nworkers = {DEFAULT_WORKERS + 1}\n" in (tmp_path / "ixidir.toml").read_text()
     assert load_config(tmp_path).workers == DEFAULT_WORKERS + 1
+
+
+def test_a_file_without_simple_bind_tls_is_from_before_tls(tmp_path: Path) -> None:
+    write_toml(tmp_path, 'base_dn = "o=ixi"\n')
+    assert load_config(tmp_path).simple_bind_tls is None  # `ixidir serve` treats it as never
+
+
+def test_setting_keys_keeps_the_other_lines(tmp_path: Path) -> None:
+    write_config(tmp_path, Config(base_dn="o=ixi"))
+    toml = tmp_path / "ixidir.toml"
+    toml.write_text(toml.read_text() + "# the administrator's own note\n")
+    config = set_config_strings(tmp_path, {"tls_certificate": "c.pem", "tls_key": "k.pem"})
+    text = toml.read_text()
+    assert (config.tls_certificate, config.tls_key) == ("c.pem", "k.pem")
+    assert 'tls_certificate = "c.pem"' in text
+    assert '# tls_certificate = ""' not in text  # the commented placeholder was replaced
+    assert "# the administrator's own note" in text
+    assert load_config(tmp_path) == config
+
+
+def test_setting_keys_refuses_a_result_that_does_not_load(tmp_path: Path) -> None:
+    write_config(tmp_path, Config(base_dn="o=ixi"))
+    before = (tmp_path / "ixidir.toml").read_text()
+    with pytest.raises(ConfigError, match="go together"):
+        set_config_strings(tmp_path, {"tls_certificate": "c.pem"})
+    assert (tmp_path / "ixidir.toml").read_text() == before
+
+
+@pytest.mark.parametrize(("value", "addresses"), [('"0.0.0.0:636"', ("0.0.0.0:636",)), ('""', ())])
+def test_listen_ldaps_takes_one_address_as_a_string(
+    tmp_path: Path, value: str, addresses: tuple[str, ...]
+) -> None:
+    text = f'base_dn = "o=ixi"\ntls_certificate = "c"\ntls_key = "k"\nlisten_ldaps = {value}\n'
+    write_toml(tmp_path, text)
+    assert load_config(tmp_path).listen_ldaps == addresses

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ixidir.admin.certificates import DEFAULT_DAYS, create_certificate
 from ixidir.admin.errors import AdminError
-from ixidir.admin.runtime import build_directory, open_store
+from ixidir.admin.runtime import build_directory, open_store, utc_now
 from ixidir.config import CONFIG_FILE, EMBEDDED_DATABASE, Config, write_config
 from ixidir.directory.directory import Directory
 from ixidir.directory.requests import AccessClass, AddRequest, Principal, Scope, SearchRequest
@@ -72,8 +73,10 @@ def initialize(
     admin_password_file: Path,
     site: Site,
     storage: ServerStorage | None = None,
+    certificate: bool = True,
 ) -> bool:
-    """Create DATA/ixidir.toml, the database and the first entries; True when it did.
+    """Create DATA/ixidir.toml, the database and the first entries; True when it did. Unless
+    `certificate` is false, also a self-signed certificate for StartTLS and LDAPS.
 
     With `storage` whose database exists already, join it instead (False): nothing is written
     to the database, only DATA/ixidir.toml.
@@ -96,6 +99,8 @@ def initialize(
     finally:
         store.close()
     write_config(data_dir, config)
+    if certificate:
+        create_certificate(data_dir, [], days=DEFAULT_DAYS, now=utc_now())
     return created
 
 
@@ -112,8 +117,11 @@ def _open_or_create(
 
 
 def _new_config(base_dn: str, storage: ServerStorage | None) -> Config:
+    # simple_bind_tls is written explicitly, unlike most defaults: a file without it is from
+    # before TLS and keeps clear-text password binds (config.py), so an upgraded site's
+    # connector still binds.
     if storage is None:
-        return Config(base_dn=base_dn)
+        return Config(base_dn=base_dn, simple_bind_tls="off-host")
     if not parse_dsn(storage.dsn).is_server:
         raise InitError(f"--storage-dsn {storage.dsn}: expected HOST:PORT:/abs/path")
     if not storage.password_file.is_file():
@@ -125,6 +133,7 @@ def _new_config(base_dn: str, storage: ServerStorage | None) -> Config:
         storage_dsn=storage.dsn,
         storage_user=storage.user,
         storage_password_file=str(storage.password_file.resolve()),
+        simple_bind_tls="off-host",
     )
 
 

@@ -36,6 +36,7 @@ from ixidir.admin.addresses import bind_failure, check_bindable, parse_addresses
 from ixidir.admin.errors import AdminError
 from ixidir.admin.heap import loading_heap
 from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
+from ixidir.admin.tls_serving import bind_policy, check_ldaps, load_tls, watch_certificate
 from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
 from ixidir.config import load_config
 from ixidir.directory.directory import Directory
@@ -61,6 +62,7 @@ def serve(
     *,
     reactor: Any,
     listen_on: Sequence[str] | None = None,
+    listen_ldaps_on: Sequence[str] | None = None,
     workers: int | None = None,
     is_worker: bool = False,
 ) -> int:
@@ -73,21 +75,26 @@ def serve(
     """
     config = load_config(data_dir)
     _start_logging(config.log_level)
+    tls = load_tls(data_dir, config, log)
     count = 1 if is_worker else (workers or config.workers)
     addresses = list(listen_on or config.listen)
     parsed = parse_addresses(
         addresses, source="--listen" if listen_on else "'listen' in ixidir.toml"
     )
+    ldaps = list(listen_ldaps_on or config.listen_ldaps)
+    parsed_ldaps = parse_addresses(ldaps, source="--listen-ldaps or 'listen_ldaps'")
+    check_ldaps(ldaps, tls)
     reserved: list[socket.socket] = []
     children: Children = []
     if count > 1:
         # Reserve the ports (port 0 resolved) and start the other workers at once, so they
         # load the directory while this process does.
-        reserved = [_reserve(host, port) for host, port in parsed]
-        addresses = [format_address(*sock.getsockname()[:2]) for sock in reserved]
-        children = _start_workers(data_dir, addresses, count - 1)
+        reserved = [_reserve(host, port) for host, port in parsed + parsed_ldaps]
+        bound = [format_address(*sock.getsockname()[:2]) for sock in reserved]
+        addresses, ldaps = bound[: len(parsed)], bound[len(parsed) :]
+        children = _start_workers(data_dir, addresses, count - 1, ldaps=ldaps)
     elif not is_worker:
-        check_bindable(parsed)  # a busy port is said at once, not after the load
+        check_bindable(parsed + parsed_ldaps)  # a busy port is said at once, not after the load
     store = open_store(data_dir, config)
     counters = open_counters(data_dir, config)
     oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID, *pin_handlers()]
@@ -113,12 +120,15 @@ def serve(
         extended=extended,
         # Building a debug event that the log level then drops cost ~10 % of a search.
         log_searches=config.log_level == "debug",
+        tls=tls,
+        simple_bind_tls=bind_policy(config, log),
     )
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
     directory.state.statistics["ixiAnswerCacheMisses"] = lambda: answers.misses
     try:
         ports = listen(reactor, factory, addresses, reuse_port=count > 1 or is_worker)
+        ldaps_ports = listen(reactor, factory, ldaps, tls=tls, reuse_port=count > 1 or is_worker)
     except CannotListenError as error:
         _stop_workers(children)
         raise AdminError(bind_failure(error.interface, error.port, error.socketError)) from None
@@ -135,7 +145,8 @@ def serve(
     # SIGTERM sent after them always stops the server cleanly.
     follower = Follower(directory, reactor, open_store(data_dir, config))
     reactor.callWhenRunning(follower.start)
-    reactor.callWhenRunning(_announce, ports)
+    watch_certificate(reactor, factory, data_dir=data_dir, log=log, children=children)
+    reactor.callWhenRunning(_announce, ports, ldaps_ports)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
     reactor.run()
     log.info(
@@ -166,11 +177,15 @@ def _reserve(host: str, port: int) -> socket.socket:
         raise AdminError(bind_failure(host, port, error)) from None
 
 
-def _start_workers(data_dir: Path, addresses: list[str], count: int) -> Children:
+def _start_workers(
+    data_dir: Path, addresses: list[str], count: int, *, ldaps: list[str]
+) -> Children:
     """The other worker processes, on the very ports this one reserved (port 0 resolved)."""
     command = [sys.executable, "-m", "ixidir", "--data", str(data_dir), "serve", "--worker"]
     for address in addresses:
         command += ["--listen", address]
+    for address in ldaps:
+        command += ["--listen-ldaps", address]
     return [
         subprocess.Popen(command, stdout=subprocess.PIPE)  # noqa: S603 (our own command)
         for _ in range(count)
@@ -244,9 +259,11 @@ def _save_snapshot(data_dir: Path, directory: Directory, store: FirebirdEntrySto
     )
 
 
-def _announce(ports: Sequence[Any]) -> None:
+def _announce(ports: Sequence[Any], ldaps_ports: Sequence[Any]) -> None:
     for host, port in bound_addresses(ports):
         sys.stdout.write(f"listening on {format_address(host, port)}\n")
+    for host, port in bound_addresses(ldaps_ports):
+        sys.stdout.write(f"listening on ldaps://{format_address(host, port)}\n")
     sys.stdout.flush()
 
 

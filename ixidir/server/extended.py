@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ixidir.directory.requests import Principal
-from ixidir.errors import ProtocolError, Unavailable
+from ixidir.errors import OperationsError, ProtocolError, Unavailable
 from ixidir.server import ber
 from ixidir.server.facade import Directory
 
@@ -33,6 +33,7 @@ class ExtendedCall:
     principal: Principal
     value: bytes | None
     can_start_tls: bool = False
+    tls_active: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +90,12 @@ def decode_passwd_modify(value: bytes | None) -> dict[int, bytes]:
 
 def start_tls(call: ExtendedCall) -> ExtendedReply:
     """RFC 4511 §4.14; without a certificate we answer unavailable (52), as §4.14.2 suggests
-    and slapd does ("Could not initialize TLS")."""
+    and slapd does ("Could not initialize TLS"); on a connection that already has TLS (a
+    second StartTLS, or LDAPS) operationsError (1), as §4.14.2 says."""
     if call.value is not None:
         raise ProtocolError("StartTLS takes no request value")
+    if call.tls_active:
+        raise OperationsError("TLS is already established on this connection")
     if not call.can_start_tls:
         raise Unavailable("TLS is not available")
     return ExtendedReply(name=START_TLS_OID, start_tls=True)

@@ -40,3 +40,5 @@ class Transport(Protocol):
     def resumeProducing(self) -> None: ...  # noqa: N802
 
     def startTLS(self, context: object, /) -> None: ...  # noqa: N802
+
+    def getPeer(self) -> object: ...  # noqa: N802 (an IAddress; TCP ones have `host`)

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from twisted.internet.protocol import Factory
 
+from ixidir.server.tls import ServerTLS, ldaps_factory
+
 
 class ListeningPort(Protocol):
     def getHost(self) -> Any: ...  # noqa: N802 (Twisted's name)
@@ -16,7 +18,7 @@ class ListeningPort(Protocol):
 
 
 class TCPReactor(Protocol):
-    """The part of IReactorTCP (and IReactorSSL, for LDAPS) that `listen` calls."""
+    """The part of IReactorTCP that `listen` calls (LDAPS too: TLS wraps the factory)."""
 
     def listenTCP(  # noqa: N802
         self, port: int, factory: Factory, backlog: int = 50, interface: str = ""
@@ -48,27 +50,27 @@ def listen(
     factory: Factory,
     endpoints: Sequence[str],
     *,
-    tls: object | None = None,
+    tls: ServerTLS | None = None,
     reuse_port: bool = False,
 ) -> list[ListeningPort]:
     """Listen on every address (all or none: on failure the ports opened so far are closed).
 
     With `reuse_port` several server processes listen on the same address (SO_REUSEPORT: the
-    kernel spreads connections over them); not combined with LDAPS here.
+    kernel spreads connections over them).
 
-    With `tls` (an IOpenSSLContextFactory) the ports speak LDAPS; the reactor must then also
-    provide IReactorSSL.
+    With `tls` the ports speak LDAPS: TLS from the first byte, as `listenSSL` would do it, but
+    on plain TCP ports, so SO_REUSEPORT works for LDAPS too.
     """
     addresses = [parse_address(text) for text in endpoints]
+    if tls is not None:
+        factory = ldaps_factory(tls, factory)
     ports: list[ListeningPort] = []
     try:
         for host, port in addresses:
-            if reuse_port and tls is None:
+            if reuse_port:
                 ports.append(_listen_reusing(reactor, factory, host, port))
-            elif tls is None:
-                ports.append(reactor.listenTCP(port, factory, interface=host))
             else:
-                ports.append(reactor.listenSSL(port, factory, tls, interface=host))  # type: ignore[attr-defined]
+                ports.append(reactor.listenTCP(port, factory, interface=host))
     except BaseException:
         for opened in ports:
             opened.stopListening()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from twisted.internet.interfaces import IAddress
+from twisted.internet.interfaces import IAddress, ISSLTransport
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -23,6 +23,7 @@ from ixidir.directory.requests import SearchRequest
 from ixidir.errors import ResultCode
 from ixidir.server import lane
 from ixidir.server.codec import CodecError, LDAPCodec, envelope
+from ixidir.server.confidentiality import SimpleBindTLS, needs_tls
 from ixidir.server.extended import ExtendedHandler, standard_handlers
 from ixidir.server.facade import Directory
 from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
@@ -59,15 +60,17 @@ class LDAPServerFactory(Factory):
         tls: object | None = None,
         extended: Mapping[str, ExtendedHandler] | None = None,
         log_searches: bool = True,
+        simple_bind_tls: SimpleBindTLS = SimpleBindTLS.NEVER,
     ) -> None:
         """`log_searches`: log every search the answer cache misses at debug level; pass False
         when the log level is above debug, as dropping those events still costs time."""
+        self.simple_bind_tls = simple_bind_tls
         self.directory = directory
         self.log_searches = log_searches
         self.max_pdu_size = max_pdu_size
         self.reactor = reactor
         self.log = log if log is not None else Logger()
-        self.tls = tls  # an IOpenSSLContextFactory for StartTLS, or None
+        self.tls = tls  # a connection creator (server/tls.py) for StartTLS, or None
         self.extended = dict(standard_handlers() if extended is None else extended)
         self.answers = AnswerCache()  # shared by all connections (DESIGN.md fast path)
         self.searches = SearchReader()  # and the shapes of their searches (pdus)
@@ -124,6 +127,9 @@ class LDAPServerProtocol(Protocol):
     def connectionMade(self) -> None:
         self._out.registerProducer(self, True)
         self._socket = direct_socket(self.transport)
+        self._session.tls_active = ISSLTransport.providedBy(self.transport)  # LDAPS
+        peer = getattr(self._out.getPeer(), "host", None)
+        self._session.password_needs_tls = needs_tls(self._config.simple_bind_tls, peer)
 
     def dataReceived(self, data: bytes) -> None:
         if self._closing:

@@ -22,7 +22,7 @@ from ixidir.directory.requests import (
     SearchRequest,
     SearchResultEntry,
 )
-from ixidir.errors import AuthMethodNotSupported, ProtocolError, ResultCode
+from ixidir.errors import AuthMethodNotSupported, ConfidentialityRequired, ProtocolError, ResultCode
 from ixidir.server.codec import entry_operation, result_operation
 from ixidir.server.controls import (
     PAGED_RESULTS_OID,
@@ -114,6 +114,7 @@ class Session:
         self.principal = ANONYMOUS
         self._log_searches = log_searches
         self.tls_active = False
+        self.password_needs_tls = False  # set per connection from simple_bind_tls (protocol.py)
         self._directory = directory
         self._extended = extended
         self._log = log
@@ -168,6 +169,8 @@ class Session:
             raise ProtocolError("only LDAP version 3 is supported")
         if request.mechanism is not None:
             raise AuthMethodNotSupported("SASL is not supported")
+        if request.password and self.password_needs_tls and not self.tls_active:
+            raise ConfidentialityRequired("a password bind needs TLS here: StartTLS or LDAPS")
         # The directory decides anonymous (RFC 4513 §5.1.1) and unauthenticated (§5.1.2) binds.
         self.principal = self._directory.bind(request.dn, request.password)
 
@@ -179,7 +182,13 @@ class Session:
     def _extended_operation(self, message_id: int, request: ExtendedRequest) -> list[Outgoing]:
         handler = find_handler(self._extended, request.oid)
         can_start_tls = self._tls_configured and not self.tls_active
-        call = ExtendedCall(self._directory, self.principal, request.value, can_start_tls)
+        call = ExtendedCall(
+            self._directory,
+            self.principal,
+            request.value,
+            can_start_tls,
+            tls_active=self.tls_active,
+        )
         reply = handler(call)
         result = ExtendedResult(SUCCESS, name=reply.name, value=reply.value)
         if not reply.start_tls:

@@ -80,8 +80,9 @@ def init_data_dir(data_dir: Path, *, demo: bool = True) -> None:
         ixidir(data_dir, "import", str(DEMO_LDIF))
 
 
-def start_server(data_dir: Path) -> RunningServer:
-    """Start `ixidir serve --listen 127.0.0.1:0` and wait for its listening line."""
+def start_server(data_dir: Path, *extra: str) -> RunningServer:
+    """Start `ixidir serve --listen 127.0.0.1:0 [extra...]` and wait for its listening line
+    (the LDAP one: it comes first; `startup_log` holds the lines before it)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [
@@ -93,6 +94,7 @@ def start_server(data_dir: Path) -> RunningServer:
             "serve",
             "--listen",
             "127.0.0.1:0",
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -1,5 +1,6 @@
-"""What an operator sees: the root DSE's counters (fresh on every read, never a cached answer)
-and, with log_level = "debug", each search the answer cache has not seen, with its filter."""
+"""What an operator sees: the root DSE's counters (fresh on every read, never a cached answer;
+for the administrator and service accounts only) and, with log_level = "debug", each search
+the answer cache has not seen, with its filter."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ def test_routing_searches_show_in_the_root_dse_counters(server: RunningServer) -
     # The second, identical search is answered from the cache without a look-up.
     assert after["ixiRoutingMisses"] - before["ixiRoutingMisses"] == 1
     assert after["ixiAnswerCacheHits"] - before["ixiAnswerCacheHits"] >= 1
+
+
+def test_anonymous_clients_get_the_standard_root_dse_without_counters(
+    server: RunningServer,
+) -> None:
+    done = server.ldap("ldapsearch", "-LLL", "-b", "", "-s", "base", "+", bind=False)
+    assert done.returncode == 0, done.stderr
+    assert "namingContexts: dc=example,dc=com" in done.stdout
+    assert "ixiRouting" not in done.stdout
+    assert "ixiAnswerCache" not in done.stdout
 
 
 def test_debug_logging_shows_each_new_search_with_its_filter(tmp_path: Path) -> None:

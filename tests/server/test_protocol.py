@@ -412,7 +412,7 @@ def test_start_tls_answers_in_clear_text_then_switches() -> None:
     assert replies == [(2, ExtendedResult(ResultCode.SUCCESS, name=START_TLS), ())]
     assert connection.transport.tls_started_after == connection.transport.written()
     again = connection.send(wire.extended(3, START_TLS))
-    assert _codes(again) == [ResultCode.UNAVAILABLE]
+    assert _codes(again) == [ResultCode.OPERATIONS_ERROR]  # RFC 4511 §4.14.2
 
 
 _PDUS = st.sampled_from(

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ixidir.directory.operational import SUBSCHEMA_DN
+from ixidir.directory.requests import AccessClass, Principal
 from ixidir.directory.state import DirectoryState
 
 Attributes = dict[str, tuple[bytes, ...]]
+# The counters tell how busy the server is and which numbers miss: for operators only.
+_SEES_COUNTERS = frozenset({AccessClass.ADMIN, AccessClass.SERVICE})
 
 
-def root_dse(state: DirectoryState) -> Attributes:
-    """namingContexts, versions and subschema; the server adds its controls and extensions."""
+def root_dse(state: DirectoryState, principal: Principal) -> Attributes:
+    """namingContexts, versions and subschema; the server adds its controls and extensions.
+    The administrator and service accounts also see the process's counters."""
     attributes: Attributes = {
         "objectClass": (b"top",),
         "namingContexts": (str(state.base_dn).encode("utf-8"),),
@@ -19,6 +23,8 @@ def root_dse(state: DirectoryState) -> Attributes:
         "subschemaSubentry": (SUBSCHEMA_DN.encode("ascii"),),
     }
     attributes.update(_extra(state.settings.root_dse_extra))
+    if principal.access not in _SEES_COUNTERS:
+        return attributes
     for name, count in state.statistics.items():
         attributes[name] = (str(count()).encode("ascii"),)
     return attributes

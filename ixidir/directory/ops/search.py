@@ -51,7 +51,7 @@ def search(
     if plan is None:
         base, base_key = state.parse_dn(request.base)
         selection = parse_selection(state.compiler.catalog, request.attributes)
-        special = root_dse(state) if not base_key else subschema_entry(state)
+        special = root_dse(state, principal) if not base_key else subschema_entry(state)
         return _special(state, base, special, compiled, selection, request)
     entries = _candidates(state, plan.base_key, request.scope, compiled)
     deadline = _deadline(request.time_limit, now)

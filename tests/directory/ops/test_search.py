@@ -102,6 +102,19 @@ def test_root_dse(directory: Directory) -> None:
     assert attrs["subschemaSubentry"] == (b"cn=Subschema",)
 
 
+@pytest.mark.parametrize(
+    ("who", "sees_counters"), [(ADMIN, True), (SERVICE, True), (ALICE_P, False), (ANONYMOUS, False)]
+)
+def test_root_dse_counters_only_for_administrator_and_services(
+    directory: Directory, who: Principal, sees_counters: bool
+) -> None:
+    request = SearchRequest("", Scope.BASE, attributes=("+",))
+    (entry,) = directory.search(who, request)
+    attrs = dict(entry.attributes)
+    assert ("ixiRoutingLookups" in attrs) is sees_counters
+    assert attrs["namingContexts"] == (BASE.encode(),)  # the standard root DSE for everyone
+
+
 def test_root_dse_extra(store: MemoryEntryStore) -> None:
     extra = {"supportedExtension": (b"1.3.6.1.4.1.4203.1.11.3",)}
     directory = make_directory(store, default_settings(root_dse_extra=extra))
