@@ -21,8 +21,9 @@ from ixidir.directory.ops import modify as modify_op
 from ixidir.directory.ops import modrdn as modrdn_op
 from ixidir.directory.ops import password as password_op
 from ixidir.directory.ops import search as search_op
+from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.pins import PinResult, reset_voicemail, verify_pin
-from ixidir.directory.ports import Change, EntryStore
+from ixidir.directory.ports import Change, EntryStore, StorageError
 from ixidir.directory.requests import (
     AddRequest,
     ModifyDNRequest,
@@ -32,7 +33,8 @@ from ixidir.directory.requests import (
     SearchResultEntry,
 )
 from ixidir.directory.settings import DirectorySettings
-from ixidir.directory.state import DirectoryState
+from ixidir.directory.state import DirectoryState, PreparedWrite
+from ixidir.errors import LDAPError
 from ixidir.schema import Schema
 
 __all__ = ["Directory", "DirectorySettings", "LoadCounts"]
@@ -105,6 +107,46 @@ class Directory:
 
     def who_am_i(self, principal: Principal) -> str:
         return bind_op.who_am_i(principal)
+
+    def begin_bind(self, dn: str, password: bytes) -> Principal | BindCheck:
+        """A bind without its hashing: run `check.verify()` anywhere, then `finish_bind`."""
+        return bind_op.begin_bind(self.state, dn, password)
+
+    def finish_bind(self, check: BindCheck, matched: bytes | None) -> Principal:
+        return bind_op.finish_bind(self.state, check, matched)
+
+    # --- writes in two steps (a server commits them on its writer thread) ---
+    def prepare_add(self, principal: Principal, request: AddRequest) -> PreparedWrite:
+        """Check an add against memory; commit `writes`, then `apply_write` (state.py)."""
+        return self.state.prepare_write(puts=[add_op.prepare_add(self.state, principal, request)])
+
+    def prepare_modify(self, principal: Principal, request: ModifyRequest) -> PreparedWrite:
+        entry = modify_op.modified_entry(self.state, principal, request)
+        return self.state.prepare_write(puts=[entry])
+
+    def prepare_delete(self, principal: Principal, dn: str) -> PreparedWrite:
+        entry = delete_op.deleted_entry(self.state, principal, dn)
+        return self.state.prepare_write(deletes=[entry])
+
+    def prepare_modify_dn(self, principal: Principal, request: ModifyDNRequest) -> PreparedWrite:
+        entries = modrdn_op.renamed_entries(self.state, principal, request)
+        return self.state.prepare_write(puts=entries)
+
+    def write_prepared(self, prepared: PreparedWrite) -> None:
+        """Commit on this thread and apply: the synchronous path for a prepared write."""
+        try:
+            sequence = self.state.store.commit(prepared.writes)
+        except StorageError as exc:
+            raise self.state.refusal(exc) from exc
+        self.state.apply_write(prepared, sequence)
+
+    def apply_write(self, prepared: PreparedWrite, sequence: int) -> None:
+        """Show a write committed elsewhere (the writer thread) as changelog `sequence`."""
+        self.state.apply_write(prepared, sequence)
+
+    def refusal(self, error: StorageError) -> LDAPError:
+        """What a client is told when the store refused its write."""
+        return self.state.refusal(error)
 
     def search(
         self,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from ixidir.directory.dit import Entry
 from ixidir.directory.requests import Principal
 from ixidir.directory.state import DirectoryState
 from ixidir.errors import InsufficientAccessRights, NoSuchObject, NotAllowedOnNonLeaf
 
 
 def delete(state: DirectoryState, principal: Principal, dn_text: str) -> None:
+    state.write(deletes=[deleted_entry(state, principal, dn_text)])
+
+
+def deleted_entry(state: DirectoryState, principal: Principal, dn_text: str) -> Entry:
+    """The entry a delete removes, checked; nothing written."""
     dn, key = state.parse_dn(dn_text)
     if not state.is_admin(principal):
         raise InsufficientAccessRights("only the administrator may delete entries")
@@ -17,4 +23,4 @@ def delete(state: DirectoryState, principal: Principal, dn_text: str) -> None:
         raise NoSuchObject(f"no such object: {dn_text}", matched_dn=matched)
     if state.dit.has_children(key):
         raise NotAllowedOnNonLeaf(f"{dn_text} has subordinate entries")
-    state.write(deletes=[entry])
+    return entry

@@ -38,7 +38,14 @@ _SECRETS = (USER_PASSWORD, VM_PIN)
 
 
 def modify(state: DirectoryState, principal: Principal, request: ModifyRequest) -> None:
-    """The admin may change anything; a user only its own userPassword; nobody else anything."""
+    state.write(puts=[modified_entry(state, principal, request)])
+
+
+def modified_entry(state: DirectoryState, principal: Principal, request: ModifyRequest) -> Entry:
+    """The entry after the modify, checked; nothing written.
+
+    The admin may change anything; a user only its own userPassword; nobody else anything.
+    """
     dn, key = state.parse_dn(request.dn)
     is_self = principal.dn != "" and state.principal_key(principal) == key
     if not state.is_admin(principal):
@@ -54,8 +61,7 @@ def modify(state: DirectoryState, principal: Principal, request: ModifyRequest) 
     attributes: Working = {name: list(values) for name, values in entry.attributes.items()}
     for change in request.changes:
         apply_modification(state, attributes, change)
-    updated = finish_modified_entry(state, principal, entry, attributes)
-    state.write(puts=[updated])
+    return finish_modified_entry(state, principal, entry, attributes)
 
 
 def apply_modification(state: DirectoryState, attributes: Working, change: Modification) -> None:
