@@ -1,10 +1,12 @@
 """`ixidir serve`: load the directory, listen, and follow other processes' writes.
 
-Reads are answered from memory on the reactor thread. Writes commit to Firebird synchronously on
-the reactor thread too: the domain writes rarely (administrators, imports) and a commit takes a
-few milliseconds, while a thread hand-off would let two writes interleave their checks. Changes
-committed by other processes (the CLI, other workers or nodes) arrive through a follower thread
-with its own connection, woken by Firebird events and polling as a fallback.
+Reads are answered from memory on the reactor thread; nothing there waits (DESIGN.md "The event
+loop never waits"). Password and PIN hashes run on a small thread pool; writes are checked on the
+reactor thread and committed by a writer thread with its own connection, with group commit, then
+applied to memory and acknowledged (admin/threads.py, server/writes.py); daily-counter operations
+likewise on a counters writer. Changes committed by other processes (the CLI, other workers or
+nodes) arrive through a follower thread with its own connection, woken by Firebird events and
+polling as a fallback.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from twisted.logger import (
 from ixidir.admin.errors import AdminError
 from ixidir.admin.heap import loading_heap
 from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
+from ixidir.admin.threads import ServerThreads
 from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
 from ixidir.config import load_config
 from ixidir.directory.directory import Directory
@@ -52,6 +55,7 @@ from ixidir.server.listen import (
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
+from ixidir.storage.writer import CounterWriter
 
 log = Logger(namespace="ixidir")
 PURGE_INTERVAL_SECONDS = 24 * 60 * 60
@@ -97,9 +101,14 @@ def serve(
         )
     directory = loaded.directory
     _log_load(loaded, time.monotonic() - started)
-    # Counter writes are short single-row commits (~1 ms); they run on the reactor thread
-    # like the directory's writes, which keeps one Firebird connection per thread.
+    # The loop's counter connection only reads (ixi…SentToday) and purges; reservations go to
+    # the counters writer's own connection.
     limits = DailyLimits(directory=directory, counters=counters, clock=utc_now)
+    writer_store = open_store(data_dir, config)  # the entry writer thread's own connection
+    counter_writer = CounterWriter(open_counters(data_dir, config))
+    threads = ServerThreads(
+        reactor, directory=directory, entry_store=writer_store, counters=counter_writer
+    )
     extended = {**standard_handlers(), **limit_handlers(limits), **pin_handlers()}
     purge = LoopingCall(_purge, limits)
     purge.clock = reactor
@@ -112,6 +121,7 @@ def serve(
         extended=extended,
         # Building a debug event that the log level then drops cost ~10 % of a search.
         log_searches=config.log_level == "debug",
+        offload=threads.offload,
     )
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
@@ -129,9 +139,11 @@ def serve(
     # must be the last word. The listening lines follow once they are in place, so a
     # SIGTERM sent after them always stops the server cleanly.
     follower = Follower(directory, reactor, open_store(data_dir, config))
+    threads.start()
     reactor.callWhenRunning(follower.start)
     reactor.callWhenRunning(_announce, ports)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
+    reactor.addSystemEventTrigger("before", "shutdown", threads.stop)
     reactor.run()
     log.info(
         "answer cache: {hits} hits, {misses} misses; route look-ups: {lookups}",
@@ -141,6 +153,8 @@ def serve(
     )
     if not is_worker:
         _save_snapshot(data_dir, directory, store)
+    counter_writer.close()  # the writer threads stopped before shutdown, after a flush
+    writer_store.close()
     counters.close()
     store.close()
     # firebird-driver's event thread is not a daemon and can outlive a connection that was

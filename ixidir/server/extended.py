@@ -7,7 +7,7 @@ returned by `standard_handlers()`; the dispatcher never changes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from ixidir.directory.requests import Principal
 from ixidir.errors import ProtocolError, Unavailable
 from ixidir.server.bercontext import strict_context
 from ixidir.server.facade import Directory
+from ixidir.server.pending import Pending
 
 WHO_AM_I_OID = "1.3.6.1.4.1.4203.1.11.3"  # RFC 4532
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"  # noqa: S105  (RFC 3062, an OID)
@@ -46,7 +47,10 @@ class ExtendedReply:
     start_tls: bool = False
 
 
-ExtendedHandler = Callable[[ExtendedCall], ExtendedReply]
+# A handler answers at once, or is a generator that yields `Pending` items (pending.py) for
+# work off the loop (a PIN hash, a counter update) and returns its reply.
+ExtendedOutcome = ExtendedReply | Generator[Pending, None, ExtendedReply]
+ExtendedHandler = Callable[[ExtendedCall], ExtendedOutcome]
 
 
 def who_am_i(call: ExtendedCall) -> ExtendedReply:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.requests import (
     AddRequest,
     ModifyDNRequest,
@@ -17,6 +18,7 @@ from ixidir.directory.requests import (
     SearchRequest,
     SearchResultEntry,
 )
+from ixidir.directory.state import PreparedWrite
 
 
 class Directory(Protocol):
@@ -48,3 +50,19 @@ class Directory(Protocol):
     ) -> bytes | None: ...
 
     def who_am_i(self, principal: Principal) -> str: ...
+
+    def begin_bind(self, dn: str, password: bytes) -> Principal | BindCheck: ...
+
+    def finish_bind(self, check: BindCheck, matched: bytes | None) -> Principal: ...
+
+    def prepare_add(self, principal: Principal, request: AddRequest) -> PreparedWrite: ...
+
+    def prepare_modify(self, principal: Principal, request: ModifyRequest) -> PreparedWrite: ...
+
+    def prepare_delete(self, principal: Principal, dn: str) -> PreparedWrite: ...
+
+    def prepare_modify_dn(
+        self, principal: Principal, request: ModifyDNRequest
+    ) -> PreparedWrite: ...
+
+    def write_prepared(self, prepared: PreparedWrite) -> None: ...

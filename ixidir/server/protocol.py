@@ -12,6 +12,7 @@ import socket
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import cast
 
 from twisted.internet.interfaces import IAddress
@@ -34,6 +35,8 @@ from ixidir.server.messages import (
     LDAPMessage,
     UnbindRequest,
 )
+from ixidir.server.offload import InlineOffload, Offload
+from ixidir.server.pending import Pending
 from ixidir.server.searchcodec import SearchShapes
 from ixidir.server.sendnow import direct_socket, send_now
 from ixidir.server.session import Outgoing, Reply, Session, StartTLS
@@ -65,10 +68,13 @@ class LDAPServerFactory(Factory):
         tls: object | None = None,
         extended: Mapping[str, ExtendedHandler] | None = None,
         log_searches: bool = True,
+        offload: Offload | None = None,
     ) -> None:
         """`log_searches`: log every search the answer cache misses at debug level; pass False
-        when the log level is above debug, as dropping those events still costs time."""
+        when the log level is above debug, as dropping those events still costs time.
+        `offload` runs what replies wait for (hashes, commits); by default on the spot."""
         self.directory = directory
+        self.offload: Offload = offload if offload is not None else InlineOffload(directory)
         self.log_searches = log_searches
         self.max_pdu_size = max_pdu_size
         self.reactor = reactor
@@ -85,7 +91,10 @@ class LDAPServerFactory(Factory):
         return protocol
 
 
-Item = Outgoing | bytes  # bytes: replies already encoded (a cached or a captured answer)
+# bytes: replies already encoded (a cached or a captured answer). An Outgoing may be a
+# `Pending` (pending.py): the pump hands its job to the factory's offload and stops there until
+# it completes, so the connection's later replies wait behind it and leave in request order.
+Item = Outgoing | bytes
 
 
 @dataclass(slots=True)
@@ -118,6 +127,7 @@ class LDAPServerProtocol(Protocol):
         self._reading_paused = False
         self._closing = False
         self._scheduled: DelayedCall | None = None
+        self._waiting: Pending | None = None  # the head request's job, running elsewhere
         self._transport: Transport | None = None
         self._socket: socket.socket | None = None  # set while replies may bypass Twisted
 
@@ -218,6 +228,8 @@ class LDAPServerProtocol(Protocol):
     def _cancel(self, matches: Callable[[int], bool]) -> None:
         """Drop queued or in-progress work whose message ID matches (abandon, close)."""
         for work in [work for work in self._work if matches(work.message_id)]:
+            if work is self._work[0]:
+                self._waiting = None  # its job still completes (a write is still applied)
             self._work.remove(work)
             self._finished(work)
             close = getattr(work.items, "close", None)
@@ -234,7 +246,7 @@ class LDAPServerProtocol(Protocol):
         written = 0
         pending: list[bytes] = []
         size = 0
-        while self._work and not self._paused and not self._closing:
+        while self._work and not self._paused and not self._closing and self._waiting is None:
             if written >= TURN_BYTES:
                 self._flush(pending)
                 self._scheduled = self._config.reactor.callLater(0, self._pump)
@@ -267,6 +279,12 @@ class LDAPServerProtocol(Protocol):
         work = self._work[0]
         size = 0
         for item in work.items:
+            if isinstance(item, Pending):
+                self._config.offload.start(item.job, partial(self._resume, item))
+                if not item.is_done:
+                    self._waiting = item
+                    return size
+                continue
             if isinstance(item, StartTLS):
                 self._flush(pending)  # the success reply goes out in clear text first
                 self._socket = None  # from now on only TLS records go out
@@ -280,6 +298,14 @@ class LDAPServerProtocol(Protocol):
             self._work.popleft()
             self._finished(work)
         return size
+
+    def _resume(self, pending: Pending, result: object, error: Exception | None) -> None:
+        """A job completed (on the loop): send what the head request has now, and go on."""
+        pending.complete(result, error)
+        if self._waiting is pending:
+            self._waiting = None
+            if self._scheduled is None and not self._closing:
+                self._pump()
 
     def _encode(self, reply: Reply) -> bytes:
         return self._codec.encode(reply.message_id, reply.response, reply.controls or None)

@@ -14,6 +14,7 @@ from twisted.logger import Logger
 
 from ixidir.directory.filter import Filter
 from ixidir.directory.filtertext import format_filter
+from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.requests import (
     ANONYMOUS,
     AddRequest,
@@ -22,6 +23,7 @@ from ixidir.directory.requests import (
     SearchRequest,
     SearchResultEntry,
 )
+from ixidir.directory.state import PreparedWrite
 from ixidir.errors import AuthMethodNotSupported, ProtocolError, ResultCode
 from ixidir.server.controls import (
     PAGED_RESULTS_OID,
@@ -33,7 +35,7 @@ from ixidir.server.controls import (
     paged_response,
 )
 from ixidir.server.encoder import done_operation, entry_operation
-from ixidir.server.extended import ExtendedCall, ExtendedHandler, find_handler
+from ixidir.server.extended import ExtendedCall, ExtendedHandler, ExtendedReply, find_handler
 from ixidir.server.facade import Directory
 from ixidir.server.messages import (
     AbandonRequest,
@@ -50,10 +52,18 @@ from ixidir.server.messages import (
     ResultKind,
     UnbindRequest,
 )
+from ixidir.server.pending import Compute, Pending, Write
 from ixidir.server.results import extended_result_for, result_for
 
 SUCCESS = ResultCode.SUCCESS
 _SUCCESS_DONE = done_operation(Result(ResultKind.SEARCH_DONE, SUCCESS))
+
+
+def _written(prepare: Callable[[], PreparedWrite]) -> Iterator[Pending]:
+    """Wait for a write to be committed and applied; a refusal raises here."""
+    written = Pending(Write(prepare))
+    yield written
+    written.outcome()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +93,9 @@ class StartTLS:
     """After the replies before it are written, switch the connection to TLS (RFC 4511 §4.14)."""
 
 
-Outgoing = Reply | StartTLS
+# A Pending stands where replies wait for work off the loop (pending.py); the session reads
+# its outcome when the pump resumes the iterator.
+Outgoing = Reply | StartTLS | Pending
 
 _KINDS: dict[type[Request], ResultKind] = {
     BindRequest: ResultKind.BIND,
@@ -125,7 +137,9 @@ class Session:
         """The replies to one request; abandon and unbind have none (the transport acts)."""
         if isinstance(message.request, SearchRequest):
             return self._search(message.message_id, message.request, message.controls)
-        return iter(self._single(message.message_id, message.request, message.controls))
+        # Lazy: the request runs when the pump reaches it, after every earlier request of the
+        # connection has been answered (a pipelined modify after a bind acts as the bound user).
+        return self._single(message.message_id, message.request, message.controls)
 
     def close(self) -> None:
         """The connection is gone: release suspended paged searches."""
@@ -133,35 +147,46 @@ class Session:
 
     def _single(
         self, message_id: int, request: Request, controls: tuple[Control, ...]
-    ) -> list[Outgoing]:
+    ) -> Iterator[Outgoing]:
         if isinstance(request, AbandonRequest | UnbindRequest):
-            return []
+            return
         try:
             check_critical(request, controls)
+            principal = self.principal
             match request:
                 case ExtendedRequest():
-                    return self._extended_operation(message_id, request)
+                    yield from self._extended_operation(message_id, request)
+                    return
                 case BindRequest():
-                    self._bind(request)
+                    yield from self._bind(request)
                 case AddRequest():
-                    self._directory.add(self.principal, request)
+                    yield from _written(lambda: self._directory.prepare_add(principal, request))
                 case ModifyRequest():
-                    self._directory.modify(self.principal, request)
+                    yield from _written(lambda: self._directory.prepare_modify(principal, request))
                 case DeleteRequest():
-                    self._directory.delete(self.principal, request.dn)
+                    dn = request.dn
+                    yield from _written(lambda: self._directory.prepare_delete(principal, dn))
                 case ModifyDNRequest():
-                    self._directory.modify_dn(self.principal, request)
+                    yield from _written(
+                        lambda: self._directory.prepare_modify_dn(principal, request)
+                    )
                 case CompareRequest():
-                    return [Reply(message_id, self._compare(request))]
-            return [Reply(message_id, Result(_KINDS[type(request)], SUCCESS))]
+                    yield Reply(message_id, self._compare(request))
+                    return
+            yield Reply(message_id, Result(_KINDS[type(request)], SUCCESS))
         # The one boundary where any failure becomes a result code (results.py decides which).
         except Exception as error:  # noqa: BLE001
             if isinstance(request, ExtendedRequest):
-                return [Reply(message_id, extended_result_for(error, self._log))]
-            return [Reply(message_id, result_for(error, _KINDS[type(request)], self._log))]
+                yield Reply(message_id, extended_result_for(error, self._log))
+            else:
+                yield Reply(message_id, result_for(error, _KINDS[type(request)], self._log))
 
-    def _bind(self, request: BindRequest) -> None:
-        """RFC 4511 §4.2 simple bind; the connection is anonymous unless the bind succeeds."""
+    def _bind(self, request: BindRequest) -> Iterator[Outgoing]:
+        """RFC 4511 §4.2 simple bind; the connection is anonymous unless the bind succeeds.
+
+        The password hash is verified off the loop (pending.Compute): ~270 ms of PBKDF2 would
+        stop every other client (STYLE.md §8).
+        """
         self.principal = ANONYMOUS
         self._paged.clear()
         if request.version != 3:
@@ -169,23 +194,32 @@ class Session:
         if request.mechanism is not None:
             raise AuthMethodNotSupported("SASL is not supported")
         # The directory decides anonymous (RFC 4513 §5.1.1) and unauthenticated (§5.1.2) binds.
-        self.principal = self._directory.bind(request.dn, request.password)
+        started = self._directory.begin_bind(request.dn, request.password)
+        if isinstance(started, BindCheck):
+            verified = Pending(Compute(started.verify))
+            yield verified
+            matched = verified.outcome()
+            started = self._directory.finish_bind(
+                started, matched if isinstance(matched, bytes) else None
+            )
+        self.principal = started
 
     def _compare(self, request: CompareRequest) -> Result:
         matched = self._directory.compare(self.principal, request.dn, request.attr, request.value)
         code = ResultCode.COMPARE_TRUE if matched else ResultCode.COMPARE_FALSE
         return Result(ResultKind.COMPARE, code)
 
-    def _extended_operation(self, message_id: int, request: ExtendedRequest) -> list[Outgoing]:
+    def _extended_operation(self, message_id: int, request: ExtendedRequest) -> Iterator[Outgoing]:
         handler = find_handler(self._extended, request.oid)
         can_start_tls = self._tls_configured and not self.tls_active
         call = ExtendedCall(self._directory, self.principal, request.value, can_start_tls)
-        reply = handler(call)
+        answer = handler(call)
+        reply = answer if isinstance(answer, ExtendedReply) else (yield from answer)
         result = ExtendedResult(SUCCESS, name=reply.name, value=reply.value)
-        if not reply.start_tls:
-            return [Reply(message_id, result)]
-        self.tls_active = True
-        return [Reply(message_id, result), StartTLS()]
+        yield Reply(message_id, result)
+        if reply.start_tls:
+            self.tls_active = True
+            yield StartTLS()
 
     def _search(
         self, message_id: int, request: SearchRequest, controls: tuple[Control, ...]

@@ -11,6 +11,7 @@ from firebird.driver import Error as DriverError
 from firebird.driver.core import EventCollector
 
 from ixidir.directory.ports import (
+    BatchRefused,
     Change,
     DeleteEntry,
     EntryWrite,
@@ -174,6 +175,36 @@ class FirebirdEntryStore:
             self._abandon()
             raise
         return sequence
+
+    def commit_many(self, changes: Sequence[Sequence[EntryWrite]]) -> list[int]:
+        """Group commit: every change in one transaction, each with its own changelog sequence
+        (followers see them as separate changes), one durable commit for all.
+
+        A change hitting a unique key (StorageConflict) raises BatchRefused with its position;
+        nothing of the batch is written then and the caller commits the others again. Any other
+        failure is raised as `commit` raises it.
+        """
+        try:
+            self._write.begin()
+            sequences = []
+            for index, writes in enumerate(changes):
+                try:
+                    sequences.append(self._write_all(writes))
+                except DriverError as exc:
+                    error = translate(exc, "committing a change")
+                    if not isinstance(error, StorageConflict):
+                        raise error from exc
+                    raise BatchRefused(index, error) from exc
+                except StorageConflict as exc:
+                    raise BatchRefused(index, exc) from exc
+            self._write.commit()
+        except DriverError as exc:
+            self._abandon()
+            raise translate(exc, "committing changes") from exc
+        except StorageError:
+            self._abandon()
+            raise
+        return sequences
 
     def last_sequence(self) -> int:
         """The sequence number of the newest committed change (0 for none)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ixidir.directory import filter as flt
+from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.requests import (
     ANONYMOUS,
     AccessClass,
@@ -24,6 +25,7 @@ from ixidir.directory.requests import (
     SearchRequest,
     SearchResultEntry,
 )
+from ixidir.directory.state import PreparedWrite
 from ixidir.errors import (
     EntryAlreadyExists,
     InsufficientAccessRights,
@@ -40,6 +42,7 @@ BOOM_DN = f"cn=boom,{BASE}"  # deleting it raises an unexpected (non-LDAP) error
 LEAKY_SECRET = "do-not-leak: /var/lib/ixidir/db password=hunter2"
 
 Attributes = dict[str, list[bytes]]
+_NOTHING = PreparedWrite(puts=(), deleted=(), writes=())
 
 
 class FakeDirectory:
@@ -64,6 +67,32 @@ class FakeDirectory:
         if self.passwords.get(dn.lower()) != password:
             raise InvalidCredentials("invalid credentials")
         return Principal(dn, AccessClass.ADMIN)
+
+    def begin_bind(self, dn: str, password: bytes) -> Principal | BindCheck:
+        return self.bind(dn, password)  # nothing to hash: plain passwords
+
+    def finish_bind(self, check: BindCheck, matched: bytes | None) -> Principal:
+        raise NotImplementedError  # begin_bind never asks for a check
+
+    # The fake writes at once while "preparing"; what it prepares commits nothing.
+    def prepare_add(self, principal: Principal, request: AddRequest) -> PreparedWrite:
+        self.add(principal, request)
+        return _NOTHING
+
+    def prepare_modify(self, principal: Principal, request: ModifyRequest) -> PreparedWrite:
+        self.modify(principal, request)
+        return _NOTHING
+
+    def prepare_delete(self, principal: Principal, dn: str) -> PreparedWrite:
+        self.delete(principal, dn)
+        return _NOTHING
+
+    def prepare_modify_dn(self, principal: Principal, request: ModifyDNRequest) -> PreparedWrite:
+        self.modify_dn(principal, request)
+        return _NOTHING
+
+    def write_prepared(self, prepared: PreparedWrite) -> None:
+        return
 
     def search(
         self,

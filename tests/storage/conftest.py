@@ -10,6 +10,7 @@ import pytest
 
 from ixidir.directory.ports import StoredEntry
 from ixidir.storage import FirebirdEntryStore, embedded, open_entry_store
+from ixidir.storage.counters import FirebirdCounterStore, open_counter_store
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +29,15 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(data_dir: Path, runtime_root: Path) -> Iterator[FirebirdEntryStore]:
     with open_entry_store(data_dir, None, create=True, runtime_root=runtime_root) as opened:
+        yield opened
+
+
+@pytest.fixture
+def counters(
+    store: FirebirdEntryStore, data_dir: Path, runtime_root: Path
+) -> Iterator[FirebirdCounterStore]:
+    """A counter store on the test's database (created, with its schema, by `store`)."""
+    with open_counter_store(data_dir, None, runtime_root=runtime_root) as opened:
         yield opened
 
 

@@ -1,0 +1,121 @@
+"""Group commit of daily-counter operations: many reservations and releases, one transaction.
+
+A server's counters writer thread hands every operation queued during the previous commit to
+`CounterWriter.run_batch` (server/writes.py `GroupCommit`). Each reservation is still ONE
+atomic statement (counters.RESERVE, a conditional MERGE: the engine reads, checks the limit and
+increments, nothing in between), decided in order on what the transaction sees: the batch's
+own earlier operations and everything committed. So the count never passes the limit, however
+many processes reserve (tests/storage/test_writer.py runs 8).
+
+Concurrency: another process's transaction holding a row makes ours wait (lock timeout); on
+Firebird 3 it then fails with an update conflict, and the first insert of a day may lose a race
+with a PRIMARY KEY violation; Firebird 4+ restarts the statement instead. Either way a
+retryable failure rolls the whole batch back and runs it again, a bounded number of times:
+every operation is decided afresh, so a retry cannot count twice. Firebird 3's RETURNING gives
+a row of NULLs when no branch ran, so a refusal is "no row or a NULL count".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import Any
+
+from firebird.driver import Connection, Isolation, tpb
+from firebird.driver import Error as DriverError
+
+from ixidir.directory.ports import StorageError
+from ixidir.limits.policy import MAX_COUNT, MAX_LIMIT
+from ixidir.limits.ports import CounterOp, ReleaseOp, Reservation, ReserveOp
+from ixidir.storage.counters import (
+    LOCK_TIMEOUT,
+    MAX_ATTEMPTS,
+    RELEASE,
+    RESERVE,
+    FirebirdCounterStore,
+)
+from ixidir.storage.counters import _is_retryable as is_retryable  # the store's own rule
+from ixidir.storage.database import translate
+from ixidir.storage.rows import check_uuid
+
+_USED = "SELECT USED FROM DAILY_COUNTERS WHERE USER_UUID = ? AND SERVICE = ? AND LOCAL_DAY = ?"
+
+
+class CounterWriter:
+    """Runs batches of counter operations on a store's connection, which from then on belongs
+    to the writer thread alone (give the loop its own store)."""
+
+    def __init__(self, store: FirebirdCounterStore) -> None:
+        self._store = store
+        connection: Connection = store._connection
+        self._write = connection.transaction_manager(
+            tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=LOCK_TIMEOUT)
+        )
+
+    def close(self) -> None:
+        self._store.close()
+
+    def run_batch(self, ops: Sequence[CounterOp]) -> list[Reservation | int | Exception]:
+        """Each operation's outcome, in order; an invalid one fails alone, before any SQL."""
+        results: list[Reservation | int | Exception] = []
+        valid: list[tuple[int, CounterOp]] = []
+        for op in ops:
+            problem = _problem(op)
+            results.append(problem if problem is not None else 0)
+            if problem is None:
+                valid.append((len(results) - 1, op))
+        if valid:
+            try:
+                outcomes = self._committed([op for _, op in valid])
+            except StorageError as error:
+                outcomes = [error] * len(valid)
+            for (index, _), outcome in zip(valid, outcomes, strict=True):
+                results[index] = outcome
+        return results
+
+    def _committed(self, ops: Sequence[CounterOp]) -> list[Reservation | int | Exception]:
+        """One transaction for all, again from the start after a lost race."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                self._write.begin()
+                with self._write.cursor() as cursor:
+                    outcomes: list[Reservation | int | Exception] = [_run(cursor, op) for op in ops]
+                self._write.commit()
+                return outcomes
+            except DriverError as exc:
+                self._abandon()
+                if attempt == MAX_ATTEMPTS or not is_retryable(exc):
+                    raise translate(exc, "counting a batch of daily sends") from exc
+        raise StorageError("counting a batch of daily sends: no attempt left")  # pragma: no cover
+
+    def _abandon(self) -> None:
+        """Roll back a failed batch; a broken connection is reported by the original error."""
+        with suppress(DriverError):
+            if self._write.is_active():
+                self._write.rollback()
+
+
+def _run(cursor: Any, op: CounterOp) -> Reservation | int:
+    key = (op.user_uuid, int(op.service), op.day)
+    if isinstance(op, ReleaseOp):
+        row = cursor.execute(RELEASE, (op.count, *key)).fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+    row = cursor.execute(RESERVE, (*key, op.count, op.limit)).fetchone()
+    if row is not None and row[0] is not None:
+        return Reservation(granted=True, used=int(row[0]), limit=op.limit)
+    # Refused: nothing was written; the count is read for the answer only.
+    used = cursor.execute(_USED, key).fetchone()
+    return Reservation(granted=False, used=0 if used is None else int(used[0]), limit=op.limit)
+
+
+def _problem(op: CounterOp) -> Exception | None:
+    """What makes an operation invalid (checked before SQL, so it cannot fail the batch)."""
+    try:
+        check_uuid(op.user_uuid)
+    except StorageError as error:
+        return error
+    if not 1 <= op.count <= MAX_COUNT:
+        return ValueError(f"count must be 1..{MAX_COUNT}: {op.count}")
+    if isinstance(op, ReserveOp) and op.limit is not None and not 0 <= op.limit <= MAX_LIMIT:
+        return ValueError(f"limit must be None or 0..{MAX_LIMIT}: {op.limit}")
+    return None

@@ -1,0 +1,206 @@
+"""Nothing waits on the event loop: hashes and commits run "elsewhere" (a thread the test drives
+by hand), other connections are served meanwhile, and each connection's replies keep their order.
+
+The real Directory over the in-memory store, `ThreadOffload` and `WriteQueue` as the server
+wires them, with `ManualThread` in place of the thread pools: a job runs when the test says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from directory.memory_store import MemoryEntryStore
+from directory.tree import (
+    ADMIN,
+    ADMIN_DN,
+    ALICE,
+    BOB,
+    PASSWORDS,
+    default_settings,
+    make_directory,
+    populate,
+)
+from twisted.internet.defer import Deferred
+
+from ixidir.directory.directory import Directory
+from ixidir.directory.requests import AddRequest, SearchResultEntry
+from ixidir.errors import ResultCode
+from ixidir.server.messages import ExtendedResult, Result, ResultKind
+from ixidir.server.offload import ThreadOffload
+from ixidir.server.writes import WriteQueue
+
+from . import wire
+from .test_protocol import WHO_AM_I, Connection
+
+REPLACE, ADD = 2, 0
+PEOPLE = BOB.split(",", 1)[1]
+CAROL = {"objectClass": ["inetOrgPerson"], "cn": ["Carol"], "sn": ["C"], "uid": ["carol"]}
+
+
+class ManualThread:
+    """Stands in for a thread pool: calls wait until `finish` runs them and fires the result."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Callable[[], Any], Deferred[Any]]] = []
+
+    def __call__(self, call: Callable[[], Any]) -> Deferred[Any]:
+        waiter: Deferred[Any] = Deferred()
+        self.calls.append((call, waiter))
+        return waiter
+
+    def finish(self) -> None:
+        call, waiter = self.calls.pop(0)
+        waiter.callback(call())
+
+
+class Server:
+    """One directory, its write queue and hash "threads", and connections to it."""
+
+    def __init__(self) -> None:
+        self.store = MemoryEntryStore()
+        self.directory: Directory = make_directory(self.store, default_settings())
+        populate(self.directory)
+        self.hashing = ManualThread()
+        self.writer = ManualThread()
+        self.writes = WriteQueue(self.directory, self.store, self.writer)
+        self.offload = ThreadOffload(compute=self.hashing, writes=self.writes)
+
+    def connect(self) -> Connection[Directory]:
+        return Connection(self.directory, offload=self.offload)
+
+    def bound(self, dn: str = ADMIN_DN) -> Connection[Directory]:
+        connection = self.connect()
+        answered = connection.send(wire.bind(1, dn, PASSWORDS[dn].decode()))
+        if not answered:  # hashed off the loop; a repeated bind is answered from the cache
+            self.hashing.finish()
+            answered = replies(connection)
+        assert answered == [(1, Result(ResultKind.BIND, ResultCode.SUCCESS), ())]
+        return connection
+
+
+def replies(connection: Connection[Directory]) -> list[wire.Decoded]:
+    """What the connection wrote since the last look."""
+    written = wire.decode_responses(connection.transport.written())
+    connection.transport.reset()
+    return written
+
+
+def descriptions(found: list[wire.Decoded]) -> list[tuple[bytes, ...]]:
+    return [
+        dict(r.attributes).get("description", ())
+        for _, r, _ in found
+        if isinstance(r, SearchResultEntry)
+    ]
+
+
+def read_bob(message_id: int) -> bytes:
+    return wire.search(message_id, BOB, scope=0, attributes=["description"])
+
+
+def set_bob(message_id: int, value: str, operation: int = REPLACE) -> bytes:
+    return wire.modify(message_id, BOB, {"description": [(operation, [value])]})
+
+
+@pytest.fixture
+def server() -> Server:
+    return Server()
+
+
+def test_a_bind_being_hashed_does_not_delay_another_connections_search(server: Server) -> None:
+    slow = server.connect()
+    assert slow.send(wire.bind(1, ALICE, "wrong password")) == []
+    other = server.connect()
+    found = other.send(wire.search(2, "", scope=0, attributes=["vendorName"]))
+    assert found[-1] == (2, Result(ResultKind.SEARCH_DONE, ResultCode.SUCCESS), ())
+    assert len(server.hashing.calls) == 1  # still hashing
+    server.hashing.finish()
+    assert [r.code for _, r, _ in replies(slow) if isinstance(r, Result)] == [
+        ResultCode.INVALID_CREDENTIALS
+    ]
+
+
+def test_requests_behind_a_pending_bind_wait_and_run_as_the_bound_user(server: Server) -> None:
+    connection = server.connect()
+    sent = connection.send(
+        wire.bind(1, ALICE, PASSWORDS[ALICE].decode()), wire.extended(2, WHO_AM_I)
+    )
+    assert sent == []
+    server.hashing.finish()
+    assert replies(connection) == [
+        (1, Result(ResultKind.BIND, ResultCode.SUCCESS), ()),
+        (2, ExtendedResult(ResultCode.SUCCESS, value=f"dn:{ALICE}".encode()), ()),
+    ]
+
+
+def test_a_slow_commit_does_not_delay_others_and_nothing_is_acked_before_it(
+    server: Server,
+) -> None:
+    writer, reader = server.bound(), server.bound()
+    assert writer.send(set_bob(2, "committed")) == []
+    assert len(server.writer.calls) == 1  # the commit is "running"
+    # Another client is served meanwhile, and does not see the uncommitted write.
+    assert descriptions(reader.send(read_bob(3))) == [()]
+    assert server.store.changelog[-1][0] == server.directory.sequence  # nothing committed yet
+    server.writer.finish()
+    assert replies(writer) == [(2, Result(ResultKind.MODIFY, ResultCode.SUCCESS), ())]
+    assert descriptions(reader.send(read_bob(4))) == [(b"committed",)]
+
+
+def test_a_client_reads_its_own_write_right_after_the_ack(server: Server) -> None:
+    writer = server.bound()
+    assert writer.send(set_bob(2, "mine"), read_bob(3)) == []  # pipelined: the read waits
+    server.writer.finish()
+    answered = replies(writer)
+    assert answered[0] == (2, Result(ResultKind.MODIFY, ResultCode.SUCCESS), ())
+    assert descriptions(answered[1:]) == [(b"mine",)]
+
+
+def test_writes_queued_during_a_commit_share_the_next_commit(server: Server) -> None:
+    first, second, third = server.bound(), server.bound(), server.bound()
+    first.send(set_bob(2, "one"))
+    second.send(wire.modify(2, ALICE, {"description": [(REPLACE, ["two"])]}))
+    third.send(wire.add(2, f"uid=carol,{PEOPLE}", CAROL))
+    assert len(server.writer.calls) == 1  # the second and third queue behind the first
+    server.writer.finish()
+    assert len(server.writer.calls) == 1  # ... and go together
+    server.writer.finish()
+    assert server.store.batches == 2
+    for connection in (first, second, third):
+        assert [r.code for _, r, _ in replies(connection) if isinstance(r, Result)] == [
+            ResultCode.SUCCESS
+        ]
+
+
+def test_a_write_to_an_entry_being_written_is_checked_after_that_one_is_applied(
+    server: Server,
+) -> None:
+    first, second = server.bound(), server.bound()
+    first.send(set_bob(2, "same", ADD))
+    second.send(set_bob(2, "same", ADD))  # meets the first: waits, not prepared yet
+    server.writer.finish()
+    assert [r.code for _, r, _ in replies(first) if isinstance(r, Result)] == [ResultCode.SUCCESS]
+    assert server.writer.calls == []  # checked against the applied first write: refused
+    assert [r.code for _, r, _ in replies(second) if isinstance(r, Result)] == [
+        ResultCode.ATTRIBUTE_OR_VALUE_EXISTS
+    ]
+
+
+def test_a_write_the_store_refuses_fails_alone(server: Server) -> None:
+    first, second = server.bound(), server.bound()
+    first.send(set_bob(2, "blocker"))  # holds the writer
+    second.send(wire.add(2, f"uid=carol,{PEOPLE}", CAROL))
+    third = server.bound()
+    third.send(wire.modify(2, ALICE, {"description": [(REPLACE, ["fine"])]}))
+    # Another process takes carol's DN in the store meanwhile: the batch hits its unique key.
+    other = make_directory(server.store, default_settings())
+    other.load()
+    carol = tuple((name, tuple(v.encode() for v in values)) for name, values in CAROL.items())
+    other.add(ADMIN, AddRequest(f"uid=carol,{PEOPLE}", carol))
+    server.writer.finish()
+    server.writer.finish()
+    assert [r.code for _, r, _ in replies(second) if isinstance(r, Result)] == [
+        ResultCode.ENTRY_ALREADY_EXISTS
+    ]
+    assert [r.code for _, r, _ in replies(third) if isinstance(r, Result)] == [ResultCode.SUCCESS]
