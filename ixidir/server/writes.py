@@ -80,8 +80,10 @@ class GroupCommit(Generic[J, R]):
             results: list[R | Exception] = await self._run(lambda: self._commit(jobs))
         except Exception as error:  # noqa: BLE001 (each job gets the failure, mapped later)
             results = [error] * len(jobs)
-        self._is_busy = False
+        # Still busy while answering: what the answers make clients send next is queued and
+        # goes into the next batch together, instead of one batch each.
         self._finish(jobs, results)
+        self._is_busy = False
         self._next()
 
 

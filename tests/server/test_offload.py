@@ -173,6 +173,24 @@ def test_writes_queued_during_a_commit_share_the_next_commit(server: Server) -> 
         ]
 
 
+def test_writes_queued_behind_acknowledged_ones_share_the_next_batch(server: Server) -> None:
+    clients = [server.bound() for _ in range(3)]
+    for client, dn in zip(clients, (BOB, ALICE, ADMIN_DN), strict=True):
+        client.send(wire.modify(2, dn, {}), wire.modify(3, dn, {}))  # two writes pipelined
+    server.writer.finish()  # the first client's first write went alone
+    # Its second write, sent on the ack, joins the two that queued meanwhile: one batch.
+    assert len(server.writer.calls) == 1
+    server.writer.finish()
+    server.writer.finish()
+    assert server.writer.calls == []
+    assert server.store.batches == 3
+    for client in clients:
+        assert [r.code for _, r, _ in replies(client) if isinstance(r, Result)] == [
+            ResultCode.SUCCESS,
+            ResultCode.SUCCESS,
+        ]
+
+
 def test_a_write_to_an_entry_being_written_is_checked_after_that_one_is_applied(
     server: Server,
 ) -> None:
