@@ -43,7 +43,8 @@ WRITE_LOCK_TIMEOUT = 10
 # Rows fetched per call while streaming entries at start-up.
 LOAD_BATCH = 1000
 
-_NEXT_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + 1 WHERE ID = 1 RETURNING SEQ"
+# Advances the head by the number of changes committed together; returns the last one's.
+_ADVANCE_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + ? WHERE ID = 1 RETURNING SEQ"
 _LAST_SEQUENCE = "SELECT SEQ FROM CHANGELOG_HEAD WHERE ID = 1"
 _INSERT_CHANGE = (
     "INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) "
@@ -180,23 +181,16 @@ class FirebirdEntryStore:
         """Group commit: every change in one transaction, each with its own changelog sequence
         (followers see them as separate changes), one durable commit for all.
 
+        Statements are prepared once for the batch and the changelog head is advanced once.
         A change hitting a unique key (StorageConflict) raises BatchRefused with its position;
         nothing of the batch is written then and the caller commits the others again. Any other
         failure is raised as `commit` raises it.
         """
         try:
             self._write.begin()
-            sequences = []
-            for index, writes in enumerate(changes):
-                try:
-                    sequences.append(self._write_all(writes))
-                except DriverError as exc:
-                    error = translate(exc, "committing a change")
-                    if not isinstance(error, StorageConflict):
-                        raise error from exc
-                    raise BatchRefused(index, error) from exc
-                except StorageConflict as exc:
-                    raise BatchRefused(index, exc) from exc
+            with _Statements(self._write) as statements:
+                kinds = [self._refusing(index, statements, w) for index, w in enumerate(changes)]
+                sequences = self._record(statements, kinds)
             self._write.commit()
         except DriverError as exc:
             self._abandon()
@@ -205,6 +199,20 @@ class FirebirdEntryStore:
             self._abandon()
             raise
         return sequences
+
+    def _refusing(
+        self, index: int, statements: _Statements, writes: Sequence[EntryWrite]
+    ) -> dict[str, str]:
+        """`_write_entries`, a unique-key failure raised as BatchRefused for change `index`."""
+        try:
+            return self._write_entries(statements, writes)
+        except DriverError as exc:
+            error = translate(exc, "committing a change")
+            if not isinstance(error, StorageConflict):
+                raise error from exc
+            raise BatchRefused(index, error) from exc
+        except StorageConflict as exc:
+            raise BatchRefused(index, exc) from exc
 
     def last_sequence(self) -> int:
         """The sequence number of the newest committed change (0 for none)."""
@@ -268,47 +276,68 @@ class FirebirdEntryStore:
         return False
 
     def _write_all(self, writes: Sequence[EntryWrite]) -> int:
+        with _Statements(self._write) as statements:
+            return self._record(statements, [self._write_entries(statements, writes)])[0]
+
+    def _write_entries(
+        self, statements: _Statements, writes: Sequence[EntryWrite]
+    ) -> dict[str, str]:
+        """Write one change's entries and routing keys; its changelog kinds by uuid."""
         kinds: dict[str, str] = {}
         keys: dict[str, frozenset[str]] = {}
-        with self._write.cursor() as puts, self._write.cursor() as deletes:
-            for write in writes:
-                match write:
-                    case PutEntry(entry=entry, routing_keys=routing_keys):
-                        puts.execute(UPSERT, entry_parameters(entry))
-                        kinds[entry.uuid] = "P"
-                        keys[entry.uuid] = routing_keys
-                    case DeleteEntry(uuid=uuid):
-                        deletes.execute(DELETE, (check_uuid(uuid),))
-                        kinds[uuid] = "D"
-                        keys[uuid] = frozenset()
-                    case RekeyEntry(uuid=uuid, routing_keys=routing_keys):
-                        keys[check_uuid(uuid)] = routing_keys
-        self._replace_routing_keys(keys)
-        with self._write.cursor() as cursor:
-            # Last, so the head row stays locked only from here to commit (see migrations.py).
-            sequence = _single_int(cursor.execute(_NEXT_SEQUENCE).fetchone())
-            cursor.execute(_INSERT_CHANGE, (sequence,))
-            cursor.executemany(_INSERT_ITEM, [(sequence, u, k) for u, k in kinds.items()])
-        return sequence
+        for write in writes:
+            match write:
+                case PutEntry(entry=entry, routing_keys=routing_keys):
+                    statements.puts.execute(UPSERT, entry_parameters(entry))
+                    kinds[entry.uuid] = "P"
+                    keys[entry.uuid] = routing_keys
+                case DeleteEntry(uuid=uuid):
+                    statements.deletes.execute(DELETE, (check_uuid(uuid),))
+                    kinds[uuid] = "D"
+                    keys[uuid] = frozenset()
+                case RekeyEntry(uuid=uuid, routing_keys=routing_keys):
+                    keys[check_uuid(uuid)] = routing_keys
+        self._replace_routing_keys(statements, keys)
+        return kinds
 
-    def _replace_routing_keys(self, keys: dict[str, frozenset[str]]) -> None:
+    @staticmethod
+    def _record(statements: _Statements, kinds: Sequence[dict[str, str]]) -> list[int]:
+        """One changelog sequence per change, the head advanced once for all of them.
+
+        Last, so the head row stays locked only from here to commit (see migrations.py).
+        """
+        cursor = statements.changelog
+        last = _single_int(cursor.execute(_ADVANCE_SEQUENCE, (len(kinds),)).fetchone())
+        sequences = list(range(last - len(kinds) + 1, last + 1))
+        cursor.executemany(_INSERT_CHANGE, [(sequence,) for sequence in sequences])
+        items = [
+            (sequence, uuid, kind)
+            for sequence, change in zip(sequences, kinds, strict=True)
+            for uuid, kind in change.items()
+        ]
+        statements.items.executemany(_INSERT_ITEM, items)
+        return sequences
+
+    def _replace_routing_keys(
+        self, statements: _Statements, keys: dict[str, frozenset[str]]
+    ) -> None:
         """Make `keys[uuid]` each written entry's only routing keys.
 
         Every old row goes first, so one change may move a number from one entry to another.
         The primary key on KEY is what refuses a second holder: a concurrent uncommitted insert
         of the same key makes ours wait (up to WRITE_LOCK_TIMEOUT) and fail once it commits.
         """
-        with self._write.cursor() as cursor:
-            cursor.executemany(DELETE_ROUTING_KEYS, [(uuid,) for uuid in keys])
-            for uuid, entry_keys in keys.items():
-                for key in sorted(entry_keys):
-                    try:
-                        cursor.execute(INSERT_ROUTING_KEY, (check_routing_key(key), uuid))
-                    except DriverError as exc:
-                        error = translate(exc, "recording a routing key")
-                        if not isinstance(error, StorageConflict):
-                            raise error from exc
-                        raise self._number_conflict(cursor, key) from exc
+        statements.drop_keys.executemany(DELETE_ROUTING_KEYS, [(uuid,) for uuid in keys])
+        cursor = statements.add_keys
+        for uuid, entry_keys in keys.items():
+            for key in sorted(entry_keys):
+                try:
+                    cursor.execute(INSERT_ROUTING_KEY, (check_routing_key(key), uuid))
+                except DriverError as exc:
+                    error = translate(exc, "recording a routing key")
+                    if not isinstance(error, StorageConflict):
+                        raise error from exc
+                    raise self._number_conflict(statements.holders, key) from exc
 
     @staticmethod
     def _number_conflict(cursor: Any, key: str) -> NumberConflict:
@@ -348,6 +377,30 @@ class FirebirdEntryStore:
                 raise translate(exc, "listening for change events") from exc
             self._events = events
         return self._events
+
+
+class _Statements:
+    """One cursor per statement of a write, so each is prepared once per transaction (a batch
+    of changes reuses them: firebird-driver re-prepares a cursor whose SQL changes)."""
+
+    def __init__(self, transaction: Any) -> None:
+        self._cursors = [transaction.cursor() for _ in range(7)]
+        (
+            self.puts,
+            self.deletes,
+            self.drop_keys,
+            self.add_keys,
+            self.holders,
+            self.changelog,
+            self.items,
+        ) = self._cursors
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for cursor in self._cursors:
+            cursor.close()
 
 
 def _single_int(row: tuple[Any, ...] | None) -> int:
