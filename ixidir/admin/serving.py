@@ -273,7 +273,10 @@ def _start_logging(level: str) -> None:
 
 
 class Follower:
-    """Applies changes other processes commit, in sequence order, on the reactor thread."""
+    """Applies changes other processes commit, in sequence order, on the reactor thread.
+
+    Every Firebird query runs on the follower's own thread and connection; the reactor thread
+    only applies what it read."""
 
     def __init__(self, directory: Directory, reactor: Any, store: FirebirdEntryStore) -> None:
         """`store` is the follower's own connection, used only by its thread."""
@@ -296,7 +299,9 @@ class Follower:
         try:
             while not self._stopping.is_set():
                 store.wait_for_change(FOLLOW_POLL_SECONDS)
-                changes = store.changes_since(self._seen)
+                # This server's own writes are in memory already (applied in order, so the
+                # directory's sequence has no gap below it): read only what comes after.
+                changes = store.changes_since(max(self._seen, self._directory.sequence))
                 if changes:
                     self._seen = changes[-1].sequence
                     self._reactor.callFromThread(self._directory.apply_changes, changes)
