@@ -6,7 +6,7 @@ Synchronous and pure: time (`clock`) and identifiers (`new_uuid`) are injected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,15 @@ from ixidir.directory.ops import modrdn as modrdn_op
 from ixidir.directory.ops import password as password_op
 from ixidir.directory.ops import search as search_op
 from ixidir.directory.ops.bind import BindCheck
-from ixidir.directory.pins import PinResult, reset_voicemail, verify_pin
+from ixidir.directory.ops.password import PasswordChange
+from ixidir.directory.pins import (
+    PinCheck,
+    PinResult,
+    begin_verify_pin,
+    reset_voicemail,
+    settle_pin,
+    verify_pin,
+)
 from ixidir.directory.ports import Change, EntryStore, StorageError
 from ixidir.directory.requests import (
     AddRequest,
@@ -134,6 +142,8 @@ class Directory:
 
     def write_prepared(self, prepared: PreparedWrite) -> None:
         """Commit on this thread and apply: the synchronous path for a prepared write."""
+        if not prepared.writes:
+            return
         try:
             sequence = self.state.store.commit(prepared.writes)
         except StorageError as exc:
@@ -191,9 +201,36 @@ class Directory:
         """RFC 3062; returns the generated password when `new` is None."""
         return password_op.password_modify(self.state, principal, user, old, new)
 
+    def begin_password_modify(
+        self, principal: Principal, user: str | None, old: bytes | None, new: bytes | None
+    ) -> PasswordChange:
+        """`password_modify` without hashing: run `change.compute()` anywhere, then
+        `prepare_password` with its result."""
+        return password_op.begin_password_modify(self.state, principal, user, old, new)
+
+    def prepare_password(
+        self, principal: Principal, change: PasswordChange, hashed: bytes
+    ) -> PreparedWrite:
+        entry = password_op.changed_entry(self.state, principal, change, hashed)
+        return self.state.prepare_write(puts=[entry])
+
     def verify_pin(self, principal: Principal, user_dn: str, pin: bytes) -> PinResult:
         """Check a voice-mailbox PIN, counting failures and locking (admin and services)."""
         return verify_pin(self.state, principal, user_dn, pin, now=self.state.clock())
+
+    def begin_verify_pin(
+        self, principal: Principal, user_dn: str, pin: bytes
+    ) -> PinResult | PinCheck:
+        """`verify_pin` without hashing: run `check.verify()` anywhere, then `settle_pin`."""
+        return begin_verify_pin(self.state, principal, user_dn, pin, now=self.state.clock())
+
+    def settle_pin(self, check: PinCheck, matched: bool) -> tuple[PinResult, Entry | None]:
+        """The answer and the mailbox's new failure count to write (None: nothing to write)."""
+        return settle_pin(self.state, check, matched, now=self.state.clock())
+
+    def prepare_puts(self, entries: Sequence[Entry]) -> PreparedWrite:
+        """Check server bookkeeping (PIN failure counts) like any write; nothing for none."""
+        return self.state.prepare_write(puts=entries)
 
     def reset_voicemail(
         self,

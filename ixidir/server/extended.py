@@ -13,11 +13,12 @@ from typing import Any
 
 from ldaptor.protocols import pureber
 
+from ixidir.directory.ops.password import PasswordChange
 from ixidir.directory.requests import Principal
 from ixidir.errors import ProtocolError, Unavailable
 from ixidir.server.bercontext import strict_context
 from ixidir.server.facade import Directory
-from ixidir.server.pending import Pending
+from ixidir.server.pending import Compute, Pending, Write
 
 WHO_AM_I_OID = "1.3.6.1.4.1.4203.1.11.3"  # RFC 4532
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"  # noqa: S105  (RFC 3062, an OID)
@@ -63,20 +64,38 @@ def who_am_i(call: ExtendedCall) -> ExtendedReply:
     return ExtendedReply(value=identity.encode("utf-8"))
 
 
-def password_modify(call: ExtendedCall) -> ExtendedReply:
-    """RFC 3062: change (or generate) a password; a generated one comes back as genPasswd."""
+def password_modify(call: ExtendedCall) -> ExtendedOutcome:
+    """RFC 3062: change (or generate) a password; a generated one comes back as genPasswd.
+
+    The old password is checked and the new one hashed on the hash pool, and the change is
+    committed by the writer thread (pending.py)."""
     fields = decode_passwd_modify(call.value)
     user = fields.get(_USER_IDENTITY)
-    generated = call.directory.password_modify(
+    change = call.directory.begin_password_modify(
         call.principal,
         None if user is None else _utf8(user),
         fields.get(_OLD_PASSWD),
         fields.get(_NEW_PASSWD),
     )
-    if generated is None:
+    return _password_changed(call, change)
+
+
+def _password_changed(
+    call: ExtendedCall, change: PasswordChange
+) -> Generator[Pending, None, ExtendedReply]:
+    hashed = Pending(Compute(change.compute))
+    yield hashed
+    value = hashed.outcome()
+    if not isinstance(value, bytes):
+        raise TypeError("a password hash is bytes")
+    directory, principal = call.directory, call.principal
+    written = Pending(Write(lambda: directory.prepare_password(principal, change, value)))
+    yield written
+    written.outcome()
+    if change.generated is None:
         return ExtendedReply()
-    value = pureber.BERSequence([pureber.BEROctetString(generated, tag=_GEN_PASSWD)]).toWire()
-    return ExtendedReply(value=value)
+    generated = pureber.BEROctetString(change.generated, tag=_GEN_PASSWD)
+    return ExtendedReply(value=pureber.BERSequence([generated]).toWire())
 
 
 def decode_passwd_modify(value: bytes | None) -> dict[int, bytes]:

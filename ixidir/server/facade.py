@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from ixidir.directory.ops.bind import BindCheck
+from ixidir.directory.ops.password import PasswordChange
 from ixidir.directory.requests import (
     AddRequest,
     ModifyDNRequest,
@@ -50,6 +51,14 @@ class Directory(Protocol):
     ) -> bytes | None: ...
 
     def who_am_i(self, principal: Principal) -> str: ...
+
+    def begin_password_modify(
+        self, principal: Principal, user: str | None, old: bytes | None, new: bytes | None
+    ) -> PasswordChange: ...
+
+    def prepare_password(
+        self, principal: Principal, change: PasswordChange, hashed: bytes
+    ) -> PreparedWrite: ...
 
     def begin_bind(self, dn: str, password: bytes) -> Principal | BindCheck: ...
 

@@ -169,6 +169,9 @@ class WriteQueue:
         except Exception as error:  # noqa: BLE001 (a refusal; the session maps it)
             job.done(None, error)
             return
+        if not job.prepared.writes:
+            job.done(None, None)  # nothing to commit (bookkeeping that is already current)
+            return
         if any(_meets(job, other) for other in (*self._unapplied, *self._waiting)):
             self._waiting.append(job)  # prepared again once the other one is applied
             return

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 
 from ixidir.directory import filter as flt
 from ixidir.directory.ops.bind import BindCheck
+from ixidir.directory.ops.password import PasswordChange
+from ixidir.directory.passwords import PasswordPolicy
 from ixidir.directory.requests import (
     ANONYMOUS,
     AccessClass,
@@ -43,6 +45,7 @@ LEAKY_SECRET = "do-not-leak: /var/lib/ixidir/db password=hunter2"
 
 Attributes = dict[str, list[bytes]]
 _NOTHING = PreparedWrite(puts=(), deleted=(), writes=())
+_CHEAP = PasswordPolicy(iterations=1)
 
 
 class FakeDirectory:
@@ -93,6 +96,18 @@ class FakeDirectory:
 
     def write_prepared(self, prepared: PreparedWrite) -> None:
         return
+
+    def begin_password_modify(
+        self, principal: Principal, user: str | None, old: bytes | None, new: bytes | None
+    ) -> PasswordChange:
+        generated = self.password_modify(principal, user, old, new)
+        password = new if new is not None else generated or b""
+        return PasswordChange(user or principal.dn, password, generated, _CHEAP)
+
+    def prepare_password(
+        self, principal: Principal, change: PasswordChange, hashed: bytes
+    ) -> PreparedWrite:
+        return _NOTHING
 
     def search(
         self,

@@ -22,13 +22,16 @@ from directory.tree import (
     make_directory,
     populate,
 )
+from ldaptor.protocols import pureber
 from twisted.internet.defer import Deferred
 
 from ixidir.directory.directory import Directory
 from ixidir.directory.requests import AddRequest, SearchResultEntry
 from ixidir.errors import ResultCode
+from ixidir.server.extended import standard_handlers
 from ixidir.server.messages import ExtendedResult, Result, ResultKind
 from ixidir.server.offload import ThreadOffload
+from ixidir.server.pin_ext import VERIFY_PIN_OID, pin_handlers
 from ixidir.server.writes import WriteQueue
 
 from . import wire
@@ -36,6 +39,7 @@ from .test_protocol import WHO_AM_I, Connection
 
 REPLACE, ADD = 2, 0
 PEOPLE = BOB.split(",", 1)[1]
+CAROL_DN = f"uid=carol,{PEOPLE}"
 CAROL = {"objectClass": ["inetOrgPerson"], "cn": ["Carol"], "sn": ["C"], "uid": ["carol"]}
 
 
@@ -68,7 +72,8 @@ class Server:
         self.offload = ThreadOffload(compute=self.hashing, writes=self.writes)
 
     def connect(self) -> Connection[Directory]:
-        return Connection(self.directory, offload=self.offload)
+        extended = {**standard_handlers(), **pin_handlers()}
+        return Connection(self.directory, offload=self.offload, extended=extended)
 
     def bound(self, dn: str = ADMIN_DN) -> Connection[Directory]:
         connection = self.connect()
@@ -222,3 +227,27 @@ def test_a_write_the_store_refuses_fails_alone(server: Server) -> None:
         ResultCode.ENTRY_ALREADY_EXISTS
     ]
     assert [r.code for _, r, _ in replies(third) if isinstance(r, Result)] == [ResultCode.SUCCESS]
+
+
+def test_a_wrong_pin_is_hashed_and_counted_off_the_loop(server: Server) -> None:
+    carol = tuple((name, tuple(v.encode() for v in values)) for name, values in CAROL.items())
+    pin = (("ixiVmPin", (b"480271",)), ("objectClass", (b"ixiUmsUser",)))
+    server.directory.add(ADMIN, AddRequest(CAROL_DN, (*carol, *pin)))
+    checker, other = server.bound(), server.bound()
+    value = pureber.BERSequence(
+        [pureber.BEROctetString(CAROL_DN.encode()), pureber.BEROctetString(b"000001")]
+    ).toWire()
+    assert checker.send(wire.extended(2, VERIFY_PIN_OID, value)) == []
+    assert len(server.hashing.calls) == 1
+    assert descriptions(other.send(read_bob(3))) == [()]  # served while hashing
+    server.hashing.finish()
+    assert replies(checker) == []  # the failure count is being committed
+    assert len(server.writer.calls) == 1
+    server.writer.finish()
+    (reply,) = replies(checker)
+    assert reply[1] == ExtendedResult(
+        ResultCode.SUCCESS, name=VERIFY_PIN_OID, value=bytes.fromhex("3006 0a0101 020102")
+    )
+    failed = server.directory.state.dit.get(CAROL_DN.lower())
+    assert failed is not None
+    assert failed.attributes["ixiVmPinFailedCount"] == (b"1",)
