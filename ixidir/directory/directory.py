@@ -21,8 +21,10 @@ from ixidir.directory.ops import modify as modify_op
 from ixidir.directory.ops import modrdn as modrdn_op
 from ixidir.directory.ops import password as password_op
 from ixidir.directory.ops import search as search_op
+from ixidir.directory.ops.attributes import cleartext_secrets
 from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.ops.password import PasswordChange
+from ixidir.directory.passwords import Cleartext, SecretHashes
 from ixidir.directory.pins import (
     PinCheck,
     PinResult,
@@ -36,6 +38,7 @@ from ixidir.directory.requests import (
     AddRequest,
     ModifyDNRequest,
     ModifyRequest,
+    ModOp,
     Principal,
     SearchRequest,
     SearchResultEntry,
@@ -124,12 +127,25 @@ class Directory:
         return bind_op.finish_bind(self.state, check, matched)
 
     # --- writes in two steps (a server commits them on its writer thread) ---
-    def prepare_add(self, principal: Principal, request: AddRequest) -> PreparedWrite:
-        """Check an add against memory; commit `writes`, then `apply_write` (state.py)."""
-        return self.state.prepare_write(puts=[add_op.prepare_add(self.state, principal, request)])
+    def cleartext_secrets(self, request: AddRequest | ModifyRequest) -> Cleartext | None:
+        """What to hash (`compute()`, on a thread) before preparing the write."""
+        if isinstance(request, AddRequest):
+            return cleartext_secrets(self.state, request.attributes)
+        written = (ModOp.ADD, ModOp.REPLACE)
+        values = [(c.attr, c.values) for c in request.changes if c.operation in written]
+        return cleartext_secrets(self.state, values)
 
-    def prepare_modify(self, principal: Principal, request: ModifyRequest) -> PreparedWrite:
-        entry = modify_op.modified_entry(self.state, principal, request)
+    def prepare_add(
+        self, principal: Principal, request: AddRequest, hashes: SecretHashes | None = None
+    ) -> PreparedWrite:
+        """Check an add against memory; commit `writes`, then `apply_write` (state.py)."""
+        entry = add_op.prepare_add(self.state, principal, request, hashes=hashes)
+        return self.state.prepare_write(puts=[entry])
+
+    def prepare_modify(
+        self, principal: Principal, request: ModifyRequest, hashes: SecretHashes | None = None
+    ) -> PreparedWrite:
+        entry = modify_op.modified_entry(self.state, principal, request, hashes)
         return self.state.prepare_write(puts=[entry])
 
     def prepare_delete(self, principal: Principal, dn: str) -> PreparedWrite:

@@ -31,7 +31,7 @@ from enum import IntEnum
 
 from ixidir.directory.dit import Entry
 from ixidir.directory.operational import generalized_time, modification_stamps
-from ixidir.directory.passwords import MAX_ITERATIONS, hash_pin, verify_password
+from ixidir.directory.passwords import MAX_ITERATIONS, SecretHashes, hash_pin, verify_password
 from ixidir.directory.requests import AccessClass, Principal
 from ixidir.directory.state import DirectoryState
 from ixidir.errors import (
@@ -159,7 +159,13 @@ def generate_pin(
 
 
 # --- storing (add, modify and import) ---
-def stored_pin(value: bytes, *, numbers: Iterable[bytes], iterations: int) -> bytes:
+def stored_pin(
+    value: bytes,
+    *,
+    numbers: Iterable[bytes],
+    iterations: int,
+    hashes: SecretHashes | None = None,
+) -> bytes:
     """The value to store for a written ixiVmPin: a plain PIN checked and hashed, a hash kept."""
     if value.startswith(b"{"):
         match = PIN_HASH.fullmatch(value)
@@ -169,7 +175,7 @@ def stored_pin(value: bytes, *, numbers: Iterable[bytes], iterations: int) -> by
             )
         return value
     check_pin_rules(value, numbers=numbers)
-    return hash_pin(value, iterations)
+    return hash_pin(value, iterations) if hashes is None else hashes.pin(value, iterations)
 
 
 def protect_pin(
@@ -178,6 +184,7 @@ def protect_pin(
     previous: Attributes | None,
     iterations: int,
     clock: Callable[[], datetime],
+    hashes: SecretHashes | None = None,
 ) -> None:
     """Check and hash a written ixiVmPin and stamp ixiVmPinChangedAt when the PIN changed.
 
@@ -192,7 +199,9 @@ def protect_pin(
         return
     numbers = user_numbers(attributes)
     values = [
-        value if value in before else stored_pin(value, numbers=numbers, iterations=iterations)
+        value
+        if value in before
+        else stored_pin(value, numbers=numbers, iterations=iterations, hashes=hashes)
         for value in values
     ]
     attributes[VM_PIN] = values

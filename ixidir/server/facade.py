@@ -11,6 +11,7 @@ from typing import Protocol
 
 from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.ops.password import PasswordChange
+from ixidir.directory.passwords import Cleartext, SecretHashes
 from ixidir.directory.requests import (
     AddRequest,
     ModifyDNRequest,
@@ -64,9 +65,15 @@ class Directory(Protocol):
 
     def finish_bind(self, check: BindCheck, matched: bytes | None) -> Principal: ...
 
-    def prepare_add(self, principal: Principal, request: AddRequest) -> PreparedWrite: ...
+    def cleartext_secrets(self, request: AddRequest | ModifyRequest) -> Cleartext | None: ...
 
-    def prepare_modify(self, principal: Principal, request: ModifyRequest) -> PreparedWrite: ...
+    def prepare_add(
+        self, principal: Principal, request: AddRequest, hashes: SecretHashes | None = None
+    ) -> PreparedWrite: ...
+
+    def prepare_modify(
+        self, principal: Principal, request: ModifyRequest, hashes: SecretHashes | None = None
+    ) -> PreparedWrite: ...
 
     def prepare_delete(self, principal: Principal, dn: str) -> PreparedWrite: ...
 

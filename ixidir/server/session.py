@@ -15,6 +15,7 @@ from twisted.logger import Logger
 from ixidir.directory.filter import Filter
 from ixidir.directory.filtertext import format_filter
 from ixidir.directory.ops.bind import BindCheck
+from ixidir.directory.passwords import SecretHashes
 from ixidir.directory.requests import (
     ANONYMOUS,
     AddRequest,
@@ -160,9 +161,15 @@ class Session:
                 case BindRequest():
                     yield from self._bind(request)
                 case AddRequest():
-                    yield from _written(lambda: self._directory.prepare_add(principal, request))
+                    hashes = yield from self._hashed(request)
+                    yield from _written(
+                        lambda: self._directory.prepare_add(principal, request, hashes)
+                    )
                 case ModifyRequest():
-                    yield from _written(lambda: self._directory.prepare_modify(principal, request))
+                    hashes = yield from self._hashed(request)
+                    yield from _written(
+                        lambda: self._directory.prepare_modify(principal, request, hashes)
+                    )
                 case DeleteRequest():
                     dn = request.dn
                     yield from _written(lambda: self._directory.prepare_delete(principal, dn))
@@ -180,6 +187,18 @@ class Session:
                 yield Reply(message_id, extended_result_for(error, self._log))
             else:
                 yield Reply(message_id, result_for(error, _KINDS[type(request)], self._log))
+
+    def _hashed(
+        self, request: AddRequest | ModifyRequest
+    ) -> Generator[Pending, None, SecretHashes | None]:
+        """Hash the write's cleartext passwords and PINs on the pool, before it is checked."""
+        cleartext = self._directory.cleartext_secrets(request)
+        if cleartext is None:
+            return None
+        hashed = Pending(Compute(cleartext.compute))
+        yield hashed
+        hashes = hashed.outcome()
+        return hashes if isinstance(hashes, SecretHashes) else None
 
     def _bind(self, request: BindRequest) -> Iterator[Outgoing]:
         """RFC 4511 §4.2 simple bind; the connection is anonymous unless the bind succeeds.

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from ixidir.directory import filter as flt
 from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.ops.password import PasswordChange
-from ixidir.directory.passwords import PasswordPolicy
+from ixidir.directory.passwords import Cleartext, PasswordPolicy, SecretHashes
 from ixidir.directory.requests import (
     ANONYMOUS,
     AccessClass,
@@ -77,12 +77,19 @@ class FakeDirectory:
     def finish_bind(self, check: BindCheck, matched: bytes | None) -> Principal:
         raise NotImplementedError  # begin_bind never asks for a check
 
+    def cleartext_secrets(self, request: AddRequest | ModifyRequest) -> Cleartext | None:
+        return None  # the fake stores passwords as they come
+
     # The fake writes at once while "preparing"; what it prepares commits nothing.
-    def prepare_add(self, principal: Principal, request: AddRequest) -> PreparedWrite:
+    def prepare_add(
+        self, principal: Principal, request: AddRequest, hashes: SecretHashes | None = None
+    ) -> PreparedWrite:
         self.add(principal, request)
         return _NOTHING
 
-    def prepare_modify(self, principal: Principal, request: ModifyRequest) -> PreparedWrite:
+    def prepare_modify(
+        self, principal: Principal, request: ModifyRequest, hashes: SecretHashes | None = None
+    ) -> PreparedWrite:
         self.modify(principal, request)
         return _NOTHING
 

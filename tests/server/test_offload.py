@@ -251,3 +251,22 @@ def test_a_wrong_pin_is_hashed_and_counted_off_the_loop(server: Server) -> None:
     failed = server.directory.state.dit.get(CAROL_DN.lower())
     assert failed is not None
     assert failed.attributes["ixiVmPinFailedCount"] == (b"1",)
+
+
+def test_a_cleartext_password_is_hashed_off_the_loop_before_the_write_is_checked(
+    server: Server,
+) -> None:
+    writer = server.bound()
+    assert writer.send(wire.modify(2, BOB, {"userPassword": [(REPLACE, ["new secret"])]})) == []
+    assert len(server.hashing.calls) == 1
+    assert server.writer.calls == []  # checked only once the hash is there
+    server.hashing.finish()
+    server.writer.finish()
+    assert [r.code for _, r, _ in replies(writer) if isinstance(r, Result)] == [ResultCode.SUCCESS]
+    bob = server.directory.state.dit.get(BOB.lower())
+    assert bob is not None
+    assert bob.attributes["userPassword"][0].startswith(b"{PBKDF2-SHA512}")
+    other = server.connect()
+    other.send(wire.bind(1, BOB, "new secret"))
+    server.hashing.finish()
+    assert [r.code for _, r, _ in replies(other) if isinstance(r, Result)] == [ResultCode.SUCCESS]
