@@ -68,7 +68,8 @@ def is_granted(message: bytes) -> bool:
     """The ReserveResponseValue's `granted`: the value is the message's last TLV,
     [11] { SEQUENCE { BOOLEAN granted, INTEGER used, INTEGER limit } } (short lengths)."""
     for at in range(len(message) - 2, 0, -1):
-        if message[at] == _RESERVE_RESPONSE_VALUE and at + 2 + message[at + 1] == len(message):
+        size = message[at + 1]
+        if message[at] == _RESERVE_RESPONSE_VALUE and size > 5 and at + 2 + size == len(message):
             return message[at + 6] != 0
     return False
 

@@ -1,7 +1,8 @@
 """Group commit of daily-counter operations: many reservations and releases, one transaction.
 
 A server's counters writer thread hands every operation queued during the previous commit to
-`CounterWriter.run_batch` (server/writes.py `GroupCommit`). Each reservation is still ONE
+`CounterWriter.run_batch` (server/writes.py `GroupCommit`), which runs them all in one EXECUTE
+BLOCK, in one transaction. Each reservation is still ONE
 atomic statement (counters.RESERVE, a conditional MERGE: the engine reads, checks the limit and
 increments, nothing in between), decided in order on what the transaction sees: the batch's
 own earlier operations and everything committed. So the count never passes the limit, however
@@ -17,8 +18,10 @@ a row of NULLs when no branch ran, so a refusal is "no row or a NULL count".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from contextlib import suppress
+from datetime import date
 from typing import Any
 
 from firebird.driver import Connection, Isolation, tpb
@@ -36,8 +39,8 @@ from ixidir.storage.counters import (
 )
 from ixidir.storage.counters import _is_retryable as is_retryable  # the store's own rule
 from ixidir.storage.database import translate
-from ixidir.storage.rows import check_uuid
 
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 _USED = "SELECT USED FROM DAILY_COUNTERS WHERE USER_UUID = ? AND SERVICE = ? AND LOCAL_DAY = ?"
 
 
@@ -79,7 +82,7 @@ class CounterWriter:
             try:
                 self._write.begin()
                 with self._write.cursor() as cursor:
-                    outcomes: list[Reservation | int | Exception] = [_run(cursor, op) for op in ops]
+                    outcomes = _run_block(cursor, ops)
                 self._write.commit()
                 return outcomes
             except DriverError as exc:
@@ -95,25 +98,64 @@ class CounterWriter:
                 self._write.rollback()
 
 
-def _run(cursor: Any, op: CounterOp) -> Reservation | int:
-    key = (op.user_uuid, int(op.service), op.day)
-    if isinstance(op, ReleaseOp):
-        row = cursor.execute(RELEASE, (op.count, *key)).fetchone()
-        return 0 if row is None or row[0] is None else int(row[0])
-    row = cursor.execute(RESERVE, (*key, op.count, op.limit)).fetchone()
-    if row is not None and row[0] is not None:
-        return Reservation(granted=True, used=int(row[0]), limit=op.limit)
-    # Refused: nothing was written; the count is read for the answer only.
-    used = cursor.execute(_USED, key).fetchone()
-    return Reservation(granted=False, used=0 if used is None else int(used[0]), limit=op.limit)
+def _run_block(cursor: Any, ops: Sequence[CounterOp]) -> list[Reservation | int | Exception]:
+    """Every operation of the batch in one EXECUTE BLOCK: one statement round trip.
+
+    firebird-driver spends ~0.35 ms of Python per execute packing parameters; one MERGE per
+    reservation made a batch of 8 cost ~5 ms, one block ~0.8 ms (benchmarks/writes.py). The
+    block runs each operation's own statement (counters.RESERVE / RELEASE, parameters written
+    as literals that `_problem` has checked: digits, a date and a strict UUID), in order, and
+    returns one row each: (granted, the day's count after it).
+    """
+    rows = cursor.execute(_block(ops)).fetchall()
+    outcomes: list[Reservation | int | Exception] = []
+    for op, (granted, used) in zip(ops, rows, strict=True):
+        if isinstance(op, ReleaseOp):
+            outcomes.append(0 if used is None else int(used))
+        else:
+            count = 0 if used is None else int(used)
+            outcomes.append(Reservation(granted=bool(granted), used=count, limit=op.limit))
+    return outcomes
+
+
+def _block(ops: Sequence[CounterOp]) -> str:
+    lines = ["EXECUTE BLOCK RETURNS (GRANTED SMALLINT, USED BIGINT) AS BEGIN"]
+    for op in ops:
+        key = (_literal(op.user_uuid), str(int(op.service)), _literal(op.day))
+        if isinstance(op, ReleaseOp):
+            statement = _bind(RELEASE, (str(op.count), *key))
+            lines.append(f"USED = NULL; {statement} INTO :USED; GRANTED = 1; SUSPEND;")
+            continue
+        limit = "NULL" if op.limit is None else str(int(op.limit))
+        statement = _bind(RESERVE, (*key, str(op.count), limit))
+        used = _bind(_USED, key)
+        # Firebird 3 RETURNING gives NULL when no branch ran: refused, nothing written; the
+        # count is then read for the answer only.
+        lines.append(
+            f"USED = NULL; GRANTED = 0; {statement} INTO :USED; "
+            f"IF (USED IS NULL) THEN {used} INTO :USED; ELSE GRANTED = 1; SUSPEND;"
+        )
+    lines.append("END")
+    return "\n".join(lines)
+
+
+def _bind(statement: str, literals: Sequence[str]) -> str:
+    """The statement with its `?` parameters replaced, in order, by checked literals."""
+    parts = statement.split("?")
+    if len(parts) != len(literals) + 1:
+        raise StorageError("a counter statement's parameters changed")  # pragma: no cover
+    return "".join(part + literal for part, literal in zip(parts, (*literals, ""), strict=True))
+
+
+def _literal(value: str | date) -> str:
+    text = value.isoformat() if isinstance(value, date) else value
+    return f"'{text}'"
 
 
 def _problem(op: CounterOp) -> Exception | None:
     """What makes an operation invalid (checked before SQL, so it cannot fail the batch)."""
-    try:
-        check_uuid(op.user_uuid)
-    except StorageError as error:
-        return error
+    if not _UUID.fullmatch(op.user_uuid):  # written into the statement as a literal
+        return StorageError(f"not an entryUUID: {op.user_uuid!r}")
     if not 1 <= op.count <= MAX_COUNT:
         return ValueError(f"count must be 1..{MAX_COUNT}: {op.count}")
     if isinstance(op, ReserveOp) and op.limit is not None and not 0 <= op.limit <= MAX_LIMIT:
