@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -23,6 +24,7 @@ from ixidir.directory.ports import (
     StoredEntry,
 )
 from ixidir.storage.database import translate
+from ixidir.storage.literals import bind_literals, block, quoted
 from ixidir.storage.migrations import CHANGE_EVENT
 from ixidir.storage.rows import (
     DELETE,
@@ -189,8 +191,7 @@ class FirebirdEntryStore:
         try:
             self._write.begin()
             with _Statements(self._write) as statements:
-                kinds = [self._refusing(index, statements, w) for index, w in enumerate(changes)]
-                sequences = self._record(statements, kinds)
+                sequences = self._write_changes(statements, changes)
             self._write.commit()
         except DriverError as exc:
             self._abandon()
@@ -199,20 +200,6 @@ class FirebirdEntryStore:
             self._abandon()
             raise
         return sequences
-
-    def _refusing(
-        self, index: int, statements: _Statements, writes: Sequence[EntryWrite]
-    ) -> dict[str, str]:
-        """`_write_entries`, a unique-key failure raised as BatchRefused for change `index`."""
-        try:
-            return self._write_entries(statements, writes)
-        except DriverError as exc:
-            error = translate(exc, "committing a change")
-            if not isinstance(error, StorageConflict):
-                raise error from exc
-            raise BatchRefused(index, error) from exc
-        except StorageConflict as exc:
-            raise BatchRefused(index, exc) from exc
 
     def last_sequence(self) -> int:
         """The sequence number of the newest committed change (0 for none)."""
@@ -277,12 +264,36 @@ class FirebirdEntryStore:
 
     def _write_all(self, writes: Sequence[EntryWrite]) -> int:
         with _Statements(self._write) as statements:
-            return self._record(statements, [self._write_entries(statements, writes)])[0]
+            try:
+                return self._write_changes(statements, [writes])[0]
+            except BatchRefused as refused:
+                raise refused.error from refused
 
+    def _write_changes(
+        self, statements: _Statements, changes: Sequence[Sequence[EntryWrite]]
+    ) -> list[int]:
+        """Write the changes in phases, each in as few round trips as it allows: the entries
+        (one statement each), the old routing keys of every written entry (one block), the new
+        keys (one statement each), the changelog (one block). Batched changes never share an
+        entry or a number (server/writes.py), so dropping all old keys first is what each
+        change alone would do. A unique key hit raises BatchRefused naming its change."""
+        written = [
+            _refusing(index, partial(self._write_entries, statements, writes))
+            for index, writes in enumerate(changes)
+        ]
+        uuids = [uuid for _, keys in written for uuid in keys]
+        if uuids:
+            drops = [bind_literals(DELETE_ROUTING_KEYS, (quoted(uuid),)) for uuid in uuids]
+            statements.drop_keys.execute(block(drops))
+        for index, (_, keys) in enumerate(written):
+            _refusing(index, partial(self._add_routing_keys, statements, keys))
+        return self._record(statements, [kinds for kinds, _ in written])
+
+    @staticmethod
     def _write_entries(
-        self, statements: _Statements, writes: Sequence[EntryWrite]
-    ) -> dict[str, str]:
-        """Write one change's entries and routing keys; its changelog kinds by uuid."""
+        statements: _Statements, writes: Sequence[EntryWrite]
+    ) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+        """Write one change's entries; its changelog kinds and its entries' routing keys."""
         kinds: dict[str, str] = {}
         keys: dict[str, frozenset[str]] = {}
         for write in writes:
@@ -297,37 +308,33 @@ class FirebirdEntryStore:
                     keys[uuid] = frozenset()
                 case RekeyEntry(uuid=uuid, routing_keys=routing_keys):
                     keys[check_uuid(uuid)] = routing_keys
-        self._replace_routing_keys(statements, keys)
-        return kinds
+        return kinds, keys
 
     @staticmethod
     def _record(statements: _Statements, kinds: Sequence[dict[str, str]]) -> list[int]:
-        """One changelog sequence per change, the head advanced once for all of them.
+        """One changelog sequence per change, the head advanced once for all of them and the
+        changelog rows written in one block.
 
         Last, so the head row stays locked only from here to commit (see migrations.py).
         """
         cursor = statements.changelog
         last = _single_int(cursor.execute(_ADVANCE_SEQUENCE, (len(kinds),)).fetchone())
         sequences = list(range(last - len(kinds) + 1, last + 1))
-        cursor.executemany(_INSERT_CHANGE, [(sequence,) for sequence in sequences])
-        items = [
-            (sequence, uuid, kind)
+        rows = [bind_literals(_INSERT_CHANGE, (str(sequence),)) for sequence in sequences]
+        rows.extend(
+            bind_literals(_INSERT_ITEM, (str(sequence), quoted(uuid), quoted(kind)))
             for sequence, change in zip(sequences, kinds, strict=True)
             for uuid, kind in change.items()
-        ]
-        statements.items.executemany(_INSERT_ITEM, items)
+        )
+        statements.items.execute(block(rows))
         return sequences
 
-    def _replace_routing_keys(
-        self, statements: _Statements, keys: dict[str, frozenset[str]]
-    ) -> None:
-        """Make `keys[uuid]` each written entry's only routing keys.
+    def _add_routing_keys(self, statements: _Statements, keys: dict[str, frozenset[str]]) -> None:
+        """Make `keys[uuid]` each written entry's routing keys (its old ones are gone).
 
-        Every old row goes first, so one change may move a number from one entry to another.
         The primary key on KEY is what refuses a second holder: a concurrent uncommitted insert
         of the same key makes ours wait (up to WRITE_LOCK_TIMEOUT) and fail once it commits.
         """
-        statements.drop_keys.executemany(DELETE_ROUTING_KEYS, [(uuid,) for uuid in keys])
         cursor = statements.add_keys
         for uuid, entry_keys in keys.items():
             for key in sorted(entry_keys):
@@ -401,6 +408,19 @@ class _Statements:
     def __exit__(self, *exc_info: object) -> None:
         for cursor in self._cursors:
             cursor.close()
+
+
+def _refusing(index: int, write: Callable[[], _T]) -> _T:
+    """`write()`, a unique-key failure raised as BatchRefused for change `index`."""
+    try:
+        return write()
+    except DriverError as exc:
+        error = translate(exc, "committing a change")
+        if not isinstance(error, StorageConflict):
+            raise error from exc
+        raise BatchRefused(index, error) from exc
+    except StorageConflict as exc:
+        raise BatchRefused(index, exc) from exc
 
 
 def _single_int(row: tuple[Any, ...] | None) -> int:

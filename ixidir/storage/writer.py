@@ -39,6 +39,7 @@ from ixidir.storage.counters import (
 )
 from ixidir.storage.counters import _is_retryable as is_retryable  # the store's own rule
 from ixidir.storage.database import translate
+from ixidir.storage.literals import bind_literals, quoted
 
 _UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 _USED = "SELECT USED FROM DAILY_COUNTERS WHERE USER_UUID = ? AND SERVICE = ? AND LOCAL_DAY = ?"
@@ -123,12 +124,12 @@ def _block(ops: Sequence[CounterOp]) -> str:
     for op in ops:
         key = (_literal(op.user_uuid), str(int(op.service)), _literal(op.day))
         if isinstance(op, ReleaseOp):
-            statement = _bind(RELEASE, (str(op.count), *key))
+            statement = bind_literals(RELEASE, (str(op.count), *key))
             lines.append(f"USED = NULL; {statement} INTO :USED; GRANTED = 1; SUSPEND;")
             continue
         limit = "NULL" if op.limit is None else str(int(op.limit))
-        statement = _bind(RESERVE, (*key, str(op.count), limit))
-        used = _bind(_USED, key)
+        statement = bind_literals(RESERVE, (*key, str(op.count), limit))
+        used = bind_literals(_USED, key)
         # Firebird 3 RETURNING gives NULL when no branch ran: refused, nothing written; the
         # count is then read for the answer only.
         lines.append(
@@ -139,17 +140,8 @@ def _block(ops: Sequence[CounterOp]) -> str:
     return "\n".join(lines)
 
 
-def _bind(statement: str, literals: Sequence[str]) -> str:
-    """The statement with its `?` parameters replaced, in order, by checked literals."""
-    parts = statement.split("?")
-    if len(parts) != len(literals) + 1:
-        raise StorageError("a counter statement's parameters changed")  # pragma: no cover
-    return "".join(part + literal for part, literal in zip(parts, (*literals, ""), strict=True))
-
-
 def _literal(value: str | date) -> str:
-    text = value.isoformat() if isinstance(value, date) else value
-    return f"'{text}'"
+    return quoted(value.isoformat() if isinstance(value, date) else value)
 
 
 def _problem(op: CounterOp) -> Exception | None:
