@@ -23,6 +23,7 @@ from ixidir.directory.ops import password as password_op
 from ixidir.directory.ops import search as search_op
 from ixidir.directory.ops.attributes import cleartext_secrets
 from ixidir.directory.ops.bind import BindCheck
+from ixidir.directory.ops.compare import SecretCheck
 from ixidir.directory.ops.password import PasswordChange
 from ixidir.directory.passwords import Cleartext, SecretHashes
 from ixidir.directory.pins import (
@@ -210,6 +211,13 @@ class Directory:
 
     def compare(self, principal: Principal, dn: str, attr: str, value: bytes) -> bool:
         return compare_op.compare(self.state, principal, dn, attr, value)
+
+    def begin_compare(
+        self, principal: Principal, dn: str, attr: str, value: bytes
+    ) -> bool | PinCheck | SecretCheck:
+        """`compare` without hashing: a PIN check goes on as `settle_pin`, a SecretCheck's
+        `verify()` is the answer."""
+        return compare_op.begin_compare(self.state, principal, dn, attr, value)
 
     def password_modify(
         self, principal: Principal, user: str | None, old: bytes | None, new: bytes | None

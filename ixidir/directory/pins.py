@@ -250,7 +250,12 @@ def verify_pin(
     started = begin_verify_pin(state, principal, user_dn, pin, now=now)
     if isinstance(started, PinResult):
         return started
-    result, counted = settle_pin(state, started, started.verify(), now=now)
+    return finish_verify_pin(state, started, now=now)
+
+
+def finish_verify_pin(state: DirectoryState, check: PinCheck, *, now: datetime) -> PinResult:
+    """Hash, count and write on this thread: the synchronous path (the CLI)."""
+    result, counted = settle_pin(state, check, check.verify(), now=now)
     if counted is not None:
         state.write(puts=[counted])
     return result

@@ -6,12 +6,15 @@ the core narrow and lets mypy check the adapter against it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
+from ixidir.directory.dit import Entry
 from ixidir.directory.ops.bind import BindCheck
+from ixidir.directory.ops.compare import SecretCheck
 from ixidir.directory.ops.password import PasswordChange
 from ixidir.directory.passwords import Cleartext, SecretHashes
+from ixidir.directory.pins import PinCheck, PinResult
 from ixidir.directory.requests import (
     AddRequest,
     ModifyDNRequest,
@@ -38,6 +41,18 @@ class Directory(Protocol):
     ) -> Iterator[SearchResultEntry]: ...
 
     def compare(self, principal: Principal, dn: str, attr: str, value: bytes) -> bool: ...
+
+    def begin_compare(
+        self, principal: Principal, dn: str, attr: str, value: bytes
+    ) -> bool | PinCheck | SecretCheck: ...
+
+    def begin_verify_pin(
+        self, principal: Principal, user_dn: str, pin: bytes
+    ) -> PinResult | PinCheck: ...
+
+    def settle_pin(self, check: PinCheck, matched: bool) -> tuple[PinResult, Entry | None]: ...
+
+    def prepare_puts(self, entries: Sequence[Entry]) -> PreparedWrite: ...
 
     def add(self, principal: Principal, request: AddRequest) -> None: ...
 

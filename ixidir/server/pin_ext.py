@@ -100,6 +100,13 @@ def verify_pin(call: ExtendedCall) -> ExtendedOutcome:
 
 
 def _verified(directory: PinVerifier, check: PinCheck) -> Generator[Pending, None, ExtendedReply]:
+    return _reply((yield from verified_pin(directory, check)))
+
+
+def verified_pin(directory: PinVerifier, check: PinCheck) -> Generator[Pending, None, PinResult]:
+    """Hash on the pool, then count the outcome through the writer; the result once durable.
+
+    Shared with Compare on ixiVmPin (the voice package's way to check a PIN)."""
     hashed = Pending(Compute(check.verify))
     yield hashed
     matched = hashed.outcome() is True
@@ -115,7 +122,7 @@ def _verified(directory: PinVerifier, check: PinCheck) -> Generator[Pending, Non
     written = Pending(Write(prepare))
     yield written
     written.outcome()
-    return _reply(answers[-1])
+    return answers[-1]
 
 
 def _reply(result: PinResult) -> ExtendedReply:

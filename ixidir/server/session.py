@@ -15,7 +15,9 @@ from twisted.logger import Logger
 from ixidir.directory.filter import Filter
 from ixidir.directory.filtertext import format_filter
 from ixidir.directory.ops.bind import BindCheck
+from ixidir.directory.ops.compare import SecretCheck
 from ixidir.directory.passwords import SecretHashes
+from ixidir.directory.pins import PinCheck, PinOutcome
 from ixidir.directory.requests import (
     ANONYMOUS,
     AddRequest,
@@ -54,6 +56,7 @@ from ixidir.server.messages import (
     UnbindRequest,
 )
 from ixidir.server.pending import Compute, Pending, Write
+from ixidir.server.pin_ext import verified_pin
 from ixidir.server.results import extended_result_for, result_for
 
 SUCCESS = ResultCode.SUCCESS
@@ -178,7 +181,8 @@ class Session:
                         lambda: self._directory.prepare_modify_dn(principal, request)
                     )
                 case CompareRequest():
-                    yield Reply(message_id, self._compare(request))
+                    compared = yield from self._compare(request)
+                    yield Reply(message_id, compared)
                     return
             yield Reply(message_id, Result(_KINDS[type(request)], SUCCESS))
         # The one boundary where any failure becomes a result code (results.py decides which).
@@ -223,8 +227,21 @@ class Session:
             )
         self.principal = started
 
-    def _compare(self, request: CompareRequest) -> Result:
-        matched = self._directory.compare(self.principal, request.dn, request.attr, request.value)
+    def _compare(self, request: CompareRequest) -> Generator[Pending, None, Result]:
+        """A Compare against a secret verifies its hash on the pool; one on ixiVmPin by a
+        service counts failures through the writer, as the verify-PIN operation does."""
+        started = self._directory.begin_compare(
+            self.principal, request.dn, request.attr, request.value
+        )
+        if isinstance(started, PinCheck):
+            outcome = yield from verified_pin(self._directory, started)
+            matched = outcome.result is PinOutcome.OK
+        elif isinstance(started, SecretCheck):
+            checked = Pending(Compute(started.verify))
+            yield checked
+            matched = checked.outcome() is True
+        else:
+            matched = started
         code = ResultCode.COMPARE_TRUE if matched else ResultCode.COMPARE_FALSE
         return Result(ResultKind.COMPARE, code)
 

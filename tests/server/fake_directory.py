@@ -9,12 +9,15 @@ Replace its remaining uses as the real operations land.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from ixidir.directory import filter as flt
+from ixidir.directory.dit import Entry
 from ixidir.directory.ops.bind import BindCheck
+from ixidir.directory.ops.compare import SecretCheck
 from ixidir.directory.ops.password import PasswordChange
 from ixidir.directory.passwords import Cleartext, PasswordPolicy, SecretHashes
+from ixidir.directory.pins import PinCheck, PinResult
 from ixidir.directory.requests import (
     ANONYMOUS,
     AccessClass,
@@ -144,6 +147,22 @@ class FakeDirectory:
 
     def compare(self, principal: Principal, dn: str, attr: str, value: bytes) -> bool:
         return value in self._entry(dn).get(attr, [])
+
+    def begin_compare(
+        self, principal: Principal, dn: str, attr: str, value: bytes
+    ) -> bool | PinCheck | SecretCheck:
+        return self.compare(principal, dn, attr, value)  # no secrets to hash in the fake
+
+    def begin_verify_pin(
+        self, principal: Principal, user_dn: str, pin: bytes
+    ) -> PinResult | PinCheck:
+        raise NotImplementedError  # the fake keeps no PINs
+
+    def settle_pin(self, check: PinCheck, matched: bool) -> tuple[PinResult, Entry | None]:
+        raise NotImplementedError
+
+    def prepare_puts(self, entries: Sequence[Entry]) -> PreparedWrite:
+        raise NotImplementedError
 
     def add(self, principal: Principal, request: AddRequest) -> None:
         self._require_admin(principal)

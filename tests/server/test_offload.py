@@ -270,3 +270,13 @@ def test_a_cleartext_password_is_hashed_off_the_loop_before_the_write_is_checked
     other.send(wire.bind(1, BOB, "new secret"))
     server.hashing.finish()
     assert [r.code for _, r, _ in replies(other) if isinstance(r, Result)] == [ResultCode.SUCCESS]
+
+
+def test_a_compare_against_a_password_hash_is_verified_off_the_loop(server: Server) -> None:
+    admin = server.bound()
+    assert admin.send(wire.compare(2, BOB, "userPassword", PASSWORDS[BOB].decode())) == []
+    assert len(server.hashing.calls) == 1
+    server.hashing.finish()
+    assert [r.code for _, r, _ in replies(admin) if isinstance(r, Result)] == [
+        ResultCode.COMPARE_TRUE
+    ]
