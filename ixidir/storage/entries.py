@@ -24,7 +24,7 @@ from ixidir.directory.ports import (
     StoredEntry,
 )
 from ixidir.storage.database import translate
-from ixidir.storage.literals import bind_literals, block, quoted
+from ixidir.storage.literals import bind_literals, blocks, quoted
 from ixidir.storage.migrations import CHANGE_EVENT
 from ixidir.storage.rows import (
     DELETE,
@@ -284,7 +284,8 @@ class FirebirdEntryStore:
         uuids = [uuid for _, keys in written for uuid in keys]
         if uuids:
             drops = [bind_literals(DELETE_ROUTING_KEYS, (quoted(uuid),)) for uuid in uuids]
-            statements.drop_keys.execute(block(drops))
+            for drop in blocks(drops):
+                statements.drop_keys.execute(drop)
         for index, (_, keys) in enumerate(written):
             _refusing(index, partial(self._add_routing_keys, statements, keys))
         return self._record(statements, [kinds for kinds, _ in written])
@@ -326,7 +327,8 @@ class FirebirdEntryStore:
             for sequence, change in zip(sequences, kinds, strict=True)
             for uuid, kind in change.items()
         )
-        statements.items.execute(block(rows))
+        for rows_block in blocks(rows):
+            statements.items.execute(rows_block)
         return sequences
 
     def _add_routing_keys(self, statements: _Statements, keys: dict[str, frozenset[str]]) -> None:

@@ -39,7 +39,7 @@ from ixidir.storage.counters import (
 )
 from ixidir.storage.counters import _is_retryable as is_retryable  # the store's own rule
 from ixidir.storage.database import translate
-from ixidir.storage.literals import bind_literals, quoted
+from ixidir.storage.literals import BLOCK_STATEMENTS, bind_literals, quoted
 
 _UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 _USED = "SELECT USED FROM DAILY_COUNTERS WHERE USER_UUID = ? AND SERVICE = ? AND LOCAL_DAY = ?"
@@ -108,7 +108,9 @@ def _run_block(cursor: Any, ops: Sequence[CounterOp]) -> list[Reservation | int 
     as literals that `_problem` has checked: digits, a date and a strict UUID), in order, and
     returns one row each: (granted, the day's count after it).
     """
-    rows = cursor.execute(_block(ops)).fetchall()
+    rows = []
+    for start in range(0, len(ops), BLOCK_STATEMENTS):
+        rows.extend(cursor.execute(_block(ops[start : start + BLOCK_STATEMENTS])).fetchall())
     outcomes: list[Reservation | int | Exception] = []
     for op, (granted, used) in zip(ops, rows, strict=True):
         if isinstance(op, ReleaseOp):

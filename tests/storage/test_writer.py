@@ -70,6 +70,17 @@ def test_commit_many_gives_each_change_its_own_sequence_in_one_transaction(
     assert [change.puts[0].uuid for change in changes] == [entry.uuid for entry in entries]
 
 
+def test_large_changes_and_batches_span_several_blocks(store: FirebirdEntryStore) -> None:
+    # An import writes all its entries in one change; a busy server batches many changes.
+    imported = [person(f"imp{index}") for index in range(300)]
+    keys = {entry.uuid: frozenset({f"4930{index:07d}"}) for index, entry in enumerate(imported)}
+    first = store.commit([PutEntry(entry, keys[entry.uuid]) for entry in imported])
+    batch = [[PutEntry(person(f"bat{index}"))] for index in range(120)]
+    assert store.commit_many(batch) == list(range(first + 1, first + 121))
+    assert len(list(store.load())) == 420
+    assert len(store.changes_since(first - 1)[0].puts) == 300
+
+
 def test_a_batch_decides_reservations_in_order_up_to_the_limit(
     writer: CounterWriter, counters: FirebirdCounterStore
 ) -> None:
@@ -88,6 +99,13 @@ def test_a_batch_decides_reservations_in_order_up_to_the_limit(
         Reservation(True, 3, 3),
     ]
     assert counters.used(user, FAX, day=DAY) == 3
+
+
+def test_a_batch_larger_than_one_block(writer: CounterWriter) -> None:
+    users = [str(uuid.uuid4()) for _ in range(40)]
+    ops = [ReserveOp(user, FAX, DAY, 1, 4) for user in users for _ in range(5)]
+    results = writer.run_batch(ops)
+    assert sum(isinstance(r, Reservation) and r.granted for r in results) == 40 * 4
 
 
 def test_an_invalid_operation_fails_alone(writer: CounterWriter) -> None:
