@@ -50,6 +50,7 @@ class Pending:
     """A reply position whose job runs elsewhere; `complete` is called on the loop."""
 
     job: Job
+    is_started: bool = False
     is_done: bool = False
     result: object = None
     error: Exception | None = None

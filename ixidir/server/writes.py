@@ -136,7 +136,8 @@ class Applier(Protocol):
 class _Queued:
     prepare: Callable[[], PreparedWrite]
     done: Done
-    prepared: PreparedWrite | None = None
+    order: int  # arrival: a write is checked after every earlier one it might depend on
+    prepared: PreparedWrite | None = None  # None: not checked yet (a barrier meanwhile)
 
 
 class WriteQueue:
@@ -146,6 +147,7 @@ class WriteQueue:
         self._directory = directory
         self._unapplied: list[_Queued] = []  # queued or committing, in arrival order
         self._waiting: list[_Queued] = []
+        self._arrived = 0
         self._writer: GroupCommit[_Queued, int] = GroupCommit(
             run=run,
             commit=lambda jobs: commit_batch(store, [_writes(job) for job in jobs]),
@@ -158,7 +160,8 @@ class WriteQueue:
 
     def submit(self, prepare: Callable[[], PreparedWrite], done: Done) -> None:
         """Check the write now, or once what it conflicts with is applied; `done` on the loop."""
-        self._admit(_Queued(prepare, done))
+        self._arrived += 1
+        self._admit(_Queued(prepare, done, self._arrived))
 
     def flushed(self) -> Deferred[None]:
         return self._writer.flushed()
@@ -167,6 +170,12 @@ class WriteQueue:
         try:
             job.prepared = job.prepare()
         except Exception as error:  # noqa: BLE001 (a refusal; the session maps it)
+            job.prepared = None
+            if any(other.order < job.order for other in self._unapplied):
+                # Checked against memory that an earlier write is about to change (a child
+                # pipelined behind its parent's add): check it again once that is applied.
+                self._waiting.append(job)
+                return
             job.done(None, error)
             return
         if not job.prepared.writes:

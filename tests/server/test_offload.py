@@ -280,3 +280,33 @@ def test_a_compare_against_a_password_hash_is_verified_off_the_loop(server: Serv
     assert [r.code for _, r, _ in replies(admin) if isinstance(r, Result)] == [
         ResultCode.COMPARE_TRUE
     ]
+
+
+def test_a_clients_pipelined_writes_share_a_batch_and_answer_in_order(server: Server) -> None:
+    writer = server.bound()
+    dns = (BOB, ALICE, ADMIN_DN)
+    assert writer.send(*(wire.modify(2 + i, dn, {}) for i, dn in enumerate(dns))) == []
+    assert len(server.writer.calls) == 1  # the first write commits alone ...
+    server.writer.finish()
+    server.writer.finish()  # ... the two behind it went into one batch meanwhile
+    assert server.writer.calls == []
+    assert server.store.batches == 2
+    answered = replies(writer)
+    assert [message_id for message_id, _, _ in answered] == [2, 3, 4]
+    assert all(r == Result(ResultKind.MODIFY, ResultCode.SUCCESS) for _, r, _ in answered)
+
+
+def test_a_child_pipelined_behind_its_parents_add_is_added_after_it(server: Server) -> None:
+    writer = server.bound()
+    unit = f"ou=unit,{PEOPLE}"
+    parent = wire.add(2, unit, {"objectClass": ["organizationalUnit"], "ou": ["unit"]})
+    child = wire.add(3, f"uid=kid,{unit}", {**CAROL, "uid": ["kid"]})
+    assert writer.send(parent, child, read_bob(4)) == []
+    server.writer.finish()
+    server.writer.finish()  # the child, checked again once its parent was in memory
+    answered = replies(writer)
+    assert [(m, r.code) for m, r, _ in answered if isinstance(r, Result)] == [
+        (2, ResultCode.SUCCESS),
+        (3, ResultCode.SUCCESS),
+        (4, ResultCode.SUCCESS),
+    ]
