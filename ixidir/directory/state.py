@@ -50,8 +50,9 @@ class PreparedWrite:
 
     `changed` and `needed` are conflict marks (DN keys, and routing keys as "+digits"): the
     keys this write changes, and the keys whose existence its checks relied on (a new or moved
-    entry's parent). A server batches prepared writes whose marks do not meet and prepares the
-    others again once the write they meet is applied. `is_barrier`: the write changes the site
+    entry's parent). Two writes meet when one changes a key the other changes or needs, or
+    either is a barrier; a server batches prepared writes that do not meet and prepares the
+    others again once the write they meet is applied (server/writes.py). `is_barrier`: the write changes the site
     settings, which re-key every routing number, so nothing else may be prepared meanwhile.
     """
 
@@ -61,16 +62,6 @@ class PreparedWrite:
     changed: frozenset[str] = frozenset()
     needed: frozenset[str] = frozenset()
     is_barrier: bool = False
-
-    def meets(self, other: PreparedWrite) -> bool:
-        """Whether the two may not be prepared against the same memory."""
-        if self.is_barrier or other.is_barrier:
-            return True
-        return bool(
-            self.changed & other.changed
-            or self.changed & other.needed
-            or self.needed & other.changed
-        )
 
 
 # DN texts remembered by parse_dn (a client's bases, bind names); cleared when full.
