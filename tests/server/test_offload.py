@@ -310,3 +310,24 @@ def test_a_child_pipelined_behind_its_parents_add_is_added_after_it(server: Serv
         (3, ResultCode.SUCCESS),
         (4, ResultCode.SUCCESS),
     ]
+
+
+def test_a_site_settings_write_commits_alone_between_the_writes_around_it(
+    server: Server,
+) -> None:
+    defaults = f"cn=ums-defaults,{BOB.split(',', 2)[2]}"
+    site = (("objectClass", (b"applicationProcess", b"ixiUmsServerDefaults")),)
+    server.directory.add(ADMIN, AddRequest(defaults, (*site, ("cn", (b"ums-defaults",)))))
+    first, second, third = server.bound(), server.bound(), server.bound()
+    first.send(set_bob(2, "before"))
+    second.send(wire.modify(2, defaults, {"ixiSiteAreaCode": [(REPLACE, ["30"])]}))
+    third.send(wire.modify(2, ALICE, {"description": [(REPLACE, ["after"])]}))
+    for _ in range(3):
+        assert len(server.writer.calls) == 1  # one at a time: the barrier is alone
+        server.writer.finish()
+    assert server.writer.calls == []
+    for connection in (first, second, third):
+        assert [r.code for _, r, _ in replies(connection) if isinstance(r, Result)] == [
+            ResultCode.SUCCESS
+        ]
+    assert server.store.batches == 3
