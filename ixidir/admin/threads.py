@@ -9,9 +9,7 @@ of this and keeps writing synchronously.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
-from contextlib import suppress
 from functools import partial
 from typing import Any
 
@@ -26,11 +24,6 @@ from ixidir.server.writes import BatchEntryStore, GroupCommit, Runner, WriteQueu
 
 # PBKDF2 releases the GIL: one hash per core runs in parallel, more would only queue in the CPU.
 HASH_THREADS = os.cpu_count() or 2
-# Niceness of the hash threads (Linux sets it per thread): a storm of wrong passwords then gets
-# less of the CPU the event loop needs. On 2 shared cores one client binding wrong non-stop took
-# routing p99 to 3.7x the quiet p99 at equal priority, 2.6x at 19 (single runs, noisy machine);
-# 10 is the middle way, so that binds do not starve while the machine is busy otherwise.
-HASH_NICENESS = 10
 
 CounterJob = tuple[CounterOp, Callable[[object, Exception | None], None]]
 
@@ -53,7 +46,6 @@ class ServerThreads:
             ThreadPool(minthreads=1, maxthreads=1, name="ixidir-counter-writer"),
         ]
         hashing, entry_writer, counter_writer = (self._runner(reactor, p) for p in self._pools)
-        hashing = _yielding(hashing)
         self.writes = WriteQueue(directory, entry_store, entry_writer)
         self.counts: GroupCommit[CounterJob, Any] | None = None
         if counters is not None:
@@ -83,17 +75,3 @@ class ServerThreads:
             await self.counts.flushed()
         for pool in self._pools:
             pool.stop()
-
-
-def _yielding(run: Runner) -> Runner:
-    """`run`, each of whose threads first lowers its own priority (once per thread)."""
-    lowered = threading.local()
-
-    def niced(call: Callable[[], Any]) -> Any:
-        if not getattr(lowered, "done", False):
-            lowered.done = True
-            with suppress(OSError):  # not permitted, or not Linux: run at normal priority
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
-        return call()
-
-    return lambda call: run(partial(niced, call))
