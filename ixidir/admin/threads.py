@@ -55,7 +55,9 @@ class ServerThreads:
                 commit=lambda jobs: list(batch.run_batch([op for op, _ in jobs])),
                 finish=counted,
             )
-        self.offload = ThreadOffload(compute=hashing, writes=self.writes, counters=self.counts)
+        self.offload = ThreadOffload(
+            compute=hashing, writes=self.writes, clock=reactor, counters=self.counts
+        )
 
     @staticmethod
     def _runner(reactor: Any, pool: ThreadPool) -> Runner:

@@ -52,8 +52,9 @@ class PreparedWrite:
     keys this write changes, and the keys whose existence its checks relied on (a new or moved
     entry's parent). Two writes meet when one changes a key the other changes or needs, or
     either is a barrier; a server batches prepared writes that do not meet and prepares the
-    others again once the write they meet is applied (server/writes.py). `is_barrier`: the write changes the site
-    settings, which re-key every routing number, so nothing else may be prepared meanwhile.
+    others again once the write they meet is applied (server/writes.py). `is_barrier`: the
+    write changes the site settings, which re-key every routing number, so nothing else may be
+    prepared meanwhile.
     """
 
     puts: tuple[Entry, ...]

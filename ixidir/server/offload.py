@@ -17,7 +17,8 @@ from ixidir.directory.state import PreparedWrite
 from ixidir.errors import OperationsError, Unavailable
 from ixidir.limits.ports import CounterOp, CounterStore, perform
 from ixidir.server.extended import ExtendedOutcome, ExtendedReply
-from ixidir.server.pending import Compute, Count, Job, Write
+from ixidir.server.interfaces import Clock
+from ixidir.server.pending import Compute, Count, Delay, Job, Write
 from ixidir.server.writes import GroupCommit, Runner, WriteQueue
 
 Done = Callable[[object, Exception | None], None]
@@ -55,6 +56,8 @@ class InlineOffload:
                     if self._counters is None:
                         raise Unavailable("this server keeps no daily counters")
                     result = perform(self._counters, op)
+                case Delay():
+                    result = None  # nobody else to serve meanwhile
         except Exception as error:  # noqa: BLE001 (the session maps it to a result code)
             done(None, _counter_failure(error) if isinstance(job, Count) else error)
             return
@@ -69,9 +72,11 @@ class ThreadOffload:
         *,
         compute: Runner,
         writes: WriteQueue,
+        clock: Clock,
         counters: GroupCommit[tuple[CounterOp, Done], Any] | None = None,
     ) -> None:
         self._compute = compute
+        self._clock = clock
         self._writes = writes
         self._counters = counters
 
@@ -86,6 +91,8 @@ class ThreadOffload:
                     done(None, Unavailable("this server keeps no daily counters"))
                 else:
                     self._counters.submit((op, done))
+            case Delay(seconds=seconds):
+                self._clock.callLater(seconds, done, None, None)
 
     async def _computed(self, run: Callable[[], object], done: Done) -> None:
         try:

@@ -42,7 +42,14 @@ class Count:
     op: CounterOp
 
 
-Job = Compute | Write | Count
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """No work, only time: answer after `seconds` (a repeated wrong password, see session.py)."""
+
+    seconds: float
+
+
+Job = Compute | Write | Count | Delay
 
 
 @dataclass(eq=False, slots=True)

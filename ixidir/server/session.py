@@ -55,11 +55,14 @@ from ixidir.server.messages import (
     ResultKind,
     UnbindRequest,
 )
-from ixidir.server.pending import Compute, Pending, Write
+from ixidir.server.pending import Compute, Delay, Pending, Write
 from ixidir.server.pin_ext import verified_pin
 from ixidir.server.results import extended_result_for, result_for
 
 SUCCESS = ResultCode.SUCCESS
+# Seconds before a remembered wrong password is refused again: about one PBKDF2 verification
+# (~270 ms), the pace a client retrying it had before the refusal was remembered.
+REPEATED_FAILURE_DELAY = 0.25
 _SUCCESS_DONE = done_operation(Result(ResultKind.SEARCH_DONE, SUCCESS))
 
 
@@ -218,7 +221,12 @@ class Session:
             raise AuthMethodNotSupported("SASL is not supported")
         # The directory decides anonymous (RFC 4513 §5.1.1) and unauthenticated (§5.1.2) binds.
         started = self._directory.begin_bind(request.dn, request.password)
-        if isinstance(started, BindCheck):
+        if isinstance(started, BindCheck) and started.is_known_wrong:
+            # A password that failed against these hashes before fails again: no hash, but
+            # no faster answer either, or a client retrying it would flood the loop instead.
+            yield Pending(Delay(REPEATED_FAILURE_DELAY))
+            started = self._directory.finish_bind(started, None)
+        elif isinstance(started, BindCheck):
             verified = Pending(Compute(started.verify))
             yield verified
             matched = verified.outcome()

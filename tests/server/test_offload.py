@@ -24,6 +24,7 @@ from directory.tree import (
 )
 from ldaptor.protocols import pureber
 from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
 
 from ixidir.directory.directory import Directory
 from ixidir.directory.requests import AddRequest, SearchResultEntry
@@ -32,6 +33,7 @@ from ixidir.server.extended import standard_handlers
 from ixidir.server.messages import ExtendedResult, Result, ResultKind
 from ixidir.server.offload import ThreadOffload
 from ixidir.server.pin_ext import VERIFY_PIN_OID, pin_handlers
+from ixidir.server.session import REPEATED_FAILURE_DELAY
 from ixidir.server.writes import WriteQueue
 
 from . import wire
@@ -69,7 +71,8 @@ class Server:
         self.hashing = ManualThread()
         self.writer = ManualThread()
         self.writes = WriteQueue(self.directory, self.store, self.writer)
-        self.offload = ThreadOffload(compute=self.hashing, writes=self.writes)
+        self.clock = Clock()
+        self.offload = ThreadOffload(compute=self.hashing, writes=self.writes, clock=self.clock)
 
     def connect(self) -> Connection[Directory]:
         extended = {**standard_handlers(), **pin_handlers()}
@@ -331,3 +334,23 @@ def test_a_site_settings_write_commits_alone_between_the_writes_around_it(
             ResultCode.SUCCESS
         ]
     assert server.store.batches == 3
+
+
+def test_a_repeated_wrong_password_is_refused_after_a_delay_without_hashing(
+    server: Server,
+) -> None:
+    client = server.connect()
+    assert client.send(wire.bind(1, ALICE, "wrong password")) == []
+    server.hashing.finish()  # the first attempt is hashed
+    assert [r.code for _, r, _ in replies(client) if isinstance(r, Result)] == [
+        ResultCode.INVALID_CREDENTIALS
+    ]
+    assert client.send(wire.bind(2, ALICE, "wrong password")) == []
+    assert server.hashing.calls == []  # known to be wrong: nothing to hash ...
+    server.clock.advance(REPEATED_FAILURE_DELAY)  # ... but no faster answer
+    assert [r.code for _, r, _ in replies(client) if isinstance(r, Result)] == [
+        ResultCode.INVALID_CREDENTIALS
+    ]
+    assert client.send(wire.bind(3, ALICE, PASSWORDS[ALICE].decode())) == []
+    server.hashing.finish()  # the right password is still checked
+    assert [r.code for _, r, _ in replies(client) if isinstance(r, Result)] == [ResultCode.SUCCESS]

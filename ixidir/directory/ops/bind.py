@@ -27,9 +27,12 @@ class BindCheck:
     principal: Principal
     stored: tuple[bytes, ...]
     password: bytes
+    is_known_wrong: bool = False  # refused before against the same hashes (bindcache.py)
 
     def verify(self) -> bytes | None:
         """The stored value the password matches, None when none does."""
+        if self.is_known_wrong:
+            return None
         for value in self.stored:
             if verify_password(value, self.password):
                 return value
@@ -69,12 +72,14 @@ def begin_bind(state: DirectoryState, dn: str, password: bytes) -> Principal | B
     # Skipped when the same password matched the same hash before (bindcache.py).
     if any(state.bind_cache.knows(key, value, password) for value in stored):
         return principal
-    return BindCheck(key, principal, tuple(stored), password)
+    wrong = state.bind_cache.is_refused(key, stored, password)
+    return BindCheck(key, principal, tuple(stored), password, is_known_wrong=wrong)
 
 
 def finish_bind(state: DirectoryState, check: BindCheck, matched: bytes | None) -> Principal:
     """The bind's outcome once `check.verify()` returned `matched`."""
     if matched is None:
+        state.bind_cache.remember_refusal(check.key, check.stored, check.password)
         raise InvalidCredentials(_BAD_CREDENTIALS)
     state.bind_cache.remember(check.key, matched, check.password)
     return check.principal
