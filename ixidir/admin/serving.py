@@ -1,10 +1,12 @@
 """`ixidir serve`: load the directory, listen, and follow other processes' writes.
 
-Reads are answered from memory on the reactor thread. Writes commit to Firebird synchronously on
-the reactor thread too: the domain writes rarely (administrators, imports) and a commit takes a
-few milliseconds, while a thread hand-off would let two writes interleave their checks. Changes
-committed by other processes (the CLI, other workers or nodes) arrive through a follower thread
-with its own connection, woken by Firebird events and polling as a fallback.
+Reads are answered from memory on the reactor thread; nothing there waits (DESIGN.md "The event
+loop never waits"). Password and PIN hashes run on a small thread pool; writes are checked on the
+reactor thread and committed by a writer thread with its own connection, with group commit, then
+applied to memory and acknowledged (admin/threads.py, server/writes.py); daily-counter operations
+likewise on a counters writer. Changes committed by other processes (the CLI, other workers or
+nodes) arrive through a follower thread with its own connection, woken by Firebird events and
+polling as a fallback.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ixidir.admin.addresses import bind_failure, check_bindable, parse_addresses
 from ixidir.admin.errors import AdminError
 from ixidir.admin.heap import loading_heap
 from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
+from ixidir.admin.threads import ServerThreads
 from ixidir.admin.tls_serving import bind_policy, check_ldaps, load_tls, watch_certificate
 from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
 from ixidir.config import load_config
@@ -49,6 +52,7 @@ from ixidir.server.listen import bound_addresses, format_address, listen, reserv
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
+from ixidir.storage.writer import CounterWriter
 
 log = Logger(namespace="ixidir")
 PURGE_INTERVAL_SECONDS = 24 * 60 * 60
@@ -105,9 +109,14 @@ def serve(
         )
     directory = loaded.directory
     _log_load(loaded, time.monotonic() - started)
-    # Counter writes are short single-row commits (~1 ms); they run on the reactor thread
-    # like the directory's writes, which keeps one Firebird connection per thread.
+    # The loop's counter connection only reads (ixi…SentToday) and purges; reservations go to
+    # the counters writer's own connection.
     limits = DailyLimits(directory=directory, counters=counters, clock=utc_now)
+    writer_store = open_store(data_dir, config)  # the entry writer thread's own connection
+    counter_writer = CounterWriter(open_counters(data_dir, config))
+    threads = ServerThreads(
+        reactor, directory=directory, entry_store=writer_store, counters=counter_writer
+    )
     extended = {**standard_handlers(), **limit_handlers(limits), **pin_handlers()}
     purge = LoopingCall(_purge, limits)
     purge.clock = reactor
@@ -122,6 +131,7 @@ def serve(
         log_searches=config.log_level == "debug",
         tls=tls,
         simple_bind_tls=bind_policy(config, log),
+        offload=threads.offload,
     )
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
@@ -144,10 +154,12 @@ def serve(
     # must be the last word. The listening lines follow once they are in place, so a
     # SIGTERM sent after them always stops the server cleanly.
     follower = Follower(directory, reactor, open_store(data_dir, config))
+    threads.start()
     reactor.callWhenRunning(follower.start)
     watch_certificate(reactor, factory, data_dir=data_dir, log=log, children=children)
     reactor.callWhenRunning(_announce, ports, ldaps_ports)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
+    reactor.addSystemEventTrigger("before", "shutdown", threads.stop)
     reactor.run()
     log.info(
         "answer cache: {hits} hits, {misses} misses; route look-ups: {lookups}",
@@ -157,6 +169,8 @@ def serve(
     )
     if not is_worker:
         _save_snapshot(data_dir, directory, store)
+    counter_writer.close()  # the writer threads stopped before shutdown, after a flush
+    writer_store.close()
     counters.close()
     store.close()
     # firebird-driver's event thread is not a daemon and can outlive a connection that was
@@ -288,7 +302,10 @@ def _start_logging(level: str) -> None:
 
 
 class Follower:
-    """Applies changes other processes commit, in sequence order, on the reactor thread."""
+    """Applies changes other processes commit, in sequence order, on the reactor thread.
+
+    Every Firebird query runs on the follower's own thread and connection; the reactor thread
+    only applies what it read."""
 
     def __init__(self, directory: Directory, reactor: Any, store: FirebirdEntryStore) -> None:
         """`store` is the follower's own connection, used only by its thread."""
@@ -311,7 +328,9 @@ class Follower:
         try:
             while not self._stopping.is_set():
                 store.wait_for_change(FOLLOW_POLL_SECONDS)
-                changes = store.changes_since(self._seen)
+                # This server's own writes are in memory already (applied in order, so the
+                # directory's sequence has no gap below it): read only what comes after.
+                changes = store.changes_since(max(self._seen, self._directory.sequence))
                 if changes:
                     self._seen = changes[-1].sequence
                     self._reactor.callFromThread(self._directory.apply_changes, changes)

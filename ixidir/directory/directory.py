@@ -6,7 +6,7 @@ Synchronous and pure: time (`clock`) and identifiers (`new_uuid`) are injected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,20 +22,34 @@ from ixidir.directory.ops import modify as modify_op
 from ixidir.directory.ops import modrdn as modrdn_op
 from ixidir.directory.ops import password as password_op
 from ixidir.directory.ops import search as search_op
+from ixidir.directory.ops.attributes import cleartext_secrets
+from ixidir.directory.ops.bind import BindCheck
+from ixidir.directory.ops.compare import SecretCheck
 from ixidir.directory.ops.lookup import Found
+from ixidir.directory.ops.password import PasswordChange
 from ixidir.directory.ops.selection import Selected
-from ixidir.directory.pins import PinResult, reset_voicemail, verify_pin
-from ixidir.directory.ports import Change, EntryStore
+from ixidir.directory.passwords import Cleartext, SecretHashes
+from ixidir.directory.pins import (
+    PinCheck,
+    PinResult,
+    begin_verify_pin,
+    reset_voicemail,
+    settle_pin,
+    verify_pin,
+)
+from ixidir.directory.ports import Change, EntryStore, StorageError
 from ixidir.directory.requests import (
     AddRequest,
     ModifyDNRequest,
     ModifyRequest,
+    ModOp,
     Principal,
     SearchRequest,
     SearchResultEntry,
 )
 from ixidir.directory.settings import DirectorySettings
-from ixidir.directory.state import DirectoryState
+from ixidir.directory.state import DirectoryState, PreparedWrite
+from ixidir.errors import LDAPError
 from ixidir.schema import Schema
 
 __all__ = ["Directory", "DirectorySettings", "LoadCounts"]
@@ -109,6 +123,61 @@ class Directory:
     def who_am_i(self, principal: Principal) -> str:
         return bind_op.who_am_i(principal)
 
+    def begin_bind(self, dn: str, password: bytes) -> Principal | BindCheck:
+        """A bind without its hashing: run `check.verify()` anywhere, then `finish_bind`."""
+        return bind_op.begin_bind(self.state, dn, password)
+
+    def finish_bind(self, check: BindCheck, matched: bytes | None) -> Principal:
+        return bind_op.finish_bind(self.state, check, matched)
+
+    # --- writes in two steps (a server commits them on its writer thread) ---
+    def cleartext_secrets(self, request: AddRequest | ModifyRequest) -> Cleartext | None:
+        """What to hash (`compute()`, on a thread) before preparing the write."""
+        if isinstance(request, AddRequest):
+            return cleartext_secrets(self.state, request.attributes)
+        written = (ModOp.ADD, ModOp.REPLACE)
+        values = [(c.attr, c.values) for c in request.changes if c.operation in written]
+        return cleartext_secrets(self.state, values)
+
+    def prepare_add(
+        self, principal: Principal, request: AddRequest, hashes: SecretHashes | None = None
+    ) -> PreparedWrite:
+        """Check an add against memory; commit `writes`, then `apply_write` (state.py)."""
+        entry = add_op.prepare_add(self.state, principal, request, hashes=hashes)
+        return self.state.prepare_write(puts=[entry])
+
+    def prepare_modify(
+        self, principal: Principal, request: ModifyRequest, hashes: SecretHashes | None = None
+    ) -> PreparedWrite:
+        entry = modify_op.modified_entry(self.state, principal, request, hashes)
+        return self.state.prepare_write(puts=[entry])
+
+    def prepare_delete(self, principal: Principal, dn: str) -> PreparedWrite:
+        entry = delete_op.deleted_entry(self.state, principal, dn)
+        return self.state.prepare_write(deletes=[entry])
+
+    def prepare_modify_dn(self, principal: Principal, request: ModifyDNRequest) -> PreparedWrite:
+        entries = modrdn_op.renamed_entries(self.state, principal, request)
+        return self.state.prepare_write(puts=entries)
+
+    def write_prepared(self, prepared: PreparedWrite) -> None:
+        """Commit on this thread and apply: the synchronous path for a prepared write."""
+        if not prepared.writes:
+            return
+        try:
+            sequence = self.state.store.commit(prepared.writes)
+        except StorageError as exc:
+            raise self.state.refusal(exc) from exc
+        self.state.apply_write(prepared, sequence)
+
+    def apply_write(self, prepared: PreparedWrite, sequence: int) -> None:
+        """Show a write committed elsewhere (the writer thread) as changelog `sequence`."""
+        self.state.apply_write(prepared, sequence)
+
+    def refusal(self, error: StorageError) -> LDAPError:
+        """What a client is told when the store refused its write."""
+        return self.state.refusal(error)
+
     def search(
         self,
         principal: Principal,
@@ -154,15 +223,49 @@ class Directory:
     def compare(self, principal: Principal, dn: str, attr: str, value: bytes) -> bool:
         return compare_op.compare(self.state, principal, dn, attr, value)
 
+    def begin_compare(
+        self, principal: Principal, dn: str, attr: str, value: bytes
+    ) -> bool | PinCheck | SecretCheck:
+        """`compare` without hashing: a PIN check goes on as `settle_pin`, a SecretCheck's
+        `verify()` is the answer."""
+        return compare_op.begin_compare(self.state, principal, dn, attr, value)
+
     def password_modify(
         self, principal: Principal, user: str | None, old: bytes | None, new: bytes | None
     ) -> bytes | None:
         """RFC 3062; returns the generated password when `new` is None."""
         return password_op.password_modify(self.state, principal, user, old, new)
 
+    def begin_password_modify(
+        self, principal: Principal, user: str | None, old: bytes | None, new: bytes | None
+    ) -> PasswordChange:
+        """`password_modify` without hashing: run `change.compute()` anywhere, then
+        `prepare_password` with its result."""
+        return password_op.begin_password_modify(self.state, principal, user, old, new)
+
+    def prepare_password(
+        self, principal: Principal, change: PasswordChange, hashed: bytes
+    ) -> PreparedWrite:
+        entry = password_op.changed_entry(self.state, principal, change, hashed)
+        return self.state.prepare_write(puts=[entry])
+
     def verify_pin(self, principal: Principal, user_dn: str, pin: bytes) -> PinResult:
         """Check a voice-mailbox PIN, counting failures and locking (admin and services)."""
         return verify_pin(self.state, principal, user_dn, pin, now=self.state.clock())
+
+    def begin_verify_pin(
+        self, principal: Principal, user_dn: str, pin: bytes
+    ) -> PinResult | PinCheck:
+        """`verify_pin` without hashing: run `check.verify()` anywhere, then `settle_pin`."""
+        return begin_verify_pin(self.state, principal, user_dn, pin, now=self.state.clock())
+
+    def settle_pin(self, check: PinCheck, matched: bool) -> tuple[PinResult, Entry | None]:
+        """The answer and the mailbox's new failure count to write (None: nothing to write)."""
+        return settle_pin(self.state, check, matched, now=self.state.clock())
+
+    def prepare_puts(self, entries: Sequence[Entry]) -> PreparedWrite:
+        """Check server bookkeeping (PIN failure counts) like any write; nothing for none."""
+        return self.state.prepare_write(puts=entries)
 
     def reset_voicemail(
         self,

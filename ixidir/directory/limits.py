@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ixidir.directory.directory import Directory
 from ixidir.directory.dit import Entry
@@ -37,6 +37,7 @@ from ixidir.limits import (
     local_day,
     purge_cutoff,
 )
+from ixidir.limits.ports import ReleaseOp, ReserveOp
 
 _T = TypeVar("_T")
 # Read-only operational attributes computed on read (issue 4).
@@ -102,21 +103,32 @@ class DailyLimits:
         self, principal: Principal, user_dn: str, service: Service, *, count: int = 1
     ) -> Reservation:
         """Count `count` sends if the user's limit allows; refused requests change nothing."""
+        op = self.plan_reserve(principal, user_dn, service, count=count)
+        return _storing(lambda: self._counters.reserve(**_fields(op), limit=op.limit))
+
+    def plan_reserve(
+        self, principal: Principal, user_dn: str, service: Service, *, count: int = 1
+    ) -> ReserveOp:
+        """Everything of a reservation but counting: rights, the user, its limit, the day.
+
+        A server counts the returned operation on its counters writer (group commit)."""
         entry = self._user(principal, user_dn, _COUNTING)
         defaults = self._defaults()
         limit = decide_limit(entry.attributes, defaults, service=service).limit
-        day = self._today(defaults)
-        return _storing(
-            lambda: self._counters.reserve(entry.uuid, service, day=day, count=count, limit=limit)
-        )
+        return ReserveOp(entry.uuid, service, self._today(defaults), count, limit)
 
     def release(
         self, principal: Principal, user_dn: str, service: Service, *, count: int = 1
     ) -> int:
         """Give back `count` sends of today (a failed transmission); never below zero."""
+        op = self.plan_release(principal, user_dn, service, count=count)
+        return _storing(lambda: self._counters.release(**_fields(op)))
+
+    def plan_release(
+        self, principal: Principal, user_dn: str, service: Service, *, count: int = 1
+    ) -> ReleaseOp:
         entry = self._user(principal, user_dn, _COUNTING)
-        day = self._today(self._defaults())
-        return _storing(lambda: self._counters.release(entry.uuid, service, day=day, count=count))
+        return ReleaseOp(entry.uuid, service, self._today(self._defaults()), count)
 
     def usage(self, principal: Principal, user_dn: str) -> list[ServiceUsage]:
         """Per service: the effective limit, where it comes from, and today's count."""
@@ -163,6 +175,15 @@ class DailyLimits:
             return local_day(self._clock(), limit_time_zone(defaults))
         except InvalidTimeZone as exc:
             raise OperationsError(f"ixiDailyLimitTimeZone: {exc}") from exc
+
+
+def _fields(op: ReserveOp | ReleaseOp) -> dict[str, Any]:
+    return {
+        "user_uuid": op.user_uuid,
+        "service": op.service,
+        "day": op.day,
+        "count": op.count,
+    }
 
 
 def _storing(call: Callable[[], _T]) -> _T:

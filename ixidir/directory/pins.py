@@ -31,7 +31,7 @@ from enum import IntEnum
 
 from ixidir.directory.dit import Entry
 from ixidir.directory.operational import generalized_time, modification_stamps
-from ixidir.directory.passwords import MAX_ITERATIONS, hash_pin, verify_password
+from ixidir.directory.passwords import MAX_ITERATIONS, SecretHashes, hash_pin, verify_password
 from ixidir.directory.requests import AccessClass, Principal
 from ixidir.directory.state import DirectoryState
 from ixidir.errors import (
@@ -159,7 +159,13 @@ def generate_pin(
 
 
 # --- storing (add, modify and import) ---
-def stored_pin(value: bytes, *, numbers: Iterable[bytes], iterations: int) -> bytes:
+def stored_pin(
+    value: bytes,
+    *,
+    numbers: Iterable[bytes],
+    iterations: int,
+    hashes: SecretHashes | None = None,
+) -> bytes:
     """The value to store for a written ixiVmPin: a plain PIN checked and hashed, a hash kept."""
     if value.startswith(b"{"):
         match = PIN_HASH.fullmatch(value)
@@ -169,7 +175,7 @@ def stored_pin(value: bytes, *, numbers: Iterable[bytes], iterations: int) -> by
             )
         return value
     check_pin_rules(value, numbers=numbers)
-    return hash_pin(value, iterations)
+    return hash_pin(value, iterations) if hashes is None else hashes.pin(value, iterations)
 
 
 def protect_pin(
@@ -178,6 +184,7 @@ def protect_pin(
     previous: Attributes | None,
     iterations: int,
     clock: Callable[[], datetime],
+    hashes: SecretHashes | None = None,
 ) -> None:
     """Check and hash a written ixiVmPin and stamp ixiVmPinChangedAt when the PIN changed.
 
@@ -192,7 +199,9 @@ def protect_pin(
         return
     numbers = user_numbers(attributes)
     values = [
-        value if value in before else stored_pin(value, numbers=numbers, iterations=iterations)
+        value
+        if value in before
+        else stored_pin(value, numbers=numbers, iterations=iterations, hashes=hashes)
         for value in values
     ]
     attributes[VM_PIN] = values
@@ -216,6 +225,20 @@ def lockout_policy(state: DirectoryState) -> LockoutPolicy:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PinCheck:
+    """A PIN waiting to be checked against the mailbox's stored hashes: `verify` is pure CPU
+    (PBKDF2: ~280 ms at the default cost) and reads no directory state, so a server runs it
+    on a thread; `settle_pin` then counts the outcome against the mailbox as it is by then."""
+
+    uuid: str
+    stored: tuple[bytes, ...]
+    pin: bytes
+
+    def verify(self) -> bool:
+        return any(verify_password(value, self.pin) for value in self.stored)
+
+
 def verify_pin(
     state: DirectoryState, principal: Principal, user_dn: str, pin: bytes, *, now: datetime
 ) -> PinResult:
@@ -224,32 +247,61 @@ def verify_pin(
     A locked mailbox answers `locked` without looking at the PIN. The wrong PIN that reaches the
     threshold answers `wrong` with 0 attempts left; the mailbox is locked from then on.
     """
+    started = begin_verify_pin(state, principal, user_dn, pin, now=now)
+    if isinstance(started, PinResult):
+        return started
+    return finish_verify_pin(state, started, now=now)
+
+
+def finish_verify_pin(state: DirectoryState, check: PinCheck, *, now: datetime) -> PinResult:
+    """Hash, count and write on this thread: the synchronous path (the CLI)."""
+    result, counted = settle_pin(state, check, check.verify(), now=now)
+    if counted is not None:
+        state.write(puts=[counted])
+    return result
+
+
+def begin_verify_pin(
+    state: DirectoryState, principal: Principal, user_dn: str, pin: bytes, *, now: datetime
+) -> PinResult | PinCheck:
+    """Everything of a verification but hashing: the answer for a locked mailbox, else the
+    check to run; refusals raise."""
     if principal.access not in _VERIFIERS:
         raise InsufficientAccessRights("verify PIN: not allowed for this identity")
     entry = _entry(state, user_dn)
-    policy = lockout_policy(state)
-    status = lock_state(entry.attributes, policy, now)
-    if status.is_locked:
+    if lock_state(entry.attributes, lockout_policy(state), now).is_locked:
         return PinResult(PinOutcome.LOCKED, 0)
-    failures, stale = status.failures, status.is_stale
     stored = entry.attributes.get(VM_PIN)
     if not stored:
         raise NoSuchAttribute(f"{VM_PIN}: no PIN is set for {user_dn}")
-    # PBKDF2: ~280 ms of CPU at the default cost; the caller decides which thread pays it.
-    if any(verify_password(value, pin) for value in stored):
-        if failures or stale:
-            _write_counts(
-                state, entry, {PIN_FAILED_COUNT: None, PIN_LOCKED: None, PIN_LOCKED_AT: None}
-            )
-        return PinResult(PinOutcome.OK, policy.max_failures)
+    return PinCheck(entry.uuid, tuple(stored), pin)
+
+
+def settle_pin(
+    state: DirectoryState, check: PinCheck, matched: bool, *, now: datetime
+) -> tuple[PinResult, Entry | None]:
+    """The answer, and the mailbox with its failure count and lock updated (None: unchanged),
+    from the mailbox as memory holds it now (another verification may have counted since)."""
+    entry = state.dit.by_uuid(check.uuid)
+    if entry is None:
+        raise NoSuchObject("no such object: the mailbox was deleted")
+    policy = lockout_policy(state)
+    status = lock_state(entry.attributes, policy, now)
+    if status.is_locked:
+        return PinResult(PinOutcome.LOCKED, 0), None
+    failures, stale = status.failures, status.is_stale
+    if matched:
+        cleared = {PIN_FAILED_COUNT: None, PIN_LOCKED: None, PIN_LOCKED_AT: None}
+        counted = _counted(state, entry, cleared) if failures or stale else None
+        return PinResult(PinOutcome.OK, policy.max_failures), counted
     failures += 1
     changes: dict[str, bytes | None] = {PIN_FAILED_COUNT: str(failures).encode("ascii")}
     if stale:
         changes.update({PIN_LOCKED: None, PIN_LOCKED_AT: None})
     if failures >= policy.max_failures:
         changes.update({PIN_LOCKED: _TRUE, PIN_LOCKED_AT: generalized_time(now)})
-    _write_counts(state, entry, changes)
-    return PinResult(PinOutcome.WRONG, max(policy.max_failures - failures, 0))
+    result = PinResult(PinOutcome.WRONG, max(policy.max_failures - failures, 0))
+    return result, _counted(state, entry, changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +331,7 @@ def lock_state(attributes: Attributes, policy: LockoutPolicy, now: datetime) -> 
     return LockState(failures, is_locked=True, is_stale=False)
 
 
-def _write_counts(state: DirectoryState, entry: Entry, changes: Mapping[str, bytes | None]) -> None:
+def _counted(state: DirectoryState, entry: Entry, changes: Mapping[str, bytes | None]) -> Entry:
     """Server bookkeeping: no modifyTimestamp or modifiersName (nobody modified the entry)."""
     attributes = dict(entry.attributes)
     for name, value in changes.items():
@@ -287,7 +339,7 @@ def _write_counts(state: DirectoryState, entry: Entry, changes: Mapping[str, byt
             attributes.pop(name, None)
         else:
             attributes[name] = (value,)
-    state.write(puts=[_rebuilt(state, entry, attributes)])
+    return _rebuilt(state, entry, attributes)
 
 
 # --- reset (the manual's §4.4.2.5) ---

@@ -96,6 +96,16 @@ class NumberConflict(StorageConflict):
         self.holder_dn = holder_dn
 
 
+class BatchRefused(StorageError):
+    """Change `index` of a group commit was refused with `error` (a StorageConflict); nothing of
+    the batch was written, so the others can be committed again without it."""
+
+    def __init__(self, index: int, error: StorageError) -> None:
+        super().__init__(f"change {index} of the batch: {error}")
+        self.index = index
+        self.error = error
+
+
 class StorageUnavailable(StorageError):
     """The database cannot be reached or opened."""
 

@@ -7,6 +7,7 @@ entryAlreadyExists, any other storage failure unavailable, and memory stays as i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
@@ -33,12 +34,40 @@ from ixidir.directory.ports import (
 from ixidir.directory.requests import AccessClass, Principal
 from ixidir.directory.settings import DirectorySettings
 from ixidir.dn import DN
-from ixidir.errors import EntryAlreadyExists, InvalidAttributeSyntax, InvalidDNSyntax, Unavailable
+from ixidir.errors import (
+    EntryAlreadyExists,
+    InvalidAttributeSyntax,
+    InvalidDNSyntax,
+    LDAPError,
+    Unavailable,
+)
 from ixidir.routing import NumberTaken, SiteSettings
 from ixidir.schema import Schema
 
 if TYPE_CHECKING:
     from ixidir.directory.ops.search import Plan
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedWrite:
+    """A checked change, ready for the store: what to commit and what to show in memory after.
+
+    `changed` and `needed` are conflict marks (DN keys, and routing keys as "+digits"): the
+    keys this write changes, and the keys whose existence its checks relied on (a new or moved
+    entry's parent). Two writes meet when one changes a key the other changes or needs, or
+    either is a barrier; a server batches prepared writes that do not meet and prepares the
+    others again once the write they meet is applied (server/writes.py). `is_barrier`: the
+    write changes the site settings, which re-key every routing number, so nothing else may be
+    prepared meanwhile.
+    """
+
+    puts: tuple[Entry, ...]
+    deleted: tuple[str, ...]
+    writes: tuple[EntryWrite, ...]
+    changed: frozenset[str] = frozenset()
+    needed: frozenset[str] = frozenset()
+    is_barrier: bool = False
+
 
 # DN texts remembered by parse_dn (a client's bases, bind names); cleared when full.
 PARSED_DN_CACHE = 4096
@@ -172,29 +201,72 @@ class DirectoryState:
     def write(self, puts: Sequence[Entry] = (), deletes: Sequence[Entry] = ()) -> None:
         """One store transaction for every put and delete, then the same change in memory.
 
+        The synchronous path (the CLI, imports): `prepare_write`, the store's commit on this
+        thread, `apply_write`. A server instead commits prepared writes on its writer thread
+        and applies them on its event loop when the commit returns (DESIGN.md "The event loop
+        never waits").
+        """
+        prepared = self.prepare_write(puts, deletes)
+        try:
+            sequence = self.store.commit(prepared.writes)
+        except StorageError as exc:
+            raise self.refusal(exc) from exc
+        self.apply_write(prepared, sequence)
+
+    def prepare_write(
+        self, puts: Sequence[Entry] = (), deletes: Sequence[Entry] = ()
+    ) -> PreparedWrite:
+        """The store writes for a change, checked against memory; memory is not touched.
+
         Routing numbers are checked first: a number held by another entry is refused
         (constraintViolation naming the holder) before anything is written. Memory may not
         know yet what another process committed, so each put also hands its keys to the store,
-        whose unique key is the last word (NumberConflict, translated to the same error).
+        whose unique key is the last word (NumberConflict, translated by `refusal`).
         """
         keys = self.routing.check((entry.uuid, entry.attributes) for entry in puts)
         writes: list[EntryWrite] = [PutEntry(_stored(entry), keys[entry.uuid]) for entry in puts]
-        writes.extend(self._rekeys(puts))
+        rekeys = self._rekeys(puts)
+        writes.extend(rekeys)
         writes.extend(DeleteEntry(entry.uuid) for entry in deletes)
-        try:
-            sequence = self.store.commit(writes)
-        except NumberConflict as exc:
+        changed: set[str] = set()
+        needed: set[str] = set()
+        for entry in deletes:
+            changed.update((entry.dn_key, *_number_marks(self.routing.index.keys_of(entry.uuid))))
+            needed.add(entry.parent_key)  # its parent's children change
+        for entry in puts:
+            changed.update((entry.dn_key, *_number_marks(keys[entry.uuid])))
+            changed.update(_number_marks(self.routing.index.keys_of(entry.uuid)))
+            before = self.dit.by_uuid(entry.uuid)
+            if before is None or before.dn_key != entry.dn_key:
+                needed.add(entry.parent_key)  # created or moved: its parent must exist
+            if before is not None and before.dn_key != entry.dn_key:
+                changed.update((before.dn_key, before.parent_key))
+        is_barrier = bool(rekeys) or self.defaults_key in changed
+        return PreparedWrite(
+            puts=tuple(puts),
+            deleted=tuple(entry.uuid for entry in deletes),
+            writes=tuple(writes),
+            changed=frozenset(changed),
+            needed=frozenset(needed),
+            is_barrier=is_barrier,
+        )
+
+    def refusal(self, exc: StorageError) -> LDAPError:
+        """The result a store's refusal of a write gives the client."""
+        if isinstance(exc, NumberConflict):
             holder = exc.holder_dn or self._describe(exc.holder_uuid or "another entry")
-            raise NumberTaken(
+            return NumberTaken(
                 f"telephone number +{exc.key} already routes to {holder}",
                 key=exc.key,
                 holder=exc.holder_uuid,
-            ) from exc
-        except StorageConflict as exc:
-            raise EntryAlreadyExists(f"entry already exists ({exc})") from exc
-        except StorageError as exc:
-            raise Unavailable("the directory store is unavailable; nothing was changed") from exc
-        self._apply(puts, [entry.uuid for entry in deletes])
+            )
+        if isinstance(exc, StorageConflict):
+            return EntryAlreadyExists(f"entry already exists ({exc})")
+        return Unavailable("the directory store is unavailable; nothing was changed")
+
+    def apply_write(self, prepared: PreparedWrite, sequence: int) -> None:
+        """Show a committed prepared write (changelog `sequence`) in memory."""
+        self._apply(prepared.puts, prepared.deleted)
         # Only advance when nothing from another process came in between; otherwise the
         # follower's apply_changes replays from the gap (applying our own change again is a no-op).
         if sequence == self.sequence + 1:
@@ -292,6 +364,11 @@ class DirectoryState:
         self.index.add_many(pairs)
         self.routing.rebuild(pairs)
         return len(entries)
+
+
+def _number_marks(keys: Iterable[str]) -> set[str]:
+    """Routing keys as conflict marks; "+" keeps them apart from DN keys."""
+    return {"+" + key for key in keys}
 
 
 def _needs_escaping(text: str) -> bool:

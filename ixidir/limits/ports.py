@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -20,6 +21,47 @@ class Reservation:
     granted: bool
     used: int
     limit: Limit
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveOp:
+    """A reservation decided by the directory (who, which day, which limit), still to count."""
+
+    user_uuid: str
+    service: Service
+    day: date
+    count: int
+    limit: Limit
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseOp:
+    user_uuid: str
+    service: Service
+    day: date
+    count: int
+
+
+CounterOp = ReserveOp | ReleaseOp
+
+
+def perform(store: CounterStore, op: CounterOp) -> Reservation | int:
+    """One operation on its own (its own transaction, where the store has them)."""
+    match op:
+        case ReserveOp():
+            return store.reserve(
+                op.user_uuid, op.service, day=op.day, count=op.count, limit=op.limit
+            )
+        case ReleaseOp():
+            return store.release(op.user_uuid, op.service, day=op.day, count=op.count)
+
+
+class CounterBatch(Protocol):
+    """Counts many operations in one transaction (group commit), each decided in order."""
+
+    def run_batch(self, ops: Sequence[CounterOp]) -> list[Reservation | int | Exception]:
+        """Each op's outcome in order, or the exception that op alone failed with."""
+        ...
 
 
 class CounterStore(Protocol):

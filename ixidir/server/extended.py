@@ -8,13 +8,15 @@ merges with it into the one table `find_handler` dispatches from, unchanged by a
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 
+from ixidir.directory.ops.password import PasswordChange
 from ixidir.directory.requests import Principal
 from ixidir.errors import OperationsError, ProtocolError, Unavailable
 from ixidir.server import ber
 from ixidir.server.facade import Directory
+from ixidir.server.pending import Compute, Pending, Write
 
 WHO_AM_I_OID = "1.3.6.1.4.1.4203.1.11.3"  # RFC 4532
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"  # noqa: S105  (RFC 3062, an OID)
@@ -45,7 +47,10 @@ class ExtendedReply:
     start_tls: bool = False
 
 
-ExtendedHandler = Callable[[ExtendedCall], ExtendedReply]
+# A handler answers at once, or is a generator that yields `Pending` items (pending.py) for
+# work off the loop (a PIN hash, a counter update) and returns its reply.
+ExtendedOutcome = ExtendedReply | Generator[Pending, None, ExtendedReply]
+ExtendedHandler = Callable[[ExtendedCall], ExtendedOutcome]
 
 
 def who_am_i(call: ExtendedCall) -> ExtendedReply:
@@ -58,20 +63,37 @@ def who_am_i(call: ExtendedCall) -> ExtendedReply:
     return ExtendedReply(value=identity.encode("utf-8"))
 
 
-def password_modify(call: ExtendedCall) -> ExtendedReply:
-    """RFC 3062: change (or generate) a password; a generated one comes back as genPasswd."""
+def password_modify(call: ExtendedCall) -> ExtendedOutcome:
+    """RFC 3062: change (or generate) a password; a generated one comes back as genPasswd.
+
+    The old password is checked and the new one hashed on the hash pool, and the change is
+    committed by the writer thread (pending.py)."""
     fields = decode_passwd_modify(call.value)
     user = fields.get(_USER_IDENTITY)
-    generated = call.directory.password_modify(
+    change = call.directory.begin_password_modify(
         call.principal,
         None if user is None else _utf8(user),
         fields.get(_OLD_PASSWD),
         fields.get(_NEW_PASSWD),
     )
-    if generated is None:
+    return _password_changed(call, change)
+
+
+def _password_changed(
+    call: ExtendedCall, change: PasswordChange
+) -> Generator[Pending, None, ExtendedReply]:
+    hashed = Pending(Compute(change.compute))
+    yield hashed
+    value = hashed.outcome()
+    if not isinstance(value, bytes):
+        raise TypeError("a password hash is bytes")
+    directory, principal = call.directory, call.principal
+    written = Pending(Write(lambda: directory.prepare_password(principal, change, value)))
+    yield written
+    written.outcome()
+    if change.generated is None:
         return ExtendedReply()
-    value = ber.sequence(ber.octets(generated, _GEN_PASSWD))
-    return ExtendedReply(value=value)
+    return ExtendedReply(value=ber.sequence(ber.octets(change.generated, _GEN_PASSWD)))
 
 
 def decode_passwd_modify(value: bytes | None) -> dict[int, bytes]:

@@ -14,13 +14,15 @@ resultCode success (granted FALSE). Both go into the server's extended-op table 
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 
 from ixidir.directory.limits import DailyLimits
-from ixidir.errors import ProtocolError
-from ixidir.limits import MAX_COUNT, Service
+from ixidir.errors import OperationsError, ProtocolError
+from ixidir.limits import MAX_COUNT, Reservation, Service
 from ixidir.server import ber
 from ixidir.server.extended import ExtendedCall, ExtendedHandler, ExtendedReply
+from ixidir.server.pending import Count, Pending
 
 RESERVE_OID = "2.25.36358030867219218258049950064569224190.3.1"
 RELEASE_OID = "2.25.36358030867219218258049950064569224190.3.2"
@@ -59,18 +61,28 @@ def decode_limit_request(value: bytes | None) -> LimitRequest:
 def limit_handlers(limits: DailyLimits) -> dict[str, ExtendedHandler]:
     """The two operations, bound to the use-case (add to the server's handler table)."""
 
-    def reserve(call: ExtendedCall) -> ExtendedReply:
+    def reserve(call: ExtendedCall) -> Generator[Pending, None, ExtendedReply]:
         request = decode_limit_request(call.value)
-        result = limits.reserve(call.principal, request.user, request.service, count=request.count)
+        op = limits.plan_reserve(call.principal, request.user, request.service, count=request.count)
+        counted = Pending(Count(op))  # on the counters writer, with the others queued
+        yield counted
+        result = counted.outcome()
+        if not isinstance(result, Reservation):
+            raise OperationsError("the counter store answered a reservation wrongly")
         limit = INFINITE if result.limit is None else result.limit
         value = ber.sequence(
             ber.boolean_tlv(result.granted), ber.integer_tlv(result.used), ber.integer_tlv(limit)
         )
         return ExtendedReply(name=RESERVE_OID, value=value)
 
-    def release(call: ExtendedCall) -> ExtendedReply:
+    def release(call: ExtendedCall) -> Generator[Pending, None, ExtendedReply]:
         request = decode_limit_request(call.value)
-        used = limits.release(call.principal, request.user, request.service, count=request.count)
+        op = limits.plan_release(call.principal, request.user, request.service, count=request.count)
+        counted = Pending(Count(op))
+        yield counted
+        used = counted.outcome()
+        if not isinstance(used, int):
+            raise OperationsError("the counter store answered a release wrongly")
         return ExtendedReply(name=RELEASE_OID, value=ber.sequence(ber.integer_tlv(used)))
 
     return {RESERVE_OID: reserve, RELEASE_OID: release}

@@ -13,14 +13,18 @@ server's extended-op table via `pin_handlers`, merged with `extended.standard_ha
 
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ixidir.directory.pins import PinResult
+from ixidir.directory.dit import Entry
+from ixidir.directory.pins import PinCheck, PinResult
 from ixidir.directory.requests import Principal
+from ixidir.directory.state import PreparedWrite
 from ixidir.errors import ProtocolError, UnwillingToPerform
 from ixidir.server import ber
-from ixidir.server.extended import ExtendedCall, ExtendedHandler, ExtendedReply
+from ixidir.server.extended import ExtendedCall, ExtendedHandler, ExtendedOutcome, ExtendedReply
+from ixidir.server.pending import Compute, Pending, Write
 
 VERIFY_PIN_OID = "2.25.36358030867219218258049950064569224190.3.3"
 # No PIN is longer than 12 digits; a longer value is still verified (an imported legacy PIN may
@@ -30,9 +34,16 @@ MAX_PIN_OCTETS = 256
 
 @runtime_checkable
 class PinVerifier(Protocol):
-    """The one directory method this operation needs (`Directory.verify_pin`)."""
+    """What this operation needs of the directory (`Directory` offers it): the check without
+    its hashing, the count of its outcome, and the write of that count."""
 
-    def verify_pin(self, principal: Principal, user_dn: str, pin: bytes) -> PinResult: ...
+    def begin_verify_pin(
+        self, principal: Principal, user_dn: str, pin: bytes
+    ) -> PinResult | PinCheck: ...
+
+    def settle_pin(self, check: PinCheck, matched: bool) -> tuple[PinResult, Entry | None]: ...
+
+    def prepare_puts(self, entries: Sequence[Entry]) -> PreparedWrite: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +77,48 @@ def encode_verify_pin_response(result: PinResult) -> bytes:
     )
 
 
-def verify_pin(call: ExtendedCall) -> ExtendedReply:
-    """Check a caller's PIN for the voice package; failures count towards the lock."""
+def verify_pin(call: ExtendedCall) -> ExtendedOutcome:
+    """Check a caller's PIN for the voice package; failures count towards the lock.
+
+    The hash is checked on the hash pool, the failure count committed by the writer thread
+    (pending.py); the answer leaves once the count is durable."""
     request = decode_verify_pin(call.value)
     directory = call.directory
     if not isinstance(directory, PinVerifier):
         raise UnwillingToPerform("this server cannot verify PINs")
-    result = directory.verify_pin(call.principal, request.user, request.pin)
+    started = directory.begin_verify_pin(call.principal, request.user, request.pin)
+    if isinstance(started, PinResult):
+        return _reply(started)
+    return _verified(directory, started)
+
+
+def _verified(directory: PinVerifier, check: PinCheck) -> Generator[Pending, None, ExtendedReply]:
+    return _reply((yield from verified_pin(directory, check)))
+
+
+def verified_pin(directory: PinVerifier, check: PinCheck) -> Generator[Pending, None, PinResult]:
+    """Hash on the pool, then count the outcome through the writer; the result once durable.
+
+    Shared with Compare on ixiVmPin (the voice package's way to check a PIN)."""
+    hashed = Pending(Compute(check.verify))
+    yield hashed
+    matched = hashed.outcome() is True
+    answers: list[PinResult] = []
+
+    def prepare() -> PreparedWrite:
+        # Counted on the mailbox as memory holds it when the write is checked (again, should
+        # another write to it be in flight), so concurrent wrong PINs all count.
+        result, counted = directory.settle_pin(check, matched)
+        answers.append(result)
+        return directory.prepare_puts([] if counted is None else [counted])
+
+    written = Pending(Write(prepare))
+    yield written
+    written.outcome()
+    return answers[-1]
+
+
+def _reply(result: PinResult) -> ExtendedReply:
     return ExtendedReply(name=VERIFY_PIN_OID, value=encode_verify_pin_response(result))
 
 

@@ -12,6 +12,8 @@ import socket
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
+from itertools import chain, islice
 from typing import cast
 
 from twisted.internet.interfaces import IAddress, ISSLTransport
@@ -19,7 +21,7 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from ixidir.directory.requests import SearchRequest
+from ixidir.directory.requests import AddRequest, ModifyDNRequest, ModifyRequest, SearchRequest
 from ixidir.errors import ResultCode
 from ixidir.server import lane
 from ixidir.server.codec import CodecError, LDAPCodec, envelope
@@ -28,14 +30,19 @@ from ixidir.server.extended import ExtendedHandler, standard_handlers
 from ixidir.server.facade import Directory
 from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
+from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID
 from ixidir.server.messages import (
     NOTICE_OF_DISCONNECTION_OID,
     AbandonRequest,
+    DeleteRequest,
+    ExtendedRequest,
     ExtendedResult,
     LDAPMessage,
     UnbindRequest,
 )
+from ixidir.server.offload import InlineOffload, Offload
 from ixidir.server.pdus import SearchReader
+from ixidir.server.pending import Count, Pending, Write
 from ixidir.server.sendnow import direct_socket, send_now
 from ixidir.server.session import Outgoing, Reply, Session, StartTLS
 
@@ -45,6 +52,9 @@ DEFAULT_MAX_PDU_SIZE = 1024 * 1024
 WRITE_BATCH_BYTES = 64 * 1024  # coalesce small PDUs into writes of about this size
 TURN_BYTES = 1024 * 1024  # then give the reactor a turn (abandon, other connections)
 MAX_QUEUED_REQUESTS = 64  # stop reading from a client that sends faster than it reads
+_WRITES = (AddRequest, ModifyRequest, DeleteRequest, ModifyDNRequest)
+_COUNTS = frozenset({RESERVE_OID, RELEASE_OID})
+RUN_AHEAD = 16  # pipelined writes queued for commit behind the one a connection waits for
 
 
 class LDAPServerFactory(Factory):
@@ -61,11 +71,14 @@ class LDAPServerFactory(Factory):
         extended: Mapping[str, ExtendedHandler] | None = None,
         log_searches: bool = True,
         simple_bind_tls: SimpleBindTLS = SimpleBindTLS.NEVER,
+        offload: Offload | None = None,
     ) -> None:
         """`log_searches`: log every search the answer cache misses at debug level; pass False
-        when the log level is above debug, as dropping those events still costs time."""
+        when the log level is above debug, as dropping those events still costs time.
+        `offload` runs what replies wait for (hashes, commits); by default on the spot."""
         self.simple_bind_tls = simple_bind_tls
         self.directory = directory
+        self.offload: Offload = offload if offload is not None else InlineOffload(directory)
         self.log_searches = log_searches
         self.max_pdu_size = max_pdu_size
         self.reactor = reactor
@@ -82,7 +95,10 @@ class LDAPServerFactory(Factory):
         return protocol
 
 
-Item = Outgoing | bytes  # bytes: replies already encoded (a cached or a captured answer)
+# bytes: replies already encoded (a cached or a captured answer). An Outgoing may be a
+# `Pending` (pending.py): the pump hands its job to the factory's offload and stops there until
+# it completes, so the connection's later replies wait behind it and leave in request order.
+Item = Outgoing | bytes
 
 
 @dataclass(slots=True)
@@ -93,6 +109,11 @@ class Work:
     message_id: int
     items: Iterator[Item]
     barrier: bool
+    # A write (Write) or daily-count operation (Count) may be queued for commit while the
+    # requests before it, of the same kind, wait for theirs (`_run_ahead`); `ahead` holds the
+    # item its iterator gave then.
+    runs_ahead: type[Write] | type[Count] | None = None
+    ahead: Item | None = None
 
 
 class LDAPServerProtocol(Protocol):
@@ -115,6 +136,7 @@ class LDAPServerProtocol(Protocol):
         self._reading_paused = False
         self._closing = False
         self._scheduled: DelayedCall | None = None
+        self._waiting: Pending | None = None  # the head request's job, running elsewhere
         self._transport: Transport | None = None
         self._socket: socket.socket | None = None  # set while replies may bypass Twisted
 
@@ -202,7 +224,8 @@ class LDAPServerProtocol(Protocol):
                 self._close()
             case _:
                 items = self._session.respond(message)
-                self._work.append(Work(message.message_id, items, barrier=True))
+                kind = _kind(message.request)
+                self._work.append(Work(message.message_id, items, barrier=True, runs_ahead=kind))
                 self._barriers += 1
 
     def _disconnect(self, error: CodecError) -> None:
@@ -223,6 +246,8 @@ class LDAPServerProtocol(Protocol):
     def _cancel(self, matches: Callable[[int], bool]) -> None:
         """Drop queued or in-progress work whose message ID matches (abandon, close)."""
         for work in [work for work in self._work if matches(work.message_id)]:
+            if work is self._work[0]:
+                self._waiting = None  # its job still completes (a write is still applied)
             self._work.remove(work)
             self._finished(work)
             close = getattr(work.items, "close", None)
@@ -239,7 +264,7 @@ class LDAPServerProtocol(Protocol):
         written = 0
         pending: list[bytes] = []
         size = 0
-        while self._work and not self._paused and not self._closing:
+        while self._work and not self._paused and not self._closing and self._waiting is None:
             if written >= TURN_BYTES:
                 self._flush(pending)
                 self._scheduled = self._config.reactor.callLater(0, self._pump)
@@ -251,6 +276,8 @@ class LDAPServerProtocol(Protocol):
                 self._flush(pending)
                 size = 0
         self._flush(pending)
+        if self._waiting is not None and self._work:
+            self._run_ahead()
         if self._reading_paused and not self._work and not self._closing:
             self._reading_paused = False
             self._out.resumeProducing()
@@ -271,7 +298,16 @@ class LDAPServerProtocol(Protocol):
         """Add up to WRITE_BATCH_BYTES of the head request's replies to `pending`."""
         work = self._work[0]
         size = 0
-        for item in work.items:
+        items = work.items
+        if work.ahead is not None:
+            items, work.ahead = chain((work.ahead,), work.items), None
+        for item in items:
+            if isinstance(item, Pending):
+                self._start(item)
+                if not item.is_done:
+                    self._waiting = item
+                    return size
+                continue
             if isinstance(item, StartTLS):
                 self._flush(pending)  # the success reply goes out in clear text first
                 self._socket = None  # from now on only TLS records go out
@@ -285,6 +321,44 @@ class LDAPServerProtocol(Protocol):
             self._work.popleft()
             self._finished(work)
         return size
+
+    def _start(self, pending: Pending) -> None:
+        if not pending.is_started:
+            pending.is_started = True
+            self._config.offload.start(pending.job, partial(self._resume, pending))
+
+    def _run_ahead(self) -> None:
+        """While the head request waits for its commit, queue the writes pipelined behind it.
+
+        Group commit then gets a client's pipelined writes into one batch instead of one batch
+        each. Replies still leave in request order, and the write queue checks each write in
+        arrival order, holding back one that meets a write not yet applied (writes.py), so the
+        outcome is that of running them one after another; the counters writer counts in
+        arrival order. Only behind requests of the same kind: a read or a bind waits for its
+        turn, a count behind a write would read a limit that write may change, and a write
+        that must hash first waits (its commit would otherwise overtake the writes before it).
+        """
+        head = self._work[0]
+        kind = head.runs_ahead
+        if kind is None or self._waiting is None or not isinstance(self._waiting.job, kind):
+            return
+        for work in islice(self._work, 1, RUN_AHEAD + 1):
+            if work.runs_ahead is not kind:
+                return
+            if work.ahead is None:
+                work.ahead = next(work.items, None)
+            ahead = work.ahead
+            if not (isinstance(ahead, Pending) and isinstance(ahead.job, kind)):
+                return
+            self._start(ahead)
+
+    def _resume(self, pending: Pending, result: object, error: Exception | None) -> None:
+        """A job completed (on the loop): send what the head request has now, and go on."""
+        pending.complete(result, error)
+        if self._waiting is pending:
+            self._waiting = None
+            if self._scheduled is None and not self._closing:
+                self._pump()
 
     def _encode(self, reply: Reply) -> bytes:
         return self._codec.encode(reply.message_id, reply.response, reply.controls or None)
@@ -307,3 +381,12 @@ class LDAPServerProtocol(Protocol):
         if self._scheduled is not None and self._scheduled.active():
             self._scheduled.cancel()
         self._scheduled = None
+
+
+def _kind(request: object) -> type[Write] | type[Count] | None:
+    """Which pending job a request may run ahead with (`_run_ahead`), if any."""
+    if isinstance(request, _WRITES):
+        return Write
+    if isinstance(request, ExtendedRequest) and request.oid in _COUNTS:
+        return Count
+    return None

@@ -14,6 +14,10 @@ from twisted.logger import Logger
 
 from ixidir.directory.filter import Filter
 from ixidir.directory.filtertext import format_filter
+from ixidir.directory.ops.bind import BindCheck
+from ixidir.directory.ops.compare import SecretCheck
+from ixidir.directory.passwords import SecretHashes
+from ixidir.directory.pins import PinCheck, PinOutcome
 from ixidir.directory.requests import (
     ANONYMOUS,
     AddRequest,
@@ -22,6 +26,7 @@ from ixidir.directory.requests import (
     SearchRequest,
     SearchResultEntry,
 )
+from ixidir.directory.state import PreparedWrite
 from ixidir.errors import AuthMethodNotSupported, ConfidentialityRequired, ProtocolError, ResultCode
 from ixidir.server.codec import entry_operation, result_operation
 from ixidir.server.controls import (
@@ -33,7 +38,7 @@ from ixidir.server.controls import (
     find,
     paged_response,
 )
-from ixidir.server.extended import ExtendedCall, ExtendedHandler, find_handler
+from ixidir.server.extended import ExtendedCall, ExtendedHandler, ExtendedReply, find_handler
 from ixidir.server.facade import Directory
 from ixidir.server.messages import (
     AbandonRequest,
@@ -50,10 +55,22 @@ from ixidir.server.messages import (
     ResultKind,
     UnbindRequest,
 )
+from ixidir.server.pending import Compute, Delay, Pending, Write
+from ixidir.server.pin_ext import verified_pin
 from ixidir.server.results import extended_result_for, result_for
 
 SUCCESS = ResultCode.SUCCESS
+# Seconds before a remembered wrong password is refused again: about one PBKDF2 verification
+# (~270 ms), the pace a client retrying it had before the refusal was remembered.
+REPEATED_FAILURE_DELAY = 0.25
 _SUCCESS_DONE = result_operation(Result(ResultKind.SEARCH_DONE, SUCCESS))
+
+
+def _written(prepare: Callable[[], PreparedWrite]) -> Iterator[Pending]:
+    """Wait for a write to be committed and applied; a refusal raises here."""
+    written = Pending(Write(prepare))
+    yield written
+    written.outcome()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +100,9 @@ class StartTLS:
     """After the replies before it are written, switch the connection to TLS (RFC 4511 §4.14)."""
 
 
-Outgoing = Reply | StartTLS
+# A Pending stands where replies wait for work off the loop (pending.py); the session reads
+# its outcome when the pump resumes the iterator.
+Outgoing = Reply | StartTLS | Pending
 
 _KINDS: dict[type[Request], ResultKind] = {
     BindRequest: ResultKind.BIND,
@@ -126,7 +145,9 @@ class Session:
         """The replies to one request; abandon and unbind have none (the transport acts)."""
         if isinstance(message.request, SearchRequest):
             return self._search(message.message_id, message.request, message.controls)
-        return iter(self._single(message.message_id, message.request, message.controls))
+        # Lazy: the request runs when the pump reaches it, after every earlier request of the
+        # connection has been answered (a pipelined modify after a bind acts as the bound user).
+        return self._single(message.message_id, message.request, message.controls)
 
     def close(self) -> None:
         """The connection is gone: release suspended paged searches."""
@@ -134,35 +155,65 @@ class Session:
 
     def _single(
         self, message_id: int, request: Request, controls: tuple[Control, ...]
-    ) -> list[Outgoing]:
+    ) -> Iterator[Outgoing]:
         if isinstance(request, AbandonRequest | UnbindRequest):
-            return []
+            return
         try:
             check_critical(request, controls)
+            principal = self.principal
             match request:
                 case ExtendedRequest():
-                    return self._extended_operation(message_id, request)
+                    yield from self._extended_operation(message_id, request)
+                    return
                 case BindRequest():
-                    self._bind(request)
+                    yield from self._bind(request)
                 case AddRequest():
-                    self._directory.add(self.principal, request)
+                    hashes = yield from self._hashed(request)
+                    yield from _written(
+                        lambda: self._directory.prepare_add(principal, request, hashes)
+                    )
                 case ModifyRequest():
-                    self._directory.modify(self.principal, request)
+                    hashes = yield from self._hashed(request)
+                    yield from _written(
+                        lambda: self._directory.prepare_modify(principal, request, hashes)
+                    )
                 case DeleteRequest():
-                    self._directory.delete(self.principal, request.dn)
+                    dn = request.dn
+                    yield from _written(lambda: self._directory.prepare_delete(principal, dn))
                 case ModifyDNRequest():
-                    self._directory.modify_dn(self.principal, request)
+                    yield from _written(
+                        lambda: self._directory.prepare_modify_dn(principal, request)
+                    )
                 case CompareRequest():
-                    return [Reply(message_id, self._compare(request))]
-            return [Reply(message_id, Result(_KINDS[type(request)], SUCCESS))]
+                    compared = yield from self._compare(request)
+                    yield Reply(message_id, compared)
+                    return
+            yield Reply(message_id, Result(_KINDS[type(request)], SUCCESS))
         # The one boundary where any failure becomes a result code (results.py decides which).
         except Exception as error:  # noqa: BLE001
             if isinstance(request, ExtendedRequest):
-                return [Reply(message_id, extended_result_for(error, self._log))]
-            return [Reply(message_id, result_for(error, _KINDS[type(request)], self._log))]
+                yield Reply(message_id, extended_result_for(error, self._log))
+            else:
+                yield Reply(message_id, result_for(error, _KINDS[type(request)], self._log))
 
-    def _bind(self, request: BindRequest) -> None:
-        """RFC 4511 §4.2 simple bind; the connection is anonymous unless the bind succeeds."""
+    def _hashed(
+        self, request: AddRequest | ModifyRequest
+    ) -> Generator[Pending, None, SecretHashes | None]:
+        """Hash the write's cleartext passwords and PINs on the pool, before it is checked."""
+        cleartext = self._directory.cleartext_secrets(request)
+        if cleartext is None:
+            return None
+        hashed = Pending(Compute(cleartext.compute))
+        yield hashed
+        hashes = hashed.outcome()
+        return hashes if isinstance(hashes, SecretHashes) else None
+
+    def _bind(self, request: BindRequest) -> Iterator[Outgoing]:
+        """RFC 4511 §4.2 simple bind; the connection is anonymous unless the bind succeeds.
+
+        The password hash is verified off the loop (pending.Compute): ~270 ms of PBKDF2 would
+        stop every other client (STYLE.md §8).
+        """
         self.principal = ANONYMOUS
         self._paged.clear()
         if request.version != 3:
@@ -172,14 +223,40 @@ class Session:
         if request.password and self.password_needs_tls and not self.tls_active:
             raise ConfidentialityRequired("a password bind needs TLS here: StartTLS or LDAPS")
         # The directory decides anonymous (RFC 4513 §5.1.1) and unauthenticated (§5.1.2) binds.
-        self.principal = self._directory.bind(request.dn, request.password)
+        started = self._directory.begin_bind(request.dn, request.password)
+        if isinstance(started, BindCheck) and started.is_known_wrong:
+            # A password that failed against these hashes before fails again: no hash, but
+            # no faster answer either, or a client retrying it would flood the loop instead.
+            yield Pending(Delay(REPEATED_FAILURE_DELAY))
+            started = self._directory.finish_bind(started, None)
+        elif isinstance(started, BindCheck):
+            verified = Pending(Compute(started.verify))
+            yield verified
+            matched = verified.outcome()
+            started = self._directory.finish_bind(
+                started, matched if isinstance(matched, bytes) else None
+            )
+        self.principal = started
 
-    def _compare(self, request: CompareRequest) -> Result:
-        matched = self._directory.compare(self.principal, request.dn, request.attr, request.value)
+    def _compare(self, request: CompareRequest) -> Generator[Pending, None, Result]:
+        """A Compare against a secret verifies its hash on the pool; one on ixiVmPin by a
+        service counts failures through the writer, as the verify-PIN operation does."""
+        started = self._directory.begin_compare(
+            self.principal, request.dn, request.attr, request.value
+        )
+        if isinstance(started, PinCheck):
+            outcome = yield from verified_pin(self._directory, started)
+            matched = outcome.result is PinOutcome.OK
+        elif isinstance(started, SecretCheck):
+            checked = Pending(Compute(started.verify))
+            yield checked
+            matched = checked.outcome() is True
+        else:
+            matched = started
         code = ResultCode.COMPARE_TRUE if matched else ResultCode.COMPARE_FALSE
         return Result(ResultKind.COMPARE, code)
 
-    def _extended_operation(self, message_id: int, request: ExtendedRequest) -> list[Outgoing]:
+    def _extended_operation(self, message_id: int, request: ExtendedRequest) -> Iterator[Outgoing]:
         handler = find_handler(self._extended, request.oid)
         can_start_tls = self._tls_configured and not self.tls_active
         call = ExtendedCall(
@@ -189,12 +266,13 @@ class Session:
             can_start_tls,
             tls_active=self.tls_active,
         )
-        reply = handler(call)
+        answer = handler(call)
+        reply = answer if isinstance(answer, ExtendedReply) else (yield from answer)
         result = ExtendedResult(SUCCESS, name=reply.name, value=reply.value)
-        if not reply.start_tls:
-            return [Reply(message_id, result)]
-        self.tls_active = True
-        return [Reply(message_id, result), StartTLS()]
+        yield Reply(message_id, result)
+        if reply.start_tls:
+            self.tls_active = True
+            yield StartTLS()
 
     def _search(
         self, message_id: int, request: SearchRequest, controls: tuple[Control, ...]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -11,6 +13,7 @@ from firebird.driver import Error as DriverError
 from firebird.driver.core import EventCollector
 
 from ixidir.directory.ports import (
+    BatchRefused,
     Change,
     DeleteEntry,
     EntryWrite,
@@ -22,6 +25,7 @@ from ixidir.directory.ports import (
     StoredEntry,
 )
 from ixidir.storage.database import is_lost_race, translate
+from ixidir.storage.literals import bind_literals, blocks, quoted
 from ixidir.storage.migrations import CHANGE_EVENT, utc_now
 from ixidir.storage.rows import (
     DELETE,
@@ -48,7 +52,8 @@ LOAD_BATCH = 1000
 # most about N attempts.
 MAX_COMMIT_ATTEMPTS = 32
 
-_NEXT_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + 1 WHERE ID = 1 RETURNING SEQ"
+# Advances the head by the number of changes committed together; returns the last one's.
+_ADVANCE_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + ? WHERE ID = 1 RETURNING SEQ"
 _LAST_SEQUENCE = "SELECT SEQ FROM CHANGELOG_HEAD WHERE ID = 1"
 _INSERT_CHANGE = "INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) VALUES (?, ?)"
 _INSERT_ITEM = "INSERT INTO CHANGELOG_ITEMS (SEQ, UUID, KIND) VALUES (?, ?, ?)"
@@ -184,6 +189,32 @@ class FirebirdEntryStore:
             return sequence
         raise StorageError("committing a change: no attempt left")  # pragma: no cover
 
+    def commit_many(self, changes: Sequence[Sequence[EntryWrite]]) -> list[int]:
+        """Group commit: every change in one transaction, each with its own changelog sequence
+        (followers see them as separate changes), one durable commit for all.
+
+        Statements are prepared once for the batch and the changelog head is advanced once.
+        A change hitting a unique key (StorageConflict) raises BatchRefused with its position;
+        nothing of the batch is written then and the caller commits the others again. Any other
+        failure is raised as `commit` raises it.
+        """
+        for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
+            try:
+                self._write.begin()
+                with _Statements(self._write) as statements:
+                    sequences = self._write_changes(statements, changes)
+                self._write.commit()
+            except DriverError as exc:
+                self._abandon()
+                if attempt < MAX_COMMIT_ATTEMPTS and is_lost_race(exc):
+                    continue  # rolled back whole (Firebird 3, several nodes): run it again
+                raise translate(exc, "committing changes") from exc
+            except StorageError:
+                self._abandon()
+                raise
+            return sequences
+        raise StorageError("committing changes: no attempt left")  # pragma: no cover
+
     def last_sequence(self) -> int:
         """The sequence number of the newest committed change (0 for none)."""
         last = self._reading(
@@ -249,49 +280,93 @@ class FirebirdEntryStore:
         return False
 
     def _write_all(self, writes: Sequence[EntryWrite]) -> int:
+        with _Statements(self._write) as statements:
+            try:
+                return self._write_changes(statements, [writes])[0]
+            except BatchRefused as refused:
+                raise refused.error from refused
+
+    def _write_changes(
+        self, statements: _Statements, changes: Sequence[Sequence[EntryWrite]]
+    ) -> list[int]:
+        """Write the changes in phases, each in as few round trips as it allows: the entries
+        (one statement each), the old routing keys of every written entry (one block), the new
+        keys (one statement each), the changelog (one block). Batched changes never share an
+        entry or a number (server/writes.py), so dropping all old keys first is what each
+        change alone would do. A unique key hit raises BatchRefused naming its change."""
+        written = [
+            _refusing(index, partial(self._write_entries, statements, writes))
+            for index, writes in enumerate(changes)
+        ]
+        uuids = [uuid for _, keys in written for uuid in keys]
+        if uuids:
+            drops = [bind_literals(DELETE_ROUTING_KEYS, (quoted(uuid),)) for uuid in uuids]
+            for drop in blocks(drops):
+                statements.drop_keys.execute(drop)
+        for index, (_, keys) in enumerate(written):
+            _refusing(index, partial(self._add_routing_keys, statements, keys))
+        return self._record(statements, [kinds for kinds, _ in written])
+
+    @staticmethod
+    def _write_entries(
+        statements: _Statements, writes: Sequence[EntryWrite]
+    ) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+        """Write one change's entries; its changelog kinds and its entries' routing keys."""
         kinds: dict[str, str] = {}
         keys: dict[str, frozenset[str]] = {}
-        with self._write.cursor() as puts, self._write.cursor() as deletes:
-            for write in writes:
-                match write:
-                    case PutEntry(entry=entry, routing_keys=routing_keys):
-                        puts.execute(UPSERT, entry_parameters(entry))
-                        kinds[entry.uuid] = "P"
-                        keys[entry.uuid] = routing_keys
-                    case DeleteEntry(uuid=uuid):
-                        deletes.execute(DELETE, (check_uuid(uuid),))
-                        kinds[uuid] = "D"
-                        keys[uuid] = frozenset()
-                    case RekeyEntry(uuid=uuid, routing_keys=routing_keys):
-                        keys[check_uuid(uuid)] = routing_keys
-        self._replace_routing_keys(keys)
-        with self._write.cursor() as cursor:
-            # Last, so the head row stays locked only from here to commit (see migrations.py).
-            sequence = _single_int(cursor.execute(_NEXT_SEQUENCE).fetchone())
-            cursor.execute(_INSERT_CHANGE, (sequence, utc_now()))
-            cursor.executemany(_INSERT_ITEM, [(sequence, u, k) for u, k in kinds.items()])
-        return sequence
+        for write in writes:
+            match write:
+                case PutEntry(entry=entry, routing_keys=routing_keys):
+                    statements.puts.execute(UPSERT, entry_parameters(entry))
+                    kinds[entry.uuid] = "P"
+                    keys[entry.uuid] = routing_keys
+                case DeleteEntry(uuid=uuid):
+                    statements.deletes.execute(DELETE, (check_uuid(uuid),))
+                    kinds[uuid] = "D"
+                    keys[uuid] = frozenset()
+                case RekeyEntry(uuid=uuid, routing_keys=routing_keys):
+                    keys[check_uuid(uuid)] = routing_keys
+        return kinds, keys
 
-    def _replace_routing_keys(self, keys: dict[str, frozenset[str]]) -> None:
-        """Make `keys[uuid]` each written entry's only routing keys.
+    @staticmethod
+    def _record(statements: _Statements, kinds: Sequence[dict[str, str]]) -> list[int]:
+        """One changelog sequence per change, the head advanced once for all of them and the
+        changelog rows written in one block.
 
-        Every old row goes first, so one change may move a number from one entry to another.
+        Last, so the head row stays locked only from here to commit (see migrations.py).
+        """
+        cursor = statements.changelog
+        last = _single_int(cursor.execute(_ADVANCE_SEQUENCE, (len(kinds),)).fetchone())
+        sequences = list(range(last - len(kinds) + 1, last + 1))
+        now = _timestamp_literal(utc_now())
+        rows = [bind_literals(_INSERT_CHANGE, (str(sequence), now)) for sequence in sequences]
+        rows.extend(
+            bind_literals(_INSERT_ITEM, (str(sequence), quoted(uuid), quoted(kind)))
+            for sequence, change in zip(sequences, kinds, strict=True)
+            for uuid, kind in change.items()
+        )
+        for rows_block in blocks(rows):
+            statements.items.execute(rows_block)
+        return sequences
+
+    def _add_routing_keys(self, statements: _Statements, keys: dict[str, frozenset[str]]) -> None:
+        """Make `keys[uuid]` each written entry's routing keys (its old ones are gone).
+
         The primary key on KEY is what refuses a second holder: a concurrent uncommitted insert
         of the same key makes ours wait (up to WRITE_LOCK_TIMEOUT) and fail once it commits.
         """
-        with self._write.cursor() as cursor:
-            cursor.executemany(DELETE_ROUTING_KEYS, [(uuid,) for uuid in keys])
-            for uuid, entry_keys in keys.items():
-                for key in sorted(entry_keys):
-                    try:
-                        cursor.execute(INSERT_ROUTING_KEY, (check_routing_key(key), uuid))
-                    except DriverError as exc:
-                        if is_lost_race(exc):
-                            raise  # commit() runs the whole change again
-                        error = translate(exc, "recording a routing key")
-                        if not isinstance(error, StorageConflict):
-                            raise error from exc
-                        raise self._number_conflict(cursor, key) from exc
+        cursor = statements.add_keys
+        for uuid, entry_keys in keys.items():
+            for key in sorted(entry_keys):
+                try:
+                    cursor.execute(INSERT_ROUTING_KEY, (check_routing_key(key), uuid))
+                except DriverError as exc:
+                    if is_lost_race(exc):
+                        raise  # the commit runs the whole change again
+                    error = translate(exc, "recording a routing key")
+                    if not isinstance(error, StorageConflict):
+                        raise error from exc
+                    raise self._number_conflict(statements.holders, key) from exc
 
     @staticmethod
     def _number_conflict(cursor: Any, key: str) -> NumberConflict:
@@ -333,6 +408,43 @@ class FirebirdEntryStore:
         return self._events
 
 
+class _Statements:
+    """One cursor per statement of a write, so each is prepared once per transaction (a batch
+    of changes reuses them: firebird-driver re-prepares a cursor whose SQL changes)."""
+
+    def __init__(self, transaction: Any) -> None:
+        self._cursors = [transaction.cursor() for _ in range(7)]
+        (
+            self.puts,
+            self.deletes,
+            self.drop_keys,
+            self.add_keys,
+            self.holders,
+            self.changelog,
+            self.items,
+        ) = self._cursors
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for cursor in self._cursors:
+            cursor.close()
+
+
+def _refusing(index: int, write: Callable[[], _T]) -> _T:
+    """`write()`, a unique-key failure raised as BatchRefused for change `index`."""
+    try:
+        return write()
+    except DriverError as exc:
+        error = translate(exc, "committing a change")
+        if not isinstance(error, StorageConflict):
+            raise error from exc
+        raise BatchRefused(index, error) from exc
+    except StorageConflict as exc:
+        raise BatchRefused(index, exc) from exc
+
+
 def _single_int(row: tuple[Any, ...] | None) -> int:
     if row is None:
         raise StorageError("the changelog head row is missing")
@@ -359,3 +471,8 @@ def _group_changes(rows: Sequence[tuple[Any, ...]]) -> list[Change]:
     if current is not None:
         changes.append(Change(current, tuple(puts), tuple(deleted)))
     return changes
+
+
+def _timestamp_literal(moment: datetime) -> str:
+    """A TIMESTAMP literal; Firebird keeps ten-thousandths of a second, so no more digits."""
+    return quoted(f"{moment:%Y-%m-%d %H:%M:%S}.{moment.microsecond // 100:04d}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from ixidir.directory.ports import (
+    BatchRefused,
     Change,
     DeleteEntry,
     EntryWrite,
@@ -26,6 +27,7 @@ class MemoryEntryStore:
         self.entries: dict[str, StoredEntry] = {}
         self.changelog: list[tuple[int, tuple[str, ...]]] = []
         self.fail_next: StorageError | None = None
+        self.batches = 0  # group commits made with commit_many
 
     def load(self) -> Iterator[StoredEntry]:
         return iter(list(self.entries.values()))
@@ -52,6 +54,21 @@ class MemoryEntryStore:
         )
         self.changelog.append((sequence, uuids))
         return sequence
+
+    def commit_many(self, changes: Sequence[Sequence[EntryWrite]]) -> list[int]:
+        """Group commit: all or nothing; a change hitting a unique key raises BatchRefused."""
+        saved = (dict(self.entries), list(self.changelog))
+        sequences = []
+        for index, writes in enumerate(changes):
+            try:
+                sequences.append(self.commit(writes))
+            except StorageError as error:
+                self.entries, self.changelog = saved
+                if isinstance(error, StorageConflict):
+                    raise BatchRefused(index, error) from error
+                raise
+        self.batches += 1
+        return sequences
 
     def last_sequence(self) -> int:
         return self.changelog[-1][0] if self.changelog else 0

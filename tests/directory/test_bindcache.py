@@ -40,3 +40,13 @@ def test_changed_password_is_not_served_from_the_cache(directory: Directory) -> 
     with pytest.raises(InvalidCredentials):
         directory.bind(ALICE, old)
     assert directory.bind(ALICE, b"new-secret").dn == ALICE
+
+
+def test_a_refusal_is_remembered_for_the_same_hashes_only() -> None:
+    cache = BindCache(secret=b"k" * 32)
+    cache.remember_refusal("uid=a", (b"{SSHA}one", b"{SSHA}two"), b"wrong")
+    assert cache.is_refused("uid=a", (b"{SSHA}one", b"{SSHA}two"), b"wrong")
+    assert not cache.is_refused("uid=a", (b"{SSHA}one",), b"wrong")  # the password changed
+    assert not cache.is_refused("uid=a", (b"{SSHA}one", b"{SSHA}two"), b"other")
+    assert not cache.is_refused("uid=b", (b"{SSHA}one", b"{SSHA}two"), b"wrong")
+    assert not cache.knows("uid=a", b"{SSHA}one", b"wrong")

@@ -8,12 +8,17 @@ result sets for streaming tests, without building thousands of entries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from ixidir.directory import filter as flt
 from ixidir.directory.dit import Entry
+from ixidir.directory.ops.bind import BindCheck
+from ixidir.directory.ops.compare import SecretCheck
 from ixidir.directory.ops.lookup import Found
+from ixidir.directory.ops.password import PasswordChange
 from ixidir.directory.ops.selection import Selected
+from ixidir.directory.passwords import Cleartext, PasswordPolicy, SecretHashes
+from ixidir.directory.pins import PinCheck, PinResult
 from ixidir.directory.requests import (
     ANONYMOUS,
     AccessClass,
@@ -26,6 +31,7 @@ from ixidir.directory.requests import (
     SearchRequest,
     SearchResultEntry,
 )
+from ixidir.directory.state import PreparedWrite
 from ixidir.errors import (
     EntryAlreadyExists,
     InsufficientAccessRights,
@@ -42,6 +48,8 @@ BOOM_DN = f"cn=boom,{BASE}"  # deleting it raises an unexpected (non-LDAP) error
 LEAKY_SECRET = "do-not-leak: /var/lib/ixidir/db password=hunter2"
 
 Attributes = dict[str, list[bytes]]
+_NOTHING = PreparedWrite(puts=(), deleted=(), writes=())
+_CHEAP = PasswordPolicy(iterations=1)
 
 
 class FakeDirectory:
@@ -74,6 +82,51 @@ class FakeDirectory:
     def present(self, found: Found, entry: Entry) -> Selected:
         raise AssertionError("lookup never finds anything here")
 
+    def begin_bind(self, dn: str, password: bytes) -> Principal | BindCheck:
+        return self.bind(dn, password)  # nothing to hash: plain passwords
+
+    def finish_bind(self, check: BindCheck, matched: bytes | None) -> Principal:
+        raise NotImplementedError  # begin_bind never asks for a check
+
+    def cleartext_secrets(self, request: AddRequest | ModifyRequest) -> Cleartext | None:
+        return None  # the fake stores passwords as they come
+
+    # The fake writes at once while "preparing"; what it prepares commits nothing.
+    def prepare_add(
+        self, principal: Principal, request: AddRequest, hashes: SecretHashes | None = None
+    ) -> PreparedWrite:
+        self.add(principal, request)
+        return _NOTHING
+
+    def prepare_modify(
+        self, principal: Principal, request: ModifyRequest, hashes: SecretHashes | None = None
+    ) -> PreparedWrite:
+        self.modify(principal, request)
+        return _NOTHING
+
+    def prepare_delete(self, principal: Principal, dn: str) -> PreparedWrite:
+        self.delete(principal, dn)
+        return _NOTHING
+
+    def prepare_modify_dn(self, principal: Principal, request: ModifyDNRequest) -> PreparedWrite:
+        self.modify_dn(principal, request)
+        return _NOTHING
+
+    def write_prepared(self, prepared: PreparedWrite) -> None:
+        return
+
+    def begin_password_modify(
+        self, principal: Principal, user: str | None, old: bytes | None, new: bytes | None
+    ) -> PasswordChange:
+        generated = self.password_modify(principal, user, old, new)
+        password = new if new is not None else generated or b""
+        return PasswordChange(user or principal.dn, password, generated, _CHEAP)
+
+    def prepare_password(
+        self, principal: Principal, change: PasswordChange, hashed: bytes
+    ) -> PreparedWrite:
+        return _NOTHING
+
     def search(
         self,
         principal: Principal,
@@ -102,6 +155,22 @@ class FakeDirectory:
 
     def compare(self, principal: Principal, dn: str, attr: str, value: bytes) -> bool:
         return value in self._entry(dn).get(attr, [])
+
+    def begin_compare(
+        self, principal: Principal, dn: str, attr: str, value: bytes
+    ) -> bool | PinCheck | SecretCheck:
+        return self.compare(principal, dn, attr, value)  # no secrets to hash in the fake
+
+    def begin_verify_pin(
+        self, principal: Principal, user_dn: str, pin: bytes
+    ) -> PinResult | PinCheck:
+        raise NotImplementedError  # the fake keeps no PINs
+
+    def settle_pin(self, check: PinCheck, matched: bool) -> tuple[PinResult, Entry | None]:
+        raise NotImplementedError
+
+    def prepare_puts(self, entries: Sequence[Entry]) -> PreparedWrite:
+        raise NotImplementedError
 
     def add(self, principal: Principal, request: AddRequest) -> None:
         self._require_admin(principal)

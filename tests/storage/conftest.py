@@ -127,6 +127,13 @@ def store(database: Database) -> Iterator[FirebirdEntryStore]:
         yield opened
 
 
+@pytest.fixture
+def counters(store: FirebirdEntryStore, database: Database) -> Iterator[FirebirdCounterStore]:
+    """A counter store on the test's database (created, with its schema, by `store`)."""
+    with database.counters() as opened:
+        yield opened
+
+
 def person(name: str, **extra: list[bytes]) -> StoredEntry:
     """An inetOrgPerson-like entry under ou=people,dc=example,dc=com."""
     dn = f"uid={name},ou=people,dc=example,dc=com"

@@ -7,10 +7,8 @@ Run as a module, this is the worker of the multi-process race test:
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -30,20 +28,15 @@ from ixidir.limits.policy import Service
 from ixidir.schema import load_default_schema
 from ixidir.server.extended import ExtendedCall
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, decode_limit_request, limit_handlers
+from ixidir.server.offload import InlineOffload, answered
 from ixidir.storage import FirebirdEntryStore
 from ixidir.storage.counters import FirebirdCounterStore, open_counter_store
 
 from .conftest import Database, person
+from .racers import race
 
 DAY = date(2025, 3, 30)
 FAX, SMS, VOICE = Service.FAX, Service.SMS, Service.VOICE
-
-
-@pytest.fixture
-def counters(store: FirebirdEntryStore, database: Database) -> Iterator[FirebirdCounterStore]:
-    """A counter store on the test's database (created, with its schema, by `store`)."""
-    with database.counters() as opened:
-        yield opened
 
 
 def new_user() -> str:
@@ -205,7 +198,6 @@ def test_reserve_and_release_agree_with_a_counter_model(
     assert counters.used(user, FAX, day=DAY) == model
 
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 PROCESSES = 8
 RESERVATIONS_EACH = 50
 RACE_LIMIT = 100
@@ -224,31 +216,8 @@ def test_concurrent_processes_never_exceed_the_limit(
         DAY.isoformat(),
         str(RACE_LIMIT),
     ]
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.storage.test_counters", *args, str(RESERVATIONS_EACH)],
-            cwd=REPOSITORY,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(PROCESSES)
-    ]
-    try:
-        for worker in workers:
-            assert worker.stdout is not None
-            assert worker.stdout.readline().strip() == "ready"
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        outputs = [worker.communicate(timeout=240)[0] for worker in workers]
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-    assert all(worker.returncode == 0 for worker in workers)
-    assert sum(int(output.split()[-1]) for output in outputs) == RACE_LIMIT
+    counts = race("tests.storage.test_counters", [*args, str(RESERVATIONS_EACH)], PROCESSES)
+    assert sum(counts) == RACE_LIMIT
     assert counters.used(user, FAX, day=DAY) == RACE_LIMIT
 
 
@@ -353,23 +322,32 @@ def request_value(*parts: object) -> bytes:
     return pureber.BERSequence(list(parts)).toWire()  # type: ignore[no-any-return]
 
 
-def test_reserve_operation_round_trip(limits: DailyLimits, directory: Directory) -> None:
+def test_reserve_operation_round_trip(
+    limits: DailyLimits, directory: Directory, counters: FirebirdCounterStore
+) -> None:
     handlers = limit_handlers(limits)
     value = request_value(pureber.BEROctetString(ALICE.encode()), pureber.BEREnumerated(0))
-    replies = [handlers[RESERVE_OID](ExtendedCall(directory, SERVICE, value)) for _ in range(3)]
+    offload = InlineOffload(directory, counters)
+    call = ExtendedCall(directory, SERVICE, value)
+    replies = [answered(handlers[RESERVE_OID](call), offload) for _ in range(3)]
     decoded = [pureber.berDecodeObject(pureber.BERDecoderContext(), r.value)[0] for r in replies]
     # ldaptor decodes BOOLEAN TRUE as its octet 0xFF.
     fields = [[bool(seq.data[0].value), seq.data[1].value, seq.data[2].value] for seq in decoded]
     assert fields == [[True, 1, 2], [True, 2, 2], [False, 2, 2]]
-    release = handlers[RELEASE_OID](ExtendedCall(directory, SERVICE, value))
+    release = answered(handlers[RELEASE_OID](call), offload)
     assert release.value == request_value(pureber.BERInteger(1))
 
 
-def test_infinite_limit_is_minus_one_on_the_wire(limits: DailyLimits, directory: Directory) -> None:
+def test_infinite_limit_is_minus_one_on_the_wire(
+    limits: DailyLimits, directory: Directory, counters: FirebirdCounterStore
+) -> None:
     value = request_value(
         pureber.BEROctetString(BOB.encode()), pureber.BEREnumerated(2), pureber.BERInteger(5)
     )
-    reply = limit_handlers(limits)[RESERVE_OID](ExtendedCall(directory, SERVICE, value))
+    handler = limit_handlers(limits)[RESERVE_OID]
+    reply = answered(
+        handler(ExtendedCall(directory, SERVICE, value)), InlineOffload(directory, counters)
+    )
     assert reply.value == request_value(
         pureber.BERBoolean(True), pureber.BERInteger(5), pureber.BERInteger(-1)
     )

@@ -15,6 +15,7 @@ from ixidir.directory.ops.attributes import (
     refuse_no_user_modification,
     resolve,
 )
+from ixidir.directory.passwords import SecretHashes
 from ixidir.directory.requests import AddRequest, Principal
 from ixidir.directory.state import DirectoryState
 from ixidir.dn import DN
@@ -98,6 +99,7 @@ def prepare_add(
     *,
     import_mode: bool = False,
     pending: Mapping[str, Entry] | None = None,
+    hashes: SecretHashes | None = None,
 ) -> Entry:
     """Every check of an add, in OpenLDAP's order; returns the entry to write."""
     waiting = pending or {}
@@ -115,7 +117,7 @@ def prepare_add(
         raise NoSuchObject(f"parent of {request.dn} does not exist", matched_dn=matched)
     attributes = _collect(state, request, import_mode=import_mode)
     add_rdn_values(state, dn, attributes)
-    protect_secrets(state, attributes)
+    protect_secrets(state, attributes, hashes=hashes)
     return build_new_entry(state, principal, dn, key, attributes)
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 
 from ixidir.directory.operational import COMPUTED
-from ixidir.directory.passwords import hash_password, is_hashed
+from ixidir.directory.passwords import Cleartext, SecretHashes, is_hashed
 from ixidir.directory.pins import protect_pin
 from ixidir.directory.state import DirectoryState
 from ixidir.dn import DN
-from ixidir.errors import ConstraintViolation, InvalidAttributeSyntax, UnwillingToPerform
+from ixidir.errors import (
+    ConstraintViolation,
+    InvalidAttributeSyntax,
+    LDAPError,
+    UnwillingToPerform,
+)
 from ixidir.schema import AttributeType
 from ixidir.schema.schema import ava_value_bytes
 
@@ -40,21 +45,47 @@ def protect_secrets(
     attributes: Working,
     *,
     previous: Mapping[str, Sequence[bytes]] | None = None,
+    hashes: SecretHashes | None = None,
 ) -> None:
     """Hash userPassword values that are not hashed yet (imports keep theirs); check and hash
     ixiVmPin by the PIN rules and stamp ixiVmPinChangedAt (`pins.protect_pin`).
 
     `previous` is the entry's attributes before a modify or modrdn, None for an add.
+    `hashes`: computed ahead (`cleartext_secrets`), so no hash is computed here.
     """
+    known = hashes or SecretHashes()
     policy = state.password_policy
     if USER_PASSWORD in attributes:
         attributes[USER_PASSWORD] = [
-            value if is_hashed(value) else hash_password(value, policy)
+            value if is_hashed(value) else known.password(value, policy)
             for value in attributes[USER_PASSWORD]
         ]
+    iterations = state.settings.pin_iterations
     protect_pin(
-        attributes, previous=previous, iterations=state.settings.pin_iterations, clock=state.clock
+        attributes, previous=previous, iterations=iterations, clock=state.clock, hashes=known
     )
+
+
+def cleartext_secrets(
+    state: DirectoryState, values: Iterable[tuple[str, Sequence[bytes]]]
+) -> Cleartext | None:
+    """The cleartext userPassword and ixiVmPin values among a write's (attribute, values), to
+    hash on a thread before the write is checked; None when there are none."""
+    passwords: list[bytes] = []
+    pins: list[bytes] = []
+    for name, given in values:
+        try:
+            attribute = resolve(state, name).name
+        except LDAPError:
+            continue  # the write is refused when it is checked
+        if attribute == USER_PASSWORD:
+            passwords.extend(value for value in given if not is_hashed(value))
+        elif attribute == VM_PIN:
+            pins.extend(value for value in given if not value.startswith(b"{"))
+    if not passwords and not pins:
+        return None
+    iterations = state.settings.pin_iterations
+    return Cleartext(tuple(passwords), tuple(pins), state.password_policy, iterations)
 
 
 def add_rdn_values(state: DirectoryState, dn: DN, attributes: Working) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ixidir.directory.ops.attributes import USER_PASSWORD
 from ixidir.directory.passwords import verify_password
 from ixidir.directory.requests import ANONYMOUS, AccessClass, Principal
@@ -12,8 +14,42 @@ from ixidir.errors import InvalidCredentials, InvalidDNSyntax, UnwillingToPerfor
 _BAD_CREDENTIALS = "invalid credentials"
 
 
+@dataclass(frozen=True, slots=True)
+class BindCheck:
+    """A simple bind waiting for its password to be checked against stored hashes.
+
+    `verify` is pure CPU (PBKDF2: ~270 ms at the default cost) and reads no directory state,
+    so a server runs it on a thread while its event loop serves others; `finish_bind` then
+    decides on the loop. `principal` is who the connection becomes when a hash matches.
+    """
+
+    key: str
+    principal: Principal
+    stored: tuple[bytes, ...]
+    password: bytes
+    is_known_wrong: bool = False  # refused before against the same hashes (bindcache.py)
+
+    def verify(self) -> bytes | None:
+        """The stored value the password matches, None when none does."""
+        if self.is_known_wrong:
+            return None
+        for value in self.stored:
+            if verify_password(value, self.password):
+                return value
+        return None
+
+
 def bind(state: DirectoryState, dn: str, password: bytes) -> Principal:
     """Anonymous for an empty name and password; else the entry's userPassword decides."""
+    started = begin_bind(state, dn, password)
+    if isinstance(started, Principal):
+        return started
+    return finish_bind(state, started, started.verify())
+
+
+def begin_bind(state: DirectoryState, dn: str, password: bytes) -> Principal | BindCheck:
+    """Everything of a bind but hashing: the principal when no hash needs computing (anonymous,
+    or a bind the cache has seen), else the check to run; refusals raise."""
     if not dn:
         if password:
             raise UnwillingToPerform("a password without a name is not a valid bind")
@@ -29,20 +65,24 @@ def bind(state: DirectoryState, dn: str, password: bytes) -> Principal:
     stored = entry.attributes.get(USER_PASSWORD, ()) if entry is not None else ()
     if not stored and key == state.admin_key and state.settings.admin_password:
         stored = (state.settings.admin_password,)
-    if not any(_verify(state, key, value, password) for value in stored):
+    if not stored:
         raise InvalidCredentials(_BAD_CREDENTIALS)
     name = str(entry.dn) if entry is not None else str(parsed)
-    return Principal(dn=name, access=_access(state, key))
+    principal = Principal(dn=name, access=_access(state, key))
+    # Skipped when the same password matched the same hash before (bindcache.py).
+    if any(state.bind_cache.knows(key, value, password) for value in stored):
+        return principal
+    wrong = state.bind_cache.is_refused(key, stored, password)
+    return BindCheck(key, principal, tuple(stored), password, is_known_wrong=wrong)
 
 
-def _verify(state: DirectoryState, key: str, stored: bytes, password: bytes) -> bool:
-    """verify_password, skipped when the same password matched the same hash before."""
-    if state.bind_cache.knows(key, stored, password):
-        return True
-    if verify_password(stored, password):
-        state.bind_cache.remember(key, stored, password)
-        return True
-    return False
+def finish_bind(state: DirectoryState, check: BindCheck, matched: bytes | None) -> Principal:
+    """The bind's outcome once `check.verify()` returned `matched`."""
+    if matched is None:
+        state.bind_cache.remember_refusal(check.key, check.stored, check.password)
+        raise InvalidCredentials(_BAD_CREDENTIALS)
+    state.bind_cache.remember(check.key, matched, check.password)
+    return check.principal
 
 
 def _access(state: DirectoryState, key: str) -> AccessClass:

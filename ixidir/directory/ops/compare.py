@@ -8,6 +8,8 @@ Compare cannot be used to guess passwords (users authenticate by Bind).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ixidir.directory import pins
 from ixidir.directory.acl import SECRET_ATTRIBUTES
 from ixidir.directory.dit import Entry
@@ -26,9 +28,35 @@ from ixidir.schema import AttributeType
 OBJECT_CLASS = "objectClass"
 
 
+@dataclass(frozen=True, slots=True)
+class SecretCheck:
+    """A Compare against stored hashes: `verify` is pure CPU (PBKDF2), so a server runs it on
+    a thread."""
+
+    stored: tuple[bytes, ...]
+    candidate: bytes
+
+    def verify(self) -> bool:
+        return any(verify_password(hashed, self.candidate) for hashed in self.stored)
+
+
 def compare(
     state: DirectoryState, principal: Principal, dn_text: str, attr: str, value: bytes
 ) -> bool:
+    started = begin_compare(state, principal, dn_text, attr, value)
+    if isinstance(started, pins.PinCheck):
+        result = pins.finish_verify_pin(state, started, now=state.clock())
+        return result.result is pins.PinOutcome.OK
+    if isinstance(started, SecretCheck):
+        return started.verify()
+    return started
+
+
+def begin_compare(
+    state: DirectoryState, principal: Principal, dn_text: str, attr: str, value: bytes
+) -> bool | pins.PinCheck | SecretCheck:
+    """The answer, or the hash check it waits for: a PIN (counted like the verify-PIN
+    operation, `pins.settle_pin`) or another secret."""
     dn, key = state.parse_dn(dn_text)
     reader = state.reader(principal)
     entry = state.dit.get(key)
@@ -39,8 +67,8 @@ def compare(
     if at.name == VM_PIN and principal.access is AccessClass.SERVICE:
         # The voice package's Compare counts failures and locks like the verify-PIN operation
         # (SCHEMA.md): a locked mailbox compares false whatever the PIN.
-        result = pins.verify_pin(state, principal, dn_text, value, now=state.clock())
-        return result.result is pins.PinOutcome.OK
+        started = pins.begin_verify_pin(state, principal, dn_text, value, now=state.clock())
+        return started if isinstance(started, pins.PinCheck) else False  # locked
     if at.name in SECRET_ATTRIBUTES:
         return _compare_secret(principal, entry, at, value)
     if at.equality is None:
@@ -56,11 +84,13 @@ def compare(
     return contains(at, values, value)
 
 
-def _compare_secret(principal: Principal, entry: Entry, at: AttributeType, value: bytes) -> bool:
+def _compare_secret(
+    principal: Principal, entry: Entry, at: AttributeType, value: bytes
+) -> SecretCheck:
     allowed = {AccessClass.ADMIN} | ({AccessClass.SERVICE} if at.name == VM_PIN else set())
     if principal.access not in allowed:
         raise InsufficientAccessRights(f"{at.name}: comparison not allowed")
     stored = entry.attributes.get(at.name)
     if not stored:
         raise NoSuchAttribute(f"{at.name}: no such attribute")
-    return any(verify_password(hashed, value) for hashed in stored)
+    return SecretCheck(tuple(stored), value)

@@ -15,7 +15,7 @@ from ixidir.directory.ops.attributes import (
     refuse_no_user_modification,
     resolve,
 )
-from ixidir.directory.passwords import verify_password
+from ixidir.directory.passwords import SecretHashes, verify_password
 from ixidir.directory.requests import AccessClass, Modification, ModifyRequest, ModOp, Principal
 from ixidir.directory.state import DirectoryState
 from ixidir.errors import (
@@ -39,7 +39,19 @@ _SECRETS = (USER_PASSWORD, VM_PIN)
 
 
 def modify(state: DirectoryState, principal: Principal, request: ModifyRequest) -> None:
-    """The admin may change anything; a user only its own userPassword; nobody else anything."""
+    state.write(puts=[modified_entry(state, principal, request)])
+
+
+def modified_entry(
+    state: DirectoryState,
+    principal: Principal,
+    request: ModifyRequest,
+    hashes: SecretHashes | None = None,
+) -> Entry:
+    """The entry after the modify, checked; nothing written.
+
+    The admin may change anything; a user only its own userPassword; nobody else anything.
+    """
     dn, key = state.parse_dn(request.dn)
     is_self = principal.dn != "" and state.principal_key(principal) == key
     if not state.is_admin(principal):
@@ -56,8 +68,7 @@ def modify(state: DirectoryState, principal: Principal, request: ModifyRequest) 
     attributes: Working = {name: list(values) for name, values in entry.attributes.items()}
     for change in request.changes:
         apply_modification(state, attributes, change)
-    updated = finish_modified_entry(state, principal, entry, attributes)
-    state.write(puts=[updated])
+    return finish_modified_entry(state, principal, entry, attributes, hashes)
 
 
 def apply_modification(state: DirectoryState, attributes: Working, change: Modification) -> None:
@@ -129,14 +140,18 @@ def _increment(at: AttributeType, current: list[bytes], values: tuple[bytes, ...
 
 
 def finish_modified_entry(
-    state: DirectoryState, principal: Principal, entry: Entry, attributes: Working
+    state: DirectoryState,
+    principal: Principal,
+    entry: Entry,
+    attributes: Working,
+    hashes: SecretHashes | None = None,
 ) -> Entry:
     """RDN values kept, structural class unchanged, secrets hashed, schema checked, stamped."""
     for ava in entry.dn.rdn.avas:
         at = state.schema.attribute(ava.attr)
         if not contains(at, attributes.get(at.name, ()), ava_value_bytes(ava.value)):
             raise NotAllowedOnRDN(f"{at.name}: cannot remove a value of the entry's RDN")
-    protect_secrets(state, attributes, previous=entry.attributes)
+    protect_secrets(state, attributes, previous=entry.attributes, hashes=hashes)
     attributes.pop(STRUCTURAL_OBJECT_CLASS, None)
     classes = entry_classes(state.schema, attributes.get("objectClass") or ())
     structural = structural_class(classes)

@@ -20,7 +20,16 @@ from ixidir.schema.schema import ava_value_bytes
 
 
 def modify_dn(state: DirectoryState, principal: Principal, request: ModifyDNRequest) -> None:
-    """Admin only. Every descendant gets its new DN in the same store transaction."""
+    state.write(puts=renamed_entries(state, principal, request))
+
+
+def renamed_entries(
+    state: DirectoryState, principal: Principal, request: ModifyDNRequest
+) -> list[Entry]:
+    """The renamed entry and its re-based subtree, checked; nothing written.
+
+    Admin only. Every descendant gets its new DN in the same store transaction.
+    """
     dn, key = state.parse_dn(request.dn)
     new_rdn = _parse_rdn(request.new_rdn)
     if not state.is_admin(principal):
@@ -46,7 +55,7 @@ def modify_dn(state: DirectoryState, principal: Principal, request: ModifyDNRequ
         uuid=entry.uuid, dn=new_dn, dn_key=new_key, attributes=entry.attributes
     )
     renamed = finish_modified_entry(state, principal, moved, attributes)
-    state.write(puts=[renamed, *_moved_descendants(state, entry, new_dn)])
+    return [renamed, *_moved_descendants(state, entry, new_dn)]
 
 
 def _parse_rdn(text: str) -> RDN:
