@@ -18,6 +18,7 @@ def race(module: str, args: list[str], processes: int) -> list[int]:
             cwd=REPOSITORY,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(processes)
@@ -30,10 +31,13 @@ def race(module: str, args: list[str], processes: int) -> list[int]:
             assert worker.stdin is not None
             worker.stdin.write("go\n")
             worker.stdin.flush()
-        outputs = [worker.communicate(timeout=240)[0] for worker in workers]
+        results = [worker.communicate(timeout=240) for worker in workers]
     finally:
         for worker in workers:
             if worker.poll() is None:
                 worker.kill()
-    assert all(worker.returncode == 0 for worker in workers)
-    return [int(output.split()[-1]) for output in outputs]
+    failed = [
+        error for worker, (_, error) in zip(workers, results, strict=True) if worker.returncode
+    ]
+    assert not failed, "\n".join(failed)  # a worker's traceback says why it failed
+    return [int(output.split()[-1]) for output, _ in results]
