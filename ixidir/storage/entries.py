@@ -21,11 +21,19 @@ from ixidir.directory.ports import (
     StorageError,
     StoredEntry,
 )
+from ixidir.storage.bulk import (
+    EntryParameters,
+    delete_routing_keys,
+    insert_changelog_items,
+    insert_routing_keys,
+    key_chunks,
+    packable,
+    put_entries,
+)
 from ixidir.storage.database import is_lost_race, translate
 from ixidir.storage.migrations import CHANGE_EVENT, utc_now
 from ixidir.storage.rows import (
     DELETE,
-    DELETE_ROUTING_KEYS,
     INSERT_ROUTING_KEY,
     SELECT_CHANGES,
     SELECT_ENTRIES,
@@ -51,7 +59,6 @@ MAX_COMMIT_ATTEMPTS = 32
 _NEXT_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + 1 WHERE ID = 1 RETURNING SEQ"
 _LAST_SEQUENCE = "SELECT SEQ FROM CHANGELOG_HEAD WHERE ID = 1"
 _INSERT_CHANGE = "INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) VALUES (?, ?)"
-_INSERT_ITEM = "INSERT INTO CHANGELOG_ITEMS (SEQ, UUID, KIND) VALUES (?, ?, ?)"
 _CHANGE_STAMP = (
     "SELECT D.GUID, (SELECT COMMITTED_AT FROM CHANGELOG WHERE SEQ = ?) "
     "FROM DATABASE_IDENTITY D WHERE D.ID = 1"
@@ -251,11 +258,16 @@ class FirebirdEntryStore:
     def _write_all(self, writes: Sequence[EntryWrite]) -> int:
         kinds: dict[str, str] = {}
         keys: dict[str, frozenset[str]] = {}
+        packed: list[EntryParameters] = []
         with self._write.cursor() as puts, self._write.cursor() as deletes:
             for write in writes:
                 match write:
                     case PutEntry(entry=entry, routing_keys=routing_keys):
-                        puts.execute(UPSERT, entry_parameters(entry))
+                        parameters = entry_parameters(entry)
+                        if packable(parameters):
+                            packed.append(parameters)
+                        else:
+                            puts.execute(UPSERT, parameters)
                         kinds[entry.uuid] = "P"
                         keys[entry.uuid] = routing_keys
                     case DeleteEntry(uuid=uuid):
@@ -264,12 +276,13 @@ class FirebirdEntryStore:
                         keys[uuid] = frozenset()
                     case RekeyEntry(uuid=uuid, routing_keys=routing_keys):
                         keys[check_uuid(uuid)] = routing_keys
+            put_entries(puts, packed)
         self._replace_routing_keys(keys)
         with self._write.cursor() as cursor:
             # Last, so the head row stays locked only from here to commit (see migrations.py).
             sequence = _single_int(cursor.execute(_NEXT_SEQUENCE).fetchone())
             cursor.execute(_INSERT_CHANGE, (sequence, utc_now()))
-            cursor.executemany(_INSERT_ITEM, [(sequence, u, k) for u, k in kinds.items()])
+            insert_changelog_items(cursor, sequence, kinds.items())
         return sequence
 
     def _replace_routing_keys(self, keys: dict[str, frozenset[str]]) -> None:
@@ -278,20 +291,39 @@ class FirebirdEntryStore:
         Every old row goes first, so one change may move a number from one entry to another.
         The primary key on KEY is what refuses a second holder: a concurrent uncommitted insert
         of the same key makes ours wait (up to WRITE_LOCK_TIMEOUT) and fail once it commits.
+        Keys go in packed chunks (storage.bulk); a chunk that is refused was undone whole by
+        its statement, and is inserted again key by key to name the key and its holder.
         """
+        rows = [
+            (check_routing_key(key), uuid)
+            for uuid, entry_keys in keys.items()
+            for key in sorted(entry_keys)
+        ]
         with self._write.cursor() as cursor:
-            cursor.executemany(DELETE_ROUTING_KEYS, [(uuid,) for uuid in keys])
-            for uuid, entry_keys in keys.items():
-                for key in sorted(entry_keys):
-                    try:
-                        cursor.execute(INSERT_ROUTING_KEY, (check_routing_key(key), uuid))
-                    except DriverError as exc:
-                        if is_lost_race(exc):
-                            raise  # commit() runs the whole change again
-                        error = translate(exc, "recording a routing key")
-                        if not isinstance(error, StorageConflict):
-                            raise error from exc
-                        raise self._number_conflict(cursor, key) from exc
+            delete_routing_keys(cursor, keys)
+            for chunk in key_chunks(rows):
+                try:
+                    insert_routing_keys(cursor, chunk)
+                except DriverError as exc:
+                    if is_lost_race(exc):
+                        raise  # commit() runs the whole change again
+                    error = translate(exc, "recording routing keys")
+                    if not isinstance(error, StorageConflict):
+                        raise error from exc
+                    self._insert_keys_one_by_one(cursor, chunk)
+
+    def _insert_keys_one_by_one(self, cursor: Any, rows: Sequence[tuple[str, str]]) -> None:
+        """Insert (key, uuid) rows singly; the first one refused raises naming its holder."""
+        for key, uuid in rows:
+            try:
+                cursor.execute(INSERT_ROUTING_KEY, (key, uuid))
+            except DriverError as exc:
+                if is_lost_race(exc):
+                    raise
+                error = translate(exc, "recording a routing key")
+                if not isinstance(error, StorageConflict):
+                    raise error from exc
+                raise self._number_conflict(cursor, key) from exc
 
     @staticmethod
     def _number_conflict(cursor: Any, key: str) -> NumberConflict:
