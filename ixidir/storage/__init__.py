@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from firebird.driver import Connection
+
 from ixidir.directory.ports import StorageUnavailable
 from ixidir.storage.database import EMBEDDED_USER, open_database, parse_dsn
 from ixidir.storage.embedded import prepare_embedded_runtime
@@ -19,6 +21,7 @@ __all__ = [
     "DATABASE_FILE",
     "SCHEMA_VERSION",
     "FirebirdEntryStore",
+    "open_connection",
     "open_entry_store",
     "runtime_root_for",
 ]
@@ -42,6 +45,24 @@ def open_entry_store(
     database file must use the same root: its `lock` folder is where they coordinate. A process
     has one root (see `embedded.prepare_embedded_runtime`).
     """
+    connection = open_connection(
+        data_dir, dsn, create=create, user=user, password=password, runtime_root=runtime_root
+    )
+    return FirebirdEntryStore(connection)
+
+
+def open_connection(
+    data_dir: Path | None,
+    dsn: str | None,
+    *,
+    create: bool,
+    user: str = EMBEDDED_USER,
+    password: str | None = None,
+    runtime_root: Path | None = None,
+    schema_version: int = SCHEMA_VERSION,
+) -> Connection:
+    """A plain connection to the database `open_entry_store` opens, its schema migrated to
+    `schema_version` (a restore fills a database at its backup's version, then migrates)."""
     if dsn is None:
         if data_dir is None:
             raise StorageUnavailable("no data directory and no database DSN given")
@@ -53,11 +74,11 @@ def open_entry_store(
         Path(target).parent.mkdir(parents=True, exist_ok=True)
     connection = open_database(target, create=create, user=user, password=password)
     try:
-        migrate(connection)
+        migrate(connection, target=schema_version)
     except BaseException:
         connection.close()
         raise
-    return FirebirdEntryStore(connection)
+    return connection
 
 
 def runtime_root_for(data_dir: Path | None) -> Path:
