@@ -61,12 +61,15 @@ def settings_from(config: Config, *, extended_oids: list[str] | None = None) -> 
     )
 
 
-def open_store(data_dir: Path, config: Config, *, create: bool = False) -> FirebirdEntryStore:
+def open_store(
+    data_dir: Path, config: Config, *, create: bool = False, cache_pages: int | None = None
+) -> FirebirdEntryStore:
     """The configured store: the embedded file in `data_dir`, or the Firebird server's DSN."""
     user, password = _login(data_dir, config)
     return open_entry_store(
-        data_dir, config.storage_dsn, create=create, user=user, password=password
-    )
+        data_dir, config.storage_dsn, create=create, user=user, password=password,
+        cache_pages=cache_pages,
+    )  # fmt: skip
 
 
 def open_database_of(
@@ -120,10 +123,14 @@ def build_directory(
 
 
 @contextmanager
-def opened(data_dir: Path, *, load: bool = True) -> Iterator[Opened]:
-    """Open and (by default) load the directory of `data_dir`; closes the store afterwards."""
+def opened(
+    data_dir: Path, *, load: bool = True, cache_pages: int | None = None
+) -> Iterator[Opened]:
+    """Open and (by default) load the directory of `data_dir`; closes the store afterwards.
+
+    `cache_pages`: a larger page cache for this process's attachment (bulk writes)."""
     config = load_config(data_dir)
-    store = open_store(data_dir, config)
+    store = open_store(data_dir, config, cache_pages=cache_pages)
     try:
         if load:
             with loading_heap():

@@ -35,6 +35,7 @@ def open_entry_store(
     user: str = EMBEDDED_USER,
     password: str | None = None,
     runtime_root: Path | None = None,
+    cache_pages: int | None = None,
 ) -> FirebirdEntryStore:
     """Open (or create) the entry store, with its schema migrated to SCHEMA_VERSION.
 
@@ -46,8 +47,9 @@ def open_entry_store(
     has one root (see `embedded.prepare_embedded_runtime`).
     """
     connection = open_connection(
-        data_dir, dsn, create=create, user=user, password=password, runtime_root=runtime_root
-    )
+        data_dir, dsn, create=create, user=user, password=password, runtime_root=runtime_root,
+        cache_pages=cache_pages,
+    )  # fmt: skip
     return FirebirdEntryStore(connection)
 
 
@@ -60,6 +62,7 @@ def open_connection(
     password: str | None = None,
     runtime_root: Path | None = None,
     schema_version: int = SCHEMA_VERSION,
+    cache_pages: int | None = None,
 ) -> Connection:
     """A plain connection to the database `open_entry_store` opens, its schema migrated to
     `schema_version` (a restore fills a database at its backup's version, then migrates)."""
@@ -72,7 +75,9 @@ def open_connection(
     prepare_embedded_runtime(runtime_root or runtime_root_for(data_dir))
     if create and not parse_dsn(target).is_server:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-    connection = open_database(target, create=create, user=user, password=password)
+    connection = open_database(
+        target, create=create, user=user, password=password, cache_pages=cache_pages
+    )
     try:
         migrate(connection, target=schema_version)
     except BaseException:
