@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,7 +36,14 @@ from twisted.logger import (
 from ixidir.admin.addresses import bind_failure, check_bindable, parse_addresses
 from ixidir.admin.errors import AdminError
 from ixidir.admin.heap import loading_heap
-from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
+from ixidir.admin.retention import Pruner, resync, retention_of
+from ixidir.admin.runtime import (
+    build_directory,
+    open_counters,
+    open_database_of,
+    open_store,
+    utc_now,
+)
 from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
 from ixidir.config import load_config
 from ixidir.directory.directory import Directory
@@ -48,6 +56,8 @@ from ixidir.server.listen import bound_addresses, format_address, listen, reserv
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
+from ixidir.storage.changelog import HistoryPruned
+from ixidir.storage.migrations import utc_now as changelog_clock
 
 log = Logger(namespace="ixidir")
 PURGE_INTERVAL_SECONDS = 24 * 60 * 60
@@ -135,6 +145,14 @@ def serve(
     # SIGTERM sent after them always stops the server cleanly.
     follower = Follower(directory, reactor, open_store(data_dir, config))
     reactor.callWhenRunning(follower.start)
+    if not is_worker:  # one process per node prunes the changelog (admin.retention)
+        pruner = Pruner(
+            open_database_of(data_dir, config),
+            partial(retention_of, directory.state),
+            clock=changelog_clock,
+        )
+        reactor.callWhenRunning(pruner.start)
+        reactor.addSystemEventTrigger("before", "shutdown", pruner.stop)
     reactor.callWhenRunning(_announce, ports)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
     reactor.run()
@@ -294,7 +312,11 @@ class Follower:
         try:
             while not self._stopping.is_set():
                 store.wait_for_change(FOLLOW_POLL_SECONDS)
-                changes = store.changes_since(self._seen)
+                try:
+                    changes = store.changes_since(self._seen)
+                except HistoryPruned as pruned:
+                    self._seen = resync(self._directory, store, self._reactor, pruned)
+                    continue
                 if changes:
                     self._seen = changes[-1].sequence
                     self._reactor.callFromThread(self._directory.apply_changes, changes)

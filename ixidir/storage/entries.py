@@ -30,6 +30,7 @@ from ixidir.storage.bulk import (
     packable,
     put_entries,
 )
+from ixidir.storage.changelog import HEAD, SELECT_HEADS, check_history
 from ixidir.storage.database import is_lost_race, translate
 from ixidir.storage.migrations import CHANGE_EVENT, utc_now
 from ixidir.storage.rows import (
@@ -221,15 +222,19 @@ class FirebirdEntryStore:
         """The changes committed after `sequence`, oldest first, with the entries' current rows.
 
         An entry written by a change and deleted since is reported among its `deleted`.
+        HistoryPruned when some of them were pruned (storage.changelog): reload instead.
         """
-        rows = self._reading(
-            "reading the changelog",
-            lambda cursor: cursor.execute(SELECT_CHANGES, (sequence,)).fetchall(),
+        heads, rows = self._reading(
+            "reading the changelog", lambda cursor: _changes(cursor, sequence)
         )
+        check_history(heads, sequence)
         changes = _group_changes(rows)
         # The caller holds everything up to `sequence` already: a follower starting from a
-        # loaded directory must not be woken again and again for changes it has.
-        self._reported = max(self._reported, sequence, changes[-1].sequence if changes else 0)
+        # loaded directory must not be woken again and again for changes it has. The head,
+        # read before the changes, counts as reported too: a sequence number that was taken
+        # and never committed (a gap) must not wake `wait_for_change` forever.
+        newest = changes[-1].sequence if changes else 0
+        self._reported = max(self._reported, sequence, heads.get(HEAD, 0), newest)
         return changes
 
     def wait_for_change(self, timeout: float) -> bool:
@@ -369,6 +374,12 @@ def _single_int(row: tuple[Any, ...] | None) -> int:
     if row is None:
         raise StorageError("the changelog head row is missing")
     return int(row[0])
+
+
+def _changes(cursor: Any, sequence: int) -> tuple[dict[int, int], list[tuple[Any, ...]]]:
+    """The changelog head rows, then the changes after `sequence`, in one transaction."""
+    heads = {int(key): int(value) for key, value in cursor.execute(SELECT_HEADS).fetchall()}
+    return heads, cursor.execute(SELECT_CHANGES, (sequence,)).fetchall()
 
 
 def _group_changes(rows: Sequence[tuple[Any, ...]]) -> list[Change]:
