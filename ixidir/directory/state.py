@@ -289,7 +289,7 @@ class DirectoryState:
         for entry in entries:
             self.dit.put(entry)
         pairs = [(entry.uuid, entry.attributes) for entry in entries]
-        self.index.add_many(pairs)
+        self.index.add_many(pairs, defer_values=True)  # value tables at first use
         self.routing.rebuild(pairs)
         return len(entries)
 
