@@ -81,6 +81,34 @@ BEGIN
   END
 END"""
 
+# Reading: the entries whose record fits a chunk, packed by the engine the same way (without
+# the hash); the others (large attributes, very long DNs) come as rows (UNPACKED_ENTRIES).
+# Measured at 100,000 entries: 1.7 s packed and split in Python, 2.3 s as plain rows unsplit.
+_READ_ENTRIES = """EXECUTE BLOCK RETURNS (D VARCHAR(32000) CHARACTER SET OCTETS) AS
+DECLARE U CHAR(36) CHARACTER SET OCTETS;
+DECLARE N VARCHAR(8000) CHARACTER SET OCTETS;
+DECLARE K VARCHAR(8000) CHARACTER SET OCTETS;
+DECLARE A VARCHAR(32000) CHARACTER SET OCTETS;
+DECLARE L INTEGER;
+BEGIN
+  D = '';
+  FOR SELECT UUID, DN, DN_KEY, ATTRS FROM ENTRIES WHERE ATTRS IS NOT NULL
+      INTO :U, :N, :K, :A DO BEGIN
+    L = 51 + OCTET_LENGTH(:N) + OCTET_LENGTH(:K) + OCTET_LENGTH(:A);
+    IF (L <= 32000) THEN BEGIN
+      IF (OCTET_LENGTH(:D) + L > 32000) THEN BEGIN SUSPEND; D = ''; END
+      D = :D || :U || LPAD(OCTET_LENGTH(:N), 5, '0') || LPAD(OCTET_LENGTH(:K), 5, '0')
+        || LPAD(OCTET_LENGTH(:A), 5, '0') || :N || :K || :A;
+    END
+  END
+  IF (OCTET_LENGTH(:D) > 0) THEN SUSPEND;
+END"""
+UNPACKED_ENTRIES = (
+    "SELECT E.UUID, E.DN, E.DN_KEY, E.ATTRS, E.ATTRS_LARGE FROM ENTRIES E WHERE E.ATTRS IS NULL "
+    "OR 51 + OCTET_LENGTH(E.DN) + OCTET_LENGTH(E.DN_KEY) + OCTET_LENGTH(E.ATTRS) > 32000"
+)
+READ_CHUNKS = 64
+
 EntryParameters = tuple[str, str, str, bytes, bytes | None, bytes | None]
 
 
@@ -116,6 +144,30 @@ def insert_changelog_items(cursor: Any, sequence: int, items: Iterable[tuple[str
     """Insert change `sequence`'s (uuid, kind) items."""
     for chunk in _chunks(uuid.encode() + kind.encode() for uuid, kind in items):
         cursor.execute(_INSERT_ITEMS, (sequence, chunk))
+
+
+def read_entries(cursor: Any) -> Iterator[tuple[str, str, str, bytes]]:
+    """(uuid, DN, DN key, attribute data) of every entry not in UNPACKED_ENTRIES."""
+    cursor.execute(_READ_ENTRIES)
+    while rows := cursor.fetchmany(READ_CHUNKS):
+        for (chunk,) in rows:
+            yield from _unpack_entries(chunk)
+
+
+def _unpack_entries(chunk: bytes) -> Iterator[tuple[str, str, str, bytes]]:
+    position, end = 0, len(chunk)
+    while position < end:
+        head = position + UUID_LENGTH
+        name_end = head + 3 * _LENGTH_DIGITS + int(chunk[head : head + 5])
+        key_end = name_end + int(chunk[head + 5 : head + 10])
+        data_end = key_end + int(chunk[head + 10 : head + 15])
+        yield (
+            chunk[position:head].decode("ascii"),
+            chunk[head + 15 : name_end].decode("utf-8"),
+            chunk[name_end:key_end].decode("utf-8"),
+            chunk[key_end:data_end],
+        )
+        position = data_end
 
 
 def key_chunks(keys: Sequence[tuple[str, str]]) -> Iterator[Sequence[tuple[str, str]]]:

@@ -21,7 +21,9 @@ from ixidir.directory.ports import (
     StorageError,
     StoredEntry,
 )
+from ixidir.storage.attributes import decode_attributes
 from ixidir.storage.bulk import (
+    UNPACKED_ENTRIES,
     EntryParameters,
     delete_routing_keys,
     insert_changelog_items,
@@ -29,6 +31,7 @@ from ixidir.storage.bulk import (
     key_chunks,
     packable,
     put_entries,
+    read_entries,
 )
 from ixidir.storage.changelog import HEAD, SELECT_HEADS, check_history
 from ixidir.storage.database import is_lost_race, translate
@@ -37,7 +40,6 @@ from ixidir.storage.rows import (
     DELETE,
     INSERT_ROUTING_KEY,
     SELECT_CHANGES,
-    SELECT_ENTRIES,
     SELECT_KEY_HOLDER,
     UPSERT,
     check_routing_key,
@@ -145,7 +147,8 @@ class FirebirdEntryStore:
         """Every stored entry, from one snapshot whose last sequence becomes `loaded_sequence`.
 
         Changes committed while loading are not in the result: replay `changes_since`
-        (`loaded_sequence`) afterwards. Rows are fetched LOAD_BATCH at a time.
+        (`loaded_sequence`) afterwards. Most entries arrive packed many to a fetch
+        (storage.bulk.read_entries), the others (large attributes) LOAD_BATCH rows at a time.
         """
         snapshot = self._connection.transaction_manager(
             tpb(Isolation.SNAPSHOT, access_mode=TraAccessMode.READ)
@@ -157,7 +160,9 @@ class FirebirdEntryStore:
                 cursor.execute(_LAST_SEQUENCE)
                 self.loaded_sequence = _single_int(cursor.fetchone())
                 self._reported = max(self._reported, self.loaded_sequence)
-                cursor.execute(SELECT_ENTRIES)
+                for uuid, dn, dn_key, data in read_entries(cursor):
+                    yield StoredEntry(uuid, dn, dn_key, decode_attributes(data))
+                cursor.execute(UNPACKED_ENTRIES)
                 while rows := cursor.fetchmany(LOAD_BATCH):
                     yield from map(entry_from_row, rows)
             snapshot.commit()

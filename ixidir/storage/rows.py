@@ -13,7 +13,6 @@ MAX_DN_CHARACTERS = 2000
 MAX_INLINE_ATTRIBUTES = 32000
 UUID_LENGTH = 36
 
-SELECT_ENTRIES = "SELECT E.UUID, E.DN, E.DN_KEY, E.ATTRS, E.ATTRS_LARGE FROM ENTRIES E"
 # Each changelog row, its items and the items' entries as they are now (NULLs when deleted).
 SELECT_CHANGES = (
     "SELECT C.SEQ, I.UUID, E.UUID, E.DN, E.DN_KEY, E.ATTRS, E.ATTRS_LARGE FROM CHANGELOG C "
@@ -65,7 +64,7 @@ def entry_parameters(entry: StoredEntry) -> tuple[str, str, str, bytes, bytes | 
 
 
 def entry_from_row(row: tuple[Any, ...]) -> StoredEntry:
-    """A StoredEntry from the entry columns of SELECT_ENTRIES."""
+    """A StoredEntry from the entry columns (UUID, DN, DN_KEY, ATTRS, ATTRS_LARGE)."""
     uuid, dn, dn_key, inline, large = row
     data = inline if inline is not None else large
     if not isinstance(data, bytes):
