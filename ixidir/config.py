@@ -47,6 +47,8 @@ KEY_HELP = {
     "tls_certificate": "PEM certificate for LDAPS/StartTLS (with tls_key)",
     "tls_key": "PEM private key for tls_certificate",
     "log_level": "one of debug, info, warning, error, critical",
+    "snapshot_every_changes": "write a start-up snapshot after this many changes; 0 = not for that",
+    "snapshot_every_minutes": "write one this many minutes after a change; 0 = not for that",
 }
 
 
@@ -97,6 +99,10 @@ class Config:
     tls_certificate: str | None = None
     tls_key: str | None = None
     log_level: str = "info"
+    # Periodic start-up snapshots (ixidir.admin.snapshots): a start after a crash replays at
+    # most about this many changes (warmstart.MAX_REPLAYED_CHANGES refuses more on a small site).
+    snapshot_every_changes: int = 1000
+    snapshot_every_minutes: int = 30
 
     def __post_init__(self) -> None:
         _check_dn("base_dn", self.base_dn)
@@ -120,6 +126,9 @@ class Config:
             raise ConfigError("'size_limit' must be 0 (none) or positive", key="size_limit")
         if (self.tls_certificate is None) != (self.tls_key is None):
             raise ConfigError("'tls_certificate' and 'tls_key' go together", key="tls_key")
+        for key in ("snapshot_every_changes", "snapshot_every_minutes"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{key!r} must be 0 (off) or positive", key=key)
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(
                 f"'log_level' must be one of {', '.join(LOG_LEVELS)}", key="log_level"

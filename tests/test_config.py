@@ -72,6 +72,8 @@ size_limit = 500
 tls_certificate = "cert.pem"
 tls_key = "key.pem"
 log_level = "debug"
+snapshot_every_changes = 0
+snapshot_every_minutes = 5
 """
     write_toml(tmp_path, text)
     config = load_config(tmp_path)
@@ -79,6 +81,7 @@ log_level = "debug"
     assert config.service_accounts == ("cn=connector,o=ixi",)
     assert (config.anonymous_read, config.size_limit, config.tls_key) == (True, 500, "key.pem")
     assert config.workers == 2
+    assert (config.snapshot_every_changes, config.snapshot_every_minutes) == (0, 5)
     assert {item.name for item in fields(Config)} == set(tomllib.loads(text))
 
 

@@ -44,6 +44,7 @@ from ixidir.admin.runtime import (
     open_store,
     utc_now,
 )
+from ixidir.admin.snapshots import periodic_snapshots
 from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
 from ixidir.config import load_config
 from ixidir.directory.directory import Directory
@@ -153,6 +154,9 @@ def serve(
         )
         reactor.callWhenRunning(pruner.start)
         reactor.addSystemEventTrigger("before", "shutdown", pruner.stop)
+        snapshots = periodic_snapshots(data_dir, config, directory, reactor=reactor)
+        reactor.callWhenRunning(snapshots.start)
+        reactor.addSystemEventTrigger("before", "shutdown", snapshots.stop)
     reactor.callWhenRunning(_announce, ports)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
     reactor.run()
