@@ -20,6 +20,7 @@ from pathlib import Path
 from ixidir import __version__
 from ixidir.admin.errors import AdminError
 from ixidir.admin.runtime import open_database_of
+from ixidir.admin.transfer import IMPORT_CACHE_PAGES
 from ixidir.config import CONFIG_FILE, load_config, write_config
 from ixidir.storage import DATABASE_FILE, SCHEMA_VERSION
 from ixidir.storage.backup import BackupError, read_header, restore_backup, write_backup
@@ -107,7 +108,11 @@ def _restore_into(
             config, storage_dsn=None, storage_user=None, storage_password_file=None
         )
         write_config(data_dir, config)
-    connection = open_database_of(data_dir, config, create=True, schema_version=version)
+    # The database is created first, then attached again with an import's page cache.
+    open_database_of(data_dir, config, create=True, schema_version=version).close()
+    connection = open_database_of(
+        data_dir, config, schema_version=version, cache_pages=IMPORT_CACHE_PAGES
+    )
     try:
         try:
             counts = restore_backup(connection, path)

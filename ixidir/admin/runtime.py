@@ -73,13 +73,18 @@ def open_store(
 
 
 def open_database_of(
-    data_dir: Path, config: Config, *, create: bool = False, schema_version: int = SCHEMA_VERSION
+    data_dir: Path,
+    config: Config,
+    *,
+    create: bool = False,
+    schema_version: int = SCHEMA_VERSION,
+    cache_pages: int | None = None,
 ) -> Connection:
     """A plain connection to the configured database (backup and restore read whole tables)."""
     user, password = _login(data_dir, config)
     return open_connection(
         data_dir, config.storage_dsn, create=create, user=user, password=password,
-        schema_version=schema_version,
+        schema_version=schema_version, cache_pages=cache_pages,
     )  # fmt: skip
 
 
