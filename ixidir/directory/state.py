@@ -302,5 +302,5 @@ def _needs_escaping(text: str) -> bool:
 def _stored(entry: Entry) -> StoredEntry:
     attributes = {name: list(values) for name, values in entry.attributes.items()}
     return StoredEntry(
-        uuid=entry.uuid, dn=str(entry.dn), dn_key=entry.dn_key, attributes=attributes
+        uuid=entry.uuid, dn=entry.dn_text, dn_key=entry.dn_key, attributes=attributes
     )
