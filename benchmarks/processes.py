@@ -48,6 +48,31 @@ def rss_mib(pid: int) -> float:
     return _status_kib(pid, "VmRSS") / _KIB_PER_MIB
 
 
+def tree_rss_mib(pid: int) -> float:
+    """VmRSS of the process and all its descendants (a server's workers), in MiB.
+
+    Shared pages (the parent's copy-on-write memory a forked child still shares) count once per
+    process, as top and ps show them; ixidir's workers are started fresh, so they share little.
+    """
+    return sum(rss_mib(member) for member in _tree(pid))
+
+
+def _tree(pid: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending.extend(parents.get(current, ()))
+    return found
+
+
 def peak_rss_mib(pid: int) -> float:
     """Peak resident set size so far (VmHWM), in MiB."""
     return _status_kib(pid, "VmHWM") / _KIB_PER_MIB

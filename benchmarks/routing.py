@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from loadgen import LoadResult, Query, fair_queries, next_first, parenthesized_queries, run_load
-from processes import rss_mib
+from processes import tree_rss_mib
 from report import Pair, Row, Target, median, print_table
 from servers import SERVERS, Server, add_arguments, per_server, running_pair
 
@@ -87,8 +87,8 @@ def report(
 
     rows = [
         Row("start-up s", *per_server(lambda s: servers[s][0])),
-        Row("RSS after start MiB", *per_server(lambda s: servers[s][1])),
-        Row("RSS after the load MiB", *per_server(lambda s: servers[s][2])),
+        Row("RSS after start MiB (all processes)", *per_server(lambda s: servers[s][1])),
+        Row("RSS after the load MiB (all processes)", *per_server(lambda s: servers[s][2])),
     ]
     for name, _, _, unique in SCENARIOS:
         checked, target = TARGETS[name]
@@ -128,9 +128,9 @@ def main() -> None:
     queries, paren = fair_queries(args.users), parenthesized_queries(args.users)
     print(f"{len(queries)} fair query numbers, {len(paren)} stored with parentheses", flush=True)
     with running_pair(args, passwords=False) as servers:
-        started = {s.name: (s.startup_seconds, rss_mib(s.pid)) for s in servers}
+        started = {s.name: (s.startup_seconds, tree_rss_mib(s.pid)) for s in servers}
         loads = measure(servers, queries, args)
-        figures = {s.name: (*started[s.name], rss_mib(s.pid)) for s in servers}
+        figures = {s.name: (*started[s.name], tree_rss_mib(s.pid)) for s in servers}
         routed = {
             s.name: run_load(s.port, paren, connections=1, depth=16, requests=len(paren))
             for s in servers

@@ -134,6 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
     exp = commands.add_parser("export", parents=[data], help="write the whole directory as LDIF")
     exp.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
 
+    backup = commands.add_parser(
+        "backup", parents=[data], help="write every table of the (running) site, at one moment"
+    )
+    backup.add_argument("-o", "--output", type=Path, required=True, help="the backup file")
+    restore = commands.add_parser(
+        "restore", parents=[data], help="make a new data directory from a backup"
+    )
+    restore.add_argument("file", type=Path, help="a file `ixidir backup` wrote")
+
     route = commands.add_parser(
         "route", parents=[data], help="print the mail and DN a number routes to"
     )
@@ -287,6 +296,14 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
             from ixidir.admin.transfer import export_ldif
 
             return export_ldif(data_dir, args.output)
+        case "backup":
+            from ixidir.admin.backup import backup
+
+            return backup(data_dir, args.output)
+        case "restore":
+            from ixidir.admin.backup import restore
+
+            return restore(data_dir, args.file)
         case "route":
             from ixidir.admin.routes import print_route
 

@@ -59,6 +59,8 @@ KEY_HELP = {
         " absent = never"
     ),
     "log_level": "one of debug, info, warning, error, critical",
+    "snapshot_every_changes": "write a start-up snapshot after this many changes; 0 = not for that",
+    "snapshot_every_minutes": "write one this many minutes after a change; 0 = not for that",
 }
 
 
@@ -119,6 +121,10 @@ class Config:
     # `ixidir init` writes "off-host" explicitly, which is how a new directory differs.
     simple_bind_tls: str | None = None
     log_level: str = "info"
+    # Periodic start-up snapshots (ixidir.admin.snapshots): a start after a crash replays at
+    # most about this many changes (warmstart.MAX_REPLAYED_CHANGES refuses more on a small site).
+    snapshot_every_changes: int = 1000
+    snapshot_every_minutes: int = 30
 
     def __post_init__(self) -> None:
         _check_dn("base_dn", self.base_dn)
@@ -154,6 +160,9 @@ class Config:
                 f"'simple_bind_tls' must be one of {', '.join(SIMPLE_BIND_TLS)}",
                 key="simple_bind_tls",
             )
+        for key in ("snapshot_every_changes", "snapshot_every_minutes"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{key!r} must be 0 (off) or positive", key=key)
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(
                 f"'log_level' must be one of {', '.join(LOG_LEVELS)}", key="log_level"

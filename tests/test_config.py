@@ -77,6 +77,8 @@ tls_certificate = "cert.pem"
 tls_key = "key.pem"
 simple_bind_tls = "always"
 log_level = "debug"
+snapshot_every_changes = 0
+snapshot_every_minutes = 5
 """
     write_toml(tmp_path, text)
     config = load_config(tmp_path)
@@ -85,6 +87,7 @@ log_level = "debug"
     assert (config.anonymous_read, config.size_limit, config.tls_key) == (True, 500, "key.pem")
     assert config.workers == 2
     assert (config.listen_ldaps, config.simple_bind_tls) == (("0.0.0.0:636",), "always")
+    assert (config.snapshot_every_changes, config.snapshot_every_minutes) == (0, 5)
     assert {item.name for item in fields(Config)} == set(tomllib.loads(text))
 
 

@@ -127,9 +127,9 @@ def plan(
     """Sort the items into additions, skips (noted) and restore replacements."""
     state = directory.state
     init_keys = {state.key_of(DN.parse(dn)) for dn in init_dns}
-    existing = {key: entry for key, entry in _held(directory, items)}
-    is_fresh = all(entry.dn_key in init_keys for entry in state.dit.entries())
     keyed = [(item, _key(directory, item)) for item in items]
+    existing = dict(_held(directory, keyed))
+    is_fresh = all(entry.dn_key in init_keys for entry in state.dit.entries())
     if not rebase and is_fresh and state.base_key in existing:
         notes.once("restore", RESTORING)
         replacements = [(item, existing[key]) for item, key in keyed if key in existing]
@@ -155,9 +155,9 @@ def _key(directory: Directory, item: Item) -> str:
         return ""  # the add names the bad DN with its line
 
 
-def _held(directory: Directory, items: Iterable[Item]) -> Iterable[tuple[str, Entry]]:
-    for item in items:
-        key = _key(directory, item)
+def _held(directory: Directory, keyed: Iterable[tuple[Item, str]]) -> Iterable[tuple[str, Entry]]:
+    """The entries we hold under the items' keys (each item's DN parsed once, by `plan`)."""
+    for _, key in keyed:
         entry = directory.state.dit.get(key) if key else None
         if entry is not None:
             yield key, entry

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from firebird.driver import Connection
+
 from ixidir.admin.heap import loading_heap
 from ixidir.admin.warmstart import load_directory
 from ixidir.config import Config, load_config, resolve_path
@@ -20,8 +22,9 @@ from ixidir.directory.directory import Directory, DirectorySettings
 from ixidir.directory.requests import AccessClass, Principal
 from ixidir.schema import load_default_schema
 from ixidir.server.capabilities import root_dse_extra
-from ixidir.storage import FirebirdEntryStore, open_entry_store
+from ixidir.storage import SCHEMA_VERSION, FirebirdEntryStore, open_connection, open_entry_store
 from ixidir.storage.counters import FirebirdCounterStore, open_counter_store
+from ixidir.storage.database import EMBEDDED_USER
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +61,41 @@ def settings_from(config: Config, *, extended_oids: list[str] | None = None) -> 
     )
 
 
-def open_store(data_dir: Path, config: Config, *, create: bool = False) -> FirebirdEntryStore:
+def open_store(
+    data_dir: Path, config: Config, *, create: bool = False, cache_pages: int | None = None
+) -> FirebirdEntryStore:
     """The configured store: the embedded file in `data_dir`, or the Firebird server's DSN."""
+    user, password = _login(data_dir, config)
+    return open_entry_store(
+        data_dir, config.storage_dsn, create=create, user=user, password=password,
+        cache_pages=cache_pages,
+    )  # fmt: skip
+
+
+def open_database_of(
+    data_dir: Path,
+    config: Config,
+    *,
+    create: bool = False,
+    schema_version: int = SCHEMA_VERSION,
+    cache_pages: int | None = None,
+) -> Connection:
+    """A plain connection to the configured database (backup and restore read whole tables)."""
+    user, password = _login(data_dir, config)
+    return open_connection(
+        data_dir, config.storage_dsn, create=create, user=user, password=password,
+        schema_version=schema_version, cache_pages=cache_pages,
+    )  # fmt: skip
+
+
+def _login(data_dir: Path, config: Config) -> tuple[str, str | None]:
+    """The Firebird user and password the configuration names (else the embedded user)."""
     password = None
     if config.storage_password_file:
         path = resolve_path(data_dir, config.storage_password_file)
         password = path.read_text(encoding="utf-8").strip()
-    if config.storage_dsn and config.storage_user:
-        return open_entry_store(
-            data_dir, config.storage_dsn, create=create, user=config.storage_user, password=password
-        )
-    return open_entry_store(data_dir, config.storage_dsn, create=create, password=password)
+    user = config.storage_user if config.storage_dsn and config.storage_user else EMBEDDED_USER
+    return user, password
 
 
 def open_counters(data_dir: Path, config: Config) -> FirebirdCounterStore:
@@ -101,10 +128,14 @@ def build_directory(
 
 
 @contextmanager
-def opened(data_dir: Path, *, load: bool = True) -> Iterator[Opened]:
-    """Open and (by default) load the directory of `data_dir`; closes the store afterwards."""
+def opened(
+    data_dir: Path, *, load: bool = True, cache_pages: int | None = None
+) -> Iterator[Opened]:
+    """Open and (by default) load the directory of `data_dir`; closes the store afterwards.
+
+    `cache_pages`: a larger page cache for this process's attachment (bulk writes)."""
     config = load_config(data_dir)
-    store = open_store(data_dir, config)
+    store = open_store(data_dir, config, cache_pages=cache_pages)
     try:
         if load:
             with loading_heap():

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -37,7 +38,15 @@ from twisted.logger import (
 from ixidir.admin.addresses import bind_failure, check_bindable, parse_addresses
 from ixidir.admin.errors import AdminError
 from ixidir.admin.heap import loading_heap
-from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
+from ixidir.admin.retention import Pruner, resync, retention_of
+from ixidir.admin.runtime import (
+    build_directory,
+    open_counters,
+    open_database_of,
+    open_store,
+    utc_now,
+)
+from ixidir.admin.snapshots import periodic_snapshots
 from ixidir.admin.threads import ServerThreads
 from ixidir.admin.tls_serving import bind_policy, check_ldaps, load_tls, watch_certificate
 from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
@@ -52,6 +61,8 @@ from ixidir.server.listen import bound_addresses, format_address, listen, reserv
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
+from ixidir.storage.changelog import HistoryPruned
+from ixidir.storage.migrations import utc_now as changelog_clock
 from ixidir.storage.writer import CounterWriter
 
 log = Logger(namespace="ixidir")
@@ -164,6 +175,17 @@ def serve(
     threads.start()
     reactor.callWhenRunning(follower.start)
     watch_certificate(reactor, factory, data_dir=data_dir, log=log, children=children)
+    if not is_worker:  # one process per node prunes the changelog (admin.retention)
+        pruner = Pruner(
+            open_database_of(data_dir, config),
+            partial(retention_of, directory.state),
+            clock=changelog_clock,
+        )
+        reactor.callWhenRunning(pruner.start)
+        reactor.addSystemEventTrigger("before", "shutdown", pruner.stop)
+        snapshots = periodic_snapshots(data_dir, config, directory, reactor=reactor)
+        reactor.callWhenRunning(snapshots.start)
+        reactor.addSystemEventTrigger("before", "shutdown", snapshots.stop)
     reactor.callWhenRunning(_announce, ports, ldaps_ports)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
     reactor.addSystemEventTrigger("before", "shutdown", threads.stop)
@@ -337,7 +359,11 @@ class Follower:
                 store.wait_for_change(FOLLOW_POLL_SECONDS)
                 # This server's own writes are in memory already (applied in order, so the
                 # directory's sequence has no gap below it): read only what comes after.
-                changes = store.changes_since(max(self._seen, self._directory.sequence))
+                try:
+                    changes = store.changes_since(max(self._seen, self._directory.sequence))
+                except HistoryPruned as pruned:
+                    self._seen = resync(self._directory, store, self._reactor, pruned)
+                    continue
                 if changes:
                     self._seen = changes[-1].sequence
                     self._reactor.callFromThread(self._directory.apply_changes, changes)

@@ -21,6 +21,10 @@ from ixidir.errors import LDAPError
 from ixidir.ldif import LdifError, LdifRecord, format_record, parse_ldif, write_ldif
 
 _DROP_NOTHING = DropPolicy()
+# The import's page cache (16 KiB pages: 320 MiB at most, as it fills): the ~9,000 pages of
+# 100,000 users stay in it, where Firebird's default 256 evicted dirty index pages with a forced
+# write each (100,000 synthetic entries in one commit: 28 s with 256 pages, 15 s with 20,000).
+IMPORT_CACHE_PAGES = 20_000
 
 
 def import_ldif(
@@ -47,7 +51,7 @@ def import_ldif(
     move = _rebaser(rebase, base_dn=base_dn) if rebase else None
     items = [Item(_add_request(record, source, move), record) for record in records]
     notes = Notes()
-    with opened(data_dir) as data:
+    with opened(data_dir, cache_pages=IMPORT_CACHE_PAGES) as data:
         if move is not None:
             schema = data.directory.state.schema
             items = [clean(item, schema=schema, move=move, notes=notes) for item in items]

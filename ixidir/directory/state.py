@@ -361,7 +361,7 @@ class DirectoryState:
         for entry in entries:
             self.dit.put(entry)
         pairs = [(entry.uuid, entry.attributes) for entry in entries]
-        self.index.add_many(pairs)
+        self.index.add_many(pairs, defer_values=True)  # value tables at first use
         self.routing.rebuild(pairs)
         return len(entries)
 
@@ -379,5 +379,5 @@ def _needs_escaping(text: str) -> bool:
 def _stored(entry: Entry) -> StoredEntry:
     attributes = {name: list(values) for name, values in entry.attributes.items()}
     return StoredEntry(
-        uuid=entry.uuid, dn=str(entry.dn), dn_key=entry.dn_key, attributes=attributes
+        uuid=entry.uuid, dn=entry.dn_text, dn_key=entry.dn_key, attributes=attributes
     )

@@ -47,6 +47,8 @@ INTEGER_RANGES: Mapping[str, tuple[int | None, int | None]] = {
     "ixiSiteDdiLength": (0, None),
     "ixiVmPinMaxFailures": (1, None),
     "ixiVmPinLockoutSeconds": (0, None),
+    "ixiChangelogKeepDays": (0, None),
+    "ixiChangelogMaxEntries": (1, None),
 }
 
 # The daily-limit pairs: (mode attribute, limit attribute).

@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from firebird.driver import Connection
+
 from ixidir.directory.ports import StorageUnavailable
 from ixidir.storage.database import EMBEDDED_USER, open_database, parse_dsn
 from ixidir.storage.embedded import prepare_embedded_runtime
@@ -19,6 +21,7 @@ __all__ = [
     "DATABASE_FILE",
     "SCHEMA_VERSION",
     "FirebirdEntryStore",
+    "open_connection",
     "open_entry_store",
     "runtime_root_for",
 ]
@@ -32,6 +35,7 @@ def open_entry_store(
     user: str = EMBEDDED_USER,
     password: str | None = None,
     runtime_root: Path | None = None,
+    cache_pages: int | None = None,
 ) -> FirebirdEntryStore:
     """Open (or create) the entry store, with its schema migrated to SCHEMA_VERSION.
 
@@ -42,6 +46,26 @@ def open_entry_store(
     database file must use the same root: its `lock` folder is where they coordinate. A process
     has one root (see `embedded.prepare_embedded_runtime`).
     """
+    connection = open_connection(
+        data_dir, dsn, create=create, user=user, password=password, runtime_root=runtime_root,
+        cache_pages=cache_pages,
+    )  # fmt: skip
+    return FirebirdEntryStore(connection)
+
+
+def open_connection(
+    data_dir: Path | None,
+    dsn: str | None,
+    *,
+    create: bool,
+    user: str = EMBEDDED_USER,
+    password: str | None = None,
+    runtime_root: Path | None = None,
+    schema_version: int = SCHEMA_VERSION,
+    cache_pages: int | None = None,
+) -> Connection:
+    """A plain connection to the database `open_entry_store` opens, its schema migrated to
+    `schema_version` (a restore fills a database at its backup's version, then migrates)."""
     if dsn is None:
         if data_dir is None:
             raise StorageUnavailable("no data directory and no database DSN given")
@@ -51,13 +75,15 @@ def open_entry_store(
     prepare_embedded_runtime(runtime_root or runtime_root_for(data_dir))
     if create and not parse_dsn(target).is_server:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-    connection = open_database(target, create=create, user=user, password=password)
+    connection = open_database(
+        target, create=create, user=user, password=password, cache_pages=cache_pages
+    )
     try:
-        migrate(connection)
+        migrate(connection, target=schema_version)
     except BaseException:
         connection.close()
         raise
-    return FirebirdEntryStore(connection)
+    return connection
 
 
 def runtime_root_for(data_dir: Path | None) -> Path:

@@ -102,8 +102,13 @@ def open_database(
     create: bool,
     user: str = EMBEDDED_USER,
     password: str | None = None,
+    cache_pages: int | None = None,
 ) -> Connection:
     """Attach to (or create) the database at `dsn`; see `parse_dsn` for the accepted forms.
+
+    `cache_pages` sets this attachment's page cache (embedded SuperClassic: each attachment
+    has its own, 256 pages by default): a bulk write into a large database evicts dirty index
+    pages from a small cache, and with forced writes each eviction is a synchronous write.
 
     Created databases get 16 KiB pages, UTF8 as default character set and forced writes ON,
     so a committed write is on the disk when commit returns (DESIGN.md "Reads from memory").
@@ -116,7 +121,8 @@ def open_database(
         if create:
             connection = create_database(_create_config(target.dsn), user=user, password=password)
         else:
-            connection = connect(target.dsn, user=user, password=password, charset=CHARSET)
+            name = target.dsn if cache_pages is None else _cache_config(target.dsn, cache_pages)
+            connection = connect(name, user=user, password=password, charset=CHARSET)
     except DriverError as exc:
         raise _open_failure(exc, target, user=user, create=create) from exc
     try:
@@ -189,6 +195,16 @@ def _create_config(dsn: str) -> str:
     config.page_size.value = PAGE_SIZE
     config.forced_writes.value = True
     config.db_charset.value = CHARSET
+    config.charset.value = CHARSET
+    return name
+
+
+def _cache_config(dsn: str, pages: int) -> str:
+    """Register (once per process) an attachment to `dsn` with a page cache of `pages`."""
+    name = f"ixidir-cache-{pages}:{dsn}"
+    config = driver_config.get_database(name) or driver_config.register_database(name)
+    config.dsn.value = dsn
+    config.cache_size.value = pages
     config.charset.value = CHARSET
     return name
 

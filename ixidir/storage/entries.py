@@ -24,15 +24,26 @@ from ixidir.directory.ports import (
     StorageError,
     StoredEntry,
 )
+from ixidir.storage.attributes import decode_attributes
+from ixidir.storage.bulk import (
+    UNPACKED_ENTRIES,
+    EntryParameters,
+    delete_routing_keys,
+    insert_changelog_items,
+    insert_routing_keys,
+    key_chunks,
+    packable,
+    put_entries,
+    read_entries,
+)
+from ixidir.storage.changelog import HEAD, SELECT_HEADS, check_history
 from ixidir.storage.database import is_lost_race, translate
 from ixidir.storage.literals import bind_literals, blocks, quoted
 from ixidir.storage.migrations import CHANGE_EVENT, utc_now
 from ixidir.storage.rows import (
     DELETE,
-    DELETE_ROUTING_KEYS,
     INSERT_ROUTING_KEY,
     SELECT_CHANGES,
-    SELECT_ENTRIES,
     SELECT_KEY_HOLDER,
     UPSERT,
     check_routing_key,
@@ -56,7 +67,6 @@ MAX_COMMIT_ATTEMPTS = 32
 _ADVANCE_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + ? WHERE ID = 1 RETURNING SEQ"
 _LAST_SEQUENCE = "SELECT SEQ FROM CHANGELOG_HEAD WHERE ID = 1"
 _INSERT_CHANGE = "INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) VALUES (?, ?)"
-_INSERT_ITEM = "INSERT INTO CHANGELOG_ITEMS (SEQ, UUID, KIND) VALUES (?, ?, ?)"
 _CHANGE_STAMP = (
     "SELECT D.GUID, (SELECT COMMITTED_AT FROM CHANGELOG WHERE SEQ = ?) "
     "FROM DATABASE_IDENTITY D WHERE D.ID = 1"
@@ -142,7 +152,8 @@ class FirebirdEntryStore:
         """Every stored entry, from one snapshot whose last sequence becomes `loaded_sequence`.
 
         Changes committed while loading are not in the result: replay `changes_since`
-        (`loaded_sequence`) afterwards. Rows are fetched LOAD_BATCH at a time.
+        (`loaded_sequence`) afterwards. Most entries arrive packed many to a fetch
+        (storage.bulk.read_entries), the others (large attributes) LOAD_BATCH rows at a time.
         """
         snapshot = self._connection.transaction_manager(
             tpb(Isolation.SNAPSHOT, access_mode=TraAccessMode.READ)
@@ -154,7 +165,9 @@ class FirebirdEntryStore:
                 cursor.execute(_LAST_SEQUENCE)
                 self.loaded_sequence = _single_int(cursor.fetchone())
                 self._reported = max(self._reported, self.loaded_sequence)
-                cursor.execute(SELECT_ENTRIES)
+                for uuid, dn, dn_key, data in read_entries(cursor):
+                    yield StoredEntry(uuid, dn, dn_key, decode_attributes(data))
+                cursor.execute(UNPACKED_ENTRIES)
                 while rows := cursor.fetchmany(LOAD_BATCH):
                     yield from map(entry_from_row, rows)
             snapshot.commit()
@@ -245,15 +258,19 @@ class FirebirdEntryStore:
         """The changes committed after `sequence`, oldest first, with the entries' current rows.
 
         An entry written by a change and deleted since is reported among its `deleted`.
+        HistoryPruned when some of them were pruned (storage.changelog): reload instead.
         """
-        rows = self._reading(
-            "reading the changelog",
-            lambda cursor: cursor.execute(SELECT_CHANGES, (sequence,)).fetchall(),
+        heads, rows = self._reading(
+            "reading the changelog", lambda cursor: _changes(cursor, sequence)
         )
+        check_history(heads, sequence)
         changes = _group_changes(rows)
         # The caller holds everything up to `sequence` already: a follower starting from a
-        # loaded directory must not be woken again and again for changes it has.
-        self._reported = max(self._reported, sequence, changes[-1].sequence if changes else 0)
+        # loaded directory must not be woken again and again for changes it has. The head,
+        # read before the changes, counts as reported too: a sequence number that was taken
+        # and never committed (a gap) must not wake `wait_for_change` forever.
+        newest = changes[-1].sequence if changes else 0
+        self._reported = max(self._reported, sequence, heads.get(HEAD, 0), newest)
         return changes
 
     def wait_for_change(self, timeout: float) -> bool:
@@ -289,9 +306,9 @@ class FirebirdEntryStore:
     def _write_changes(
         self, statements: _Statements, changes: Sequence[Sequence[EntryWrite]]
     ) -> list[int]:
-        """Write the changes in phases, each in as few round trips as it allows: the entries
-        (one statement each), the old routing keys of every written entry (one block), the new
-        keys (one statement each), the changelog (one block). Batched changes never share an
+        """Write the changes in phases, each in as few round trips as it allows (rows packed many
+        to a statement, storage/bulk.py): the entries, the old routing keys of every written
+        entry, the new keys, the changelog. Batched changes never share an
         entry or a number (server/writes.py), so dropping all old keys first is what each
         change alone would do. A unique key hit raises BatchRefused naming its change."""
         written = [
@@ -299,10 +316,7 @@ class FirebirdEntryStore:
             for index, writes in enumerate(changes)
         ]
         uuids = [uuid for _, keys in written for uuid in keys]
-        if uuids:
-            drops = [bind_literals(DELETE_ROUTING_KEYS, (quoted(uuid),)) for uuid in uuids]
-            for drop in blocks(drops):
-                statements.drop_keys.execute(drop)
+        delete_routing_keys(statements.drop_keys, uuids)
         for index, (_, keys) in enumerate(written):
             _refusing(index, partial(self._add_routing_keys, statements, keys))
         return self._record(statements, [kinds for kinds, _ in written])
@@ -314,10 +328,15 @@ class FirebirdEntryStore:
         """Write one change's entries; its changelog kinds and its entries' routing keys."""
         kinds: dict[str, str] = {}
         keys: dict[str, frozenset[str]] = {}
+        packed: list[EntryParameters] = []
         for write in writes:
             match write:
                 case PutEntry(entry=entry, routing_keys=routing_keys):
-                    statements.puts.execute(UPSERT, entry_parameters(entry))
+                    parameters = entry_parameters(entry)
+                    if packable(parameters):
+                        packed.append(parameters)
+                    else:
+                        statements.puts.execute(UPSERT, parameters)
                     kinds[entry.uuid] = "P"
                     keys[entry.uuid] = routing_keys
                 case DeleteEntry(uuid=uuid):
@@ -326,6 +345,7 @@ class FirebirdEntryStore:
                     keys[uuid] = frozenset()
                 case RekeyEntry(uuid=uuid, routing_keys=routing_keys):
                     keys[check_uuid(uuid)] = routing_keys
+        put_entries(statements.packed, packed)
         return kinds, keys
 
     @staticmethod
@@ -340,13 +360,10 @@ class FirebirdEntryStore:
         sequences = list(range(last - len(kinds) + 1, last + 1))
         now = _timestamp_literal(utc_now())
         rows = [bind_literals(_INSERT_CHANGE, (str(sequence), now)) for sequence in sequences]
-        rows.extend(
-            bind_literals(_INSERT_ITEM, (str(sequence), quoted(uuid), quoted(kind)))
-            for sequence, change in zip(sequences, kinds, strict=True)
-            for uuid, kind in change.items()
-        )
         for rows_block in blocks(rows):
-            statements.items.execute(rows_block)
+            cursor.execute(rows_block)
+        for sequence, change in zip(sequences, kinds, strict=True):
+            insert_changelog_items(statements.items, sequence, change.items())
         return sequences
 
     def _add_routing_keys(self, statements: _Statements, keys: dict[str, frozenset[str]]) -> None:
@@ -354,19 +371,40 @@ class FirebirdEntryStore:
 
         The primary key on KEY is what refuses a second holder: a concurrent uncommitted insert
         of the same key makes ours wait (up to WRITE_LOCK_TIMEOUT) and fail once it commits.
+        Keys go in packed chunks (storage.bulk); a chunk that is refused was undone whole by
+        its statement, and is inserted again key by key to name the key and its holder.
         """
+        rows = [
+            (check_routing_key(key), uuid)
+            for uuid, entry_keys in keys.items()
+            for key in sorted(entry_keys)
+        ]
         cursor = statements.add_keys
-        for uuid, entry_keys in keys.items():
-            for key in sorted(entry_keys):
-                try:
-                    cursor.execute(INSERT_ROUTING_KEY, (check_routing_key(key), uuid))
-                except DriverError as exc:
-                    if is_lost_race(exc):
-                        raise  # the commit runs the whole change again
-                    error = translate(exc, "recording a routing key")
-                    if not isinstance(error, StorageConflict):
-                        raise error from exc
-                    raise self._number_conflict(statements.holders, key) from exc
+        for chunk in key_chunks(rows):
+            try:
+                insert_routing_keys(cursor, chunk)
+            except DriverError as exc:
+                if is_lost_race(exc):
+                    raise  # the commit runs the whole change again
+                error = translate(exc, "recording routing keys")
+                if not isinstance(error, StorageConflict):
+                    raise error from exc
+                self._insert_keys_one_by_one(statements, chunk)
+
+    def _insert_keys_one_by_one(
+        self, statements: _Statements, rows: Sequence[tuple[str, str]]
+    ) -> None:
+        """Insert (key, uuid) rows singly; the first one refused raises naming its holder."""
+        for key, uuid in rows:
+            try:
+                statements.add_key.execute(INSERT_ROUTING_KEY, (key, uuid))
+            except DriverError as exc:
+                if is_lost_race(exc):
+                    raise
+                error = translate(exc, "recording a routing key")
+                if not isinstance(error, StorageConflict):
+                    raise error from exc
+                raise self._number_conflict(statements.holders, key) from exc
 
     @staticmethod
     def _number_conflict(cursor: Any, key: str) -> NumberConflict:
@@ -413,12 +451,14 @@ class _Statements:
     of changes reuses them: firebird-driver re-prepares a cursor whose SQL changes)."""
 
     def __init__(self, transaction: Any) -> None:
-        self._cursors = [transaction.cursor() for _ in range(7)]
+        self._cursors = [transaction.cursor() for _ in range(9)]
         (
             self.puts,
+            self.packed,
             self.deletes,
             self.drop_keys,
             self.add_keys,
+            self.add_key,
             self.holders,
             self.changelog,
             self.items,
@@ -437,6 +477,8 @@ def _refusing(index: int, write: Callable[[], _T]) -> _T:
     try:
         return write()
     except DriverError as exc:
+        if is_lost_race(exc):
+            raise  # the commit runs the whole batch again
         error = translate(exc, "committing a change")
         if not isinstance(error, StorageConflict):
             raise error from exc
@@ -449,6 +491,12 @@ def _single_int(row: tuple[Any, ...] | None) -> int:
     if row is None:
         raise StorageError("the changelog head row is missing")
     return int(row[0])
+
+
+def _changes(cursor: Any, sequence: int) -> tuple[dict[int, int], list[tuple[Any, ...]]]:
+    """The changelog head rows, then the changes after `sequence`, in one transaction."""
+    heads = {int(key): int(value) for key, value in cursor.execute(SELECT_HEADS).fetchall()}
+    return heads, cursor.execute(SELECT_CHANGES, (sequence,)).fetchall()
 
 
 def _group_changes(rows: Sequence[tuple[Any, ...]]) -> list[Change]:

@@ -13,7 +13,6 @@ MAX_DN_CHARACTERS = 2000
 MAX_INLINE_ATTRIBUTES = 32000
 UUID_LENGTH = 36
 
-SELECT_ENTRIES = "SELECT E.UUID, E.DN, E.DN_KEY, E.ATTRS, E.ATTRS_LARGE FROM ENTRIES E"
 # Each changelog row, its items and the items' entries as they are now (NULLs when deleted).
 SELECT_CHANGES = (
     "SELECT C.SEQ, I.UUID, E.UUID, E.DN, E.DN_KEY, E.ATTRS, E.ATTRS_LARGE FROM CHANGELOG C "
@@ -29,7 +28,6 @@ DELETE = "DELETE FROM ENTRIES WHERE UUID = ?"
 
 # Routing keys of migration 3: E.164 digits, at most 15 (ITU-T E.164 §6).
 MAX_ROUTING_KEY = 15
-DELETE_ROUTING_KEYS = "DELETE FROM ROUTING_KEYS WHERE ENTRY_UUID = ?"
 INSERT_ROUTING_KEY = "INSERT INTO ROUTING_KEYS (KEY, ENTRY_UUID) VALUES (?, ?)"
 # Who holds a key, and under which DN, as this transaction sees it (the winner of a race has
 # committed by the time our insert fails).
@@ -66,7 +64,7 @@ def entry_parameters(entry: StoredEntry) -> tuple[str, str, str, bytes, bytes | 
 
 
 def entry_from_row(row: tuple[Any, ...]) -> StoredEntry:
-    """A StoredEntry from the entry columns of SELECT_ENTRIES."""
+    """A StoredEntry from the entry columns (UUID, DN, DN_KEY, ATTRS, ATTRS_LARGE)."""
     uuid, dn, dn_key, inline, large = row
     data = inline if inline is not None else large
     if not isinstance(data, bytes):

@@ -162,17 +162,22 @@ def test_indexed_search_equals_full_scan(population_list: list[Entry], f: Filter
 
 
 @settings(max_examples=60)
+@pytest.mark.parametrize("deferred", [False, True])
 @given(
     st.lists(entries(), min_size=1, max_size=8),
     st.lists(st.tuples(st.integers(0, 7), st.none() | entries()), max_size=10),
 )
 def test_updates_leave_the_index_as_if_built_from_scratch(
-    population_list: list[Entry], changes: list[tuple[int, Entry | None]]
+    deferred: bool, population_list: list[Entry], changes: list[tuple[int, Entry | None]]
 ) -> None:
+    """Also after a load that deferred its value tables (add_many(defer_values=True))."""
     population = dict(enumerate(population_list))
     index = EqualityIndex(SCHEMA, INDEXED)
+    if deferred:
+        index.add_many(population.items(), defer_values=True)
     for key, entry in population.items():
-        index.add(key, entry)
+        if not deferred:
+            index.add(key, entry)
     for key, new in changes:
         old = population.get(key)
         if new is None and old is not None:
