@@ -23,6 +23,7 @@ from ixidir.directory.requests import (
     SearchResultEntry,
 )
 from ixidir.errors import AuthMethodNotSupported, ConfidentialityRequired, ProtocolError, ResultCode
+from ixidir.server.audit import AuditLog, Origin, audited_change
 from ixidir.server.codec import entry_operation, result_operation
 from ixidir.server.controls import (
     PAGED_RESULTS_OID,
@@ -108,9 +109,11 @@ class Session:
         now: Callable[[], float] | None = None,
         tls_configured: bool = False,
         log_searches: bool = True,
+        audit: AuditLog | None = None,
     ) -> None:
         """`log_searches`: log each search at debug level; a server that does not write debug
-        lines turns it off, since a dropped event still costs ~10% of a routing search."""
+        lines turns it off, since a dropped event still costs ~10% of a routing search.
+        `audit`: where changes are logged; `client` and `connection` name this connection."""
         self.principal = ANONYMOUS
         self._log_searches = log_searches
         self.tls_active = False
@@ -121,6 +124,9 @@ class Session:
         self._tls_configured = tls_configured
         self._now = now  # the clock search time limits are measured on (RFC 4511 §4.5.1.5)
         self._paged = PagedSearches()
+        self._audit = audit
+        self.client = ""  # "IP=HOST:PORT", set by the protocol
+        self.connection = ""  # "conn=N"
 
     def respond(self, message: LDAPMessage) -> Iterator[Outgoing]:
         """The replies to one request; abandon and unbind have none (the transport acts)."""
@@ -154,12 +160,26 @@ class Session:
                     self._directory.modify_dn(self.principal, request)
                 case CompareRequest():
                     return [Reply(message_id, self._compare(request))]
+            self._audited(request, SUCCESS)  # the write above has committed
             return [Reply(message_id, Result(_KINDS[type(request)], SUCCESS))]
         # The one boundary where any failure becomes a result code (results.py decides which).
         except Exception as error:  # noqa: BLE001
+            failed: Result | ExtendedResult
             if isinstance(request, ExtendedRequest):
-                return [Reply(message_id, extended_result_for(error, self._log))]
-            return [Reply(message_id, result_for(error, _KINDS[type(request)], self._log))]
+                failed = extended_result_for(error, self._log)
+            else:
+                failed = result_for(error, _KINDS[type(request)], self._log)
+            self._audited(request, failed.code)
+            return [Reply(message_id, failed)]
+
+    def _audited(self, request: Request, code: int) -> None:
+        """Log a change (or a refused one) to the audit log; other requests are not logged."""
+        if self._audit is None:
+            return
+        change = audited_change(request, self.principal)
+        if change is not None:
+            origin = Origin(self.principal.dn, self.client, self.connection)
+            self._audit.record(origin, change, code)
 
     def _bind(self, request: BindRequest) -> None:
         """RFC 4511 §4.2 simple bind; the connection is anonymous unless the bind succeeds."""
@@ -190,6 +210,7 @@ class Session:
             tls_active=self.tls_active,
         )
         reply = handler(call)
+        self._audited(request, SUCCESS)
         result = ExtendedResult(SUCCESS, name=reply.name, value=reply.value)
         if not reply.start_tls:
             return [Reply(message_id, result)]
