@@ -33,8 +33,10 @@ from twisted.logger import (
 )
 
 from ixidir.admin.addresses import bind_failure, check_bindable, parse_addresses
+from ixidir.admin.auditing import open_audit_log
 from ixidir.admin.errors import AdminError
 from ixidir.admin.heap import loading_heap
+from ixidir.admin.limits_serving import connection_limits, raise_file_limit
 from ixidir.admin.runtime import build_directory, open_counters, open_store, utc_now
 from ixidir.admin.tls_serving import bind_policy, check_ldaps, load_tls, watch_certificate
 from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
@@ -112,6 +114,9 @@ def serve(
     purge = LoopingCall(_purge, limits)
     purge.clock = reactor
     purge.start(PURGE_INTERVAL_SECONDS, now=True)
+    raise_file_limit(config.max_connections)
+    audit = open_audit_log(data_dir, config)
+    audit.start()  # records are written by its thread, never on the reactor
     factory = LDAPServerFactory(
         directory,
         max_pdu_size=config.max_pdu_size,
@@ -122,6 +127,8 @@ def serve(
         log_searches=config.log_level == "debug",
         tls=tls,
         simple_bind_tls=bind_policy(config, log),
+        limits=connection_limits(config),
+        audit=audit,
     )
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
@@ -155,6 +162,9 @@ def serve(
         misses=factory.answers.misses,
         lookups=directory.state.routing.index.stats()["lookups"],
     )
+    audit.close()
+    if audit.failed is not None:
+        log.error("could not write the audit log: {error}", error=audit.failed)
     if not is_worker:
         _save_snapshot(data_dir, directory, store)
     counters.close()

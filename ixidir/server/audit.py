@@ -45,8 +45,9 @@ from ixidir.server.messages import DeleteRequest, ExtendedRequest
 
 AUDIT_FILE = "audit.ldif"  # DATA/audit.ldif unless `audit_log` names another file (DESIGN.md)
 MASK = "*****"
-# Rotation as 389-DS (and its Sun/Oracle ancestor) rotates its audit log by default: at 100 MB
-# (nsslapd-auditlog-maxlogsize), keeping 10 files (nsslapd-auditlog-maxlogsperdir). Writes are
+# Rotation as the Sun/Oracle Directory Server (389-DS's relative, same settings) rotates its
+# audit log by default: at 100 MB (nsslapd-auditlog-maxlogsize), keeping 10 files
+# (nsslapd-auditlog-maxlogsperdir). Writes are
 # rare here (administrators, imports), so that is years of history; a fixed constant until a
 # site asks for a setting.
 MAX_BYTES = 100 * 1024 * 1024
