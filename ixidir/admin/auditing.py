@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ixidir.admin.errors import AdminError
 from ixidir.config import Config, resolve_path
 from ixidir.directory.requests import Principal
 from ixidir.server.audit import AUDIT_FILE, AuditLog, Change, Origin
@@ -15,8 +17,10 @@ def audit_log_path(data_dir: Path, config: Config) -> Path:
     return resolve_path(data_dir, config.audit_log or AUDIT_FILE)
 
 
-def open_audit_log(data_dir: Path, config: Config) -> AuditLog:
-    return AuditLog(audit_log_path(data_dir, config))
+def open_audit_log(
+    data_dir: Path, config: Config, *, on_error: Callable[[OSError], None] | None = None
+) -> AuditLog:
+    return AuditLog(audit_log_path(data_dir, config), on_error=on_error)
 
 
 def command_origin(admin: Principal) -> Origin:
@@ -27,4 +31,14 @@ def command_origin(admin: Principal) -> Origin:
 def record(audit: AuditLog | None, admin: Principal, change: Change) -> None:
     """Log a change a command made, once it is committed (nothing when there is no log)."""
     if audit is not None:
-        audit.record(command_origin(admin), change)
+        record_many(audit, admin, (change,))
+
+
+def record_many(audit: AuditLog, admin: Principal, changes: Iterable[Change]) -> None:
+    """Log committed changes in one append; a failure says the changes are made all the same."""
+    try:
+        audit.record_many(command_origin(admin), changes)
+    except OSError as error:
+        raise AdminError(
+            f"the change is made, but {audit.path} could not be written: {error.strerror}"
+        ) from None

@@ -115,7 +115,9 @@ def serve(
     purge.clock = reactor
     purge.start(PURGE_INTERVAL_SECONDS, now=True)
     raise_file_limit(config.max_connections)
-    audit = open_audit_log(data_dir, config)
+    audit = open_audit_log(
+        data_dir, config, on_error=lambda error: log.error("audit log: {error}", error=error)
+    )
     audit.start()  # records are written by its thread, never on the reactor
     factory = LDAPServerFactory(
         directory,
@@ -163,8 +165,6 @@ def serve(
         lookups=directory.state.routing.index.stats()["lookups"],
     )
     audit.close()
-    if audit.failed is not None:
-        log.error("could not write the audit log: {error}", error=audit.failed)
     if not is_worker:
         _save_snapshot(data_dir, directory, store)
     counters.close()

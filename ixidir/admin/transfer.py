@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from itertools import chain
 from pathlib import Path
 
-from ixidir.admin.auditing import command_origin, open_audit_log
+from ixidir.admin.auditing import open_audit_log, record_many
 from ixidir.admin.errors import AdminError
 from ixidir.admin.initialize import DEFAULTS_RDN, PEOPLE_RDN
 from ixidir.admin.legacy import Item, ItemRefused, Notes, clean, plan, write
@@ -69,8 +69,7 @@ def import_ldif(
         if not dry_run:
             added = (item.request for item, _ in chosen.replacements)
             changes = chain(added, (item.request for item in chosen.additions))
-            audit = open_audit_log(data_dir, data.config)
-            audit.record_many(command_origin(data.admin), changes)
+            record_many(open_audit_log(data_dir, data.config), data.admin, changes)
             _leave_snapshot(data)
     for line in notes.lines:
         sys.stderr.write(f"note: {line}\n")

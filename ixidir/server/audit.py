@@ -181,8 +181,11 @@ class AuditLog:
         max_bytes: int = MAX_BYTES,
         keep: int = KEEP_FILES,
         clock: Callable[[], float] = time.time,
+        on_error: Callable[[OSError], None] | None = None,
     ) -> None:
+        """`on_error` hears of a record the writer thread could not write (from that thread)."""
         self.path = path
+        self._on_error = on_error
         self._max_bytes = max_bytes
         self._keep = keep
         self._clock = clock
@@ -225,7 +228,9 @@ class AuditLog:
             try:
                 self._append(text)
             except OSError as error:
-                self.failed = error  # the server logs it at close; the next record may succeed
+                self.failed = error  # the next record may succeed (space freed, folder made)
+                if self._on_error is not None:
+                    self._on_error(error)
 
     def _append(self, text: str) -> None:
         data = text.encode("utf-8")

@@ -30,6 +30,7 @@ from ixidir.server.extended import ExtendedHandler, standard_handlers
 from ixidir.server.facade import Directory
 from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
+from ixidir.server.listen import format_address
 from ixidir.server.messages import (
     NOTICE_OF_DISCONNECTION_OID,
     AbandonRequest,
@@ -157,7 +158,7 @@ class LDAPServerProtocol(Protocol):
         self._session.tls_active = ISSLTransport.providedBy(self.transport)  # LDAPS
         self._session.password_needs_tls = needs_tls(self._config.simple_bind_tls, peer)
         self._config.connections += 1
-        self._session.client = f"IP={peer}:{getattr(address, 'port', '')}"
+        self._session.client = f"IP={format_address(str(peer), getattr(address, 'port', 0))}"
         self._session.connection = f"conn={self._config.connections}"
 
     def _start_idle_timer(self) -> IdleTimer | None:

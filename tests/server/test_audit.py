@@ -174,3 +174,14 @@ def test_searches_binds_and_who_am_i_are_not_logged(tmp_path: Path) -> None:
     connection.bind_admin()
     connection.send(wire.search(2, BASE), wire.extended(3, "1.3.6.1.4.1.4203.1.11.3"))
     assert not path.exists()
+
+
+def test_a_record_the_thread_cannot_write_is_reported_not_raised(tmp_path: Path) -> None:
+    (tmp_path / "not-a-folder").write_text("")
+    errors: list[OSError] = []
+    log = AuditLog(tmp_path / "not-a-folder" / "audit.ldif", on_error=errors.append)
+    log.start()
+    log.record(ORIGIN, Deletion(BOB))
+    log.close()
+    assert len(errors) == 1
+    assert log.failed is errors[0]
