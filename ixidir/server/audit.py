@@ -53,7 +53,12 @@ MASK = "*****"
 MAX_BYTES = 100 * 1024 * 1024
 KEEP_FILES = 10  # audit.ldif and audit.ldif.1 ... audit.ldif.9
 _SECRETS = frozenset(name.lower() for name in SECRET_ATTRIBUTES)
-_OPS = {ModOp.ADD: "add", ModOp.DELETE: "delete", ModOp.REPLACE: "replace"}
+_OPS = {
+    ModOp.ADD: "add",
+    ModOp.DELETE: "delete",
+    ModOp.REPLACE: "replace",
+    ModOp.INCREMENT: "increment",  # RFC 4525 §3 (LDIF)
+}
 _USER_IDENTITY = 0x80  # RFC 3062 PasswdModifyRequestValue userIdentity [0]
 
 

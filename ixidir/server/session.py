@@ -177,9 +177,13 @@ class Session:
         if self._audit is None:
             return
         change = audited_change(request, self.principal)
-        if change is not None:
-            origin = Origin(self.principal.dn, self.client, self.connection)
+        if change is None:
+            return
+        origin = Origin(self.principal.dn, self.client, self.connection)
+        try:
             self._audit.record(origin, change, code)
+        except Exception:  # noqa: BLE001 (the change is made: its answer must still go out)
+            self._log.failure("could not format an audit record")
 
     def _bind(self, request: BindRequest) -> None:
         """RFC 4511 §4.2 simple bind; the connection is anonymous unless the bind succeeds."""

@@ -62,6 +62,14 @@ def test_a_modify_masks_every_secret_value_whatever_its_case_or_options() -> Non
     assert "replace: description\ndescription: ok\n-\n" in text
 
 
+def test_every_modify_operation_has_its_ldif_name() -> None:
+    """RFC 2849 add/delete/replace and RFC 4525 increment."""
+    changes = tuple(Modification(op, "ixiFaxDailyLimit", (b"3",)) for op in ModOp)
+    text = format_entry(ORIGIN, ModifyRequest(BOB, changes), when=WHEN)
+    for name in ("add", "delete", "replace", "increment"):
+        assert f"\n{name}: ixiFaxDailyLimit\nixiFaxDailyLimit: 3\n-\n" in text
+
+
 def test_delete_and_modrdn_records() -> None:
     assert "changetype: delete\n" in format_entry(ORIGIN, Deletion(BOB), when=WHEN)
     text = format_entry(ORIGIN, ModifyDNRequest(BOB, "uid=robert", True, BASE), when=WHEN)
@@ -185,3 +193,18 @@ def test_a_record_the_thread_cannot_write_is_reported_not_raised(tmp_path: Path)
     log.close()
     assert len(errors) == 1
     assert log.failed is errors[0]
+
+
+class BrokenAuditLog(AuditLog):
+    """An audit log whose formatting fails, as a bug in it would."""
+
+    def record(self, origin: Origin, change: object, result: int = 0) -> None:
+        raise RuntimeError("bug")
+
+
+def test_a_failing_audit_record_never_costs_the_client_its_answer(tmp_path: Path) -> None:
+    connection = Connection(FakeDirectory(), audit=BrokenAuditLog(tmp_path / "audit.ldif"))
+    connection.bind_admin()
+    replies = connection.send(wire.delete(2, f"uid=user0,{BASE}"))
+    assert [r.code for _, r, _ in replies] == [ResultCode.SUCCESS]  # type: ignore[union-attr]
+    assert any(event.get("log_failure") for event in connection.events)
