@@ -29,7 +29,26 @@ MAX_WORKERS = 64  # each worker holds the whole directory in memory
 DEFAULT_WORKERS = 1
 # Keys `ixidir init` writes as comments while they hold the default (DESIGN.md: an absent key
 # takes the default, so a better default reaches existing directories).
-FOLLOW_DEFAULT = frozenset({"workers"})
+FOLLOW_DEFAULT = frozenset(
+    {
+        "workers",
+        "size_limit",
+        "time_limit",
+        "max_connections",
+        "max_connections_per_address",
+        "idle_timeout",
+        "max_pending_requests",
+        "anonymous_max_pdu_size",
+    }
+)
+# Resource limits (issue 12 item 3; the README's "Resource limits" says why each default).
+DEFAULT_SIZE_LIMIT = 500  # slapd's `sizelimit` default
+DEFAULT_TIME_LIMIT = 3600  # slapd's `timelimit` default, in seconds
+DEFAULT_MAX_CONNECTIONS = 4096  # per server process (worker): its file descriptors
+DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 256  # loopback is exempt (the connector runs there)
+DEFAULT_IDLE_TIMEOUT = 3600  # seconds; a connector keeps its connection open between calls
+DEFAULT_MAX_PENDING_REQUESTS = 64  # then we stop reading from the connection (back-pressure)
+DEFAULT_ANONYMOUS_MAX_PDU_SIZE = 256 * 1024  # slapd's sockbuf_max_incoming default
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SIMPLE_BIND_TLS = ("off-host", "always", "never")  # as slapd's `security simple_bind`
 _ONE_OR_MORE = frozenset({"listen_ldaps"})  # a list of addresses, or one as a string
@@ -51,7 +70,19 @@ KEY_HELP = {
     "max_pdu_size": "largest LDAP request accepted, in bytes",
     "workers": "server processes sharing the listening ports (SO_REUSEPORT); 1 = one process;"
     " left out = the default, 1",
-    "size_limit": "default search size limit; 0 = none",
+    "size_limit": "search size limit for all but the administrator and service accounts;"
+    " 0 = none; left out = the default, 500",
+    "time_limit": "search time limit in seconds for all but the administrator; 0 = none;"
+    " left out = the default, 3600",
+    "max_connections": "connections one server process accepts; 0 = no limit; left out = 4096",
+    "max_connections_per_address": "connections from one client address (loopback exempt);"
+    " 0 = no limit; left out = 256",
+    "idle_timeout": "seconds a connection may be idle before it is closed; 0 = never;"
+    " left out = 3600",
+    "max_pending_requests": "requests queued per connection before the server stops reading"
+    " from it; left out = 64",
+    "anonymous_max_pdu_size": "largest request accepted before a successful bind, in bytes;"
+    " left out = 262144",
     "tls_certificate": "PEM certificate for LDAPS/StartTLS (with tls_key)",
     "tls_key": "PEM private key for tls_certificate",
     "simple_bind_tls": (
@@ -61,6 +92,8 @@ KEY_HELP = {
     "log_level": "one of debug, info, warning, error, critical",
     "snapshot_every_changes": "write a start-up snapshot after this many changes; 0 = not for that",
     "snapshot_every_minutes": "write one this many minutes after a change; 0 = not for that",
+    "audit_log": "file the audit log is appended to (relative = to this folder);"
+    " unset = audit.ldif here",
 }
 
 
@@ -113,7 +146,15 @@ class Config:
     # client that writes and then reads on another connection may miss its own write: 1 stays
     # the default until workers share writes at once.
     workers: int = DEFAULT_WORKERS
-    size_limit: int = 0  # server-side default size limit; 0 = none
+    size_limit: int = DEFAULT_SIZE_LIMIT  # not for the admin and service accounts; 0 = none
+    time_limit: int = DEFAULT_TIME_LIMIT  # seconds, not for the admin; 0 = none
+    max_connections: int = DEFAULT_MAX_CONNECTIONS  # per process; 0 = no limit
+    max_connections_per_address: int = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS  # 0 = no limit
+    idle_timeout: int = DEFAULT_IDLE_TIMEOUT  # seconds; 0 = never
+    max_pending_requests: int = DEFAULT_MAX_PENDING_REQUESTS
+    anonymous_max_pdu_size: int = DEFAULT_ANONYMOUS_MAX_PDU_SIZE
+    # The audit log (issue 12 item 4); None = DATA/audit.ldif.
+    audit_log: str | None = None
     tls_certificate: str | None = None
     tls_key: str | None = None
     # None: the key is absent, as in every data directory made before TLS; such a site keeps
@@ -146,8 +187,18 @@ class Config:
             raise ConfigError(
                 "'max_pdu_size' must be a positive number of bytes", key="max_pdu_size"
             )
-        if self.size_limit < 0:
-            raise ConfigError("'size_limit' must be 0 (none) or positive", key="size_limit")
+        for key in (
+            "size_limit",
+            "time_limit",
+            "max_connections",
+            "max_connections_per_address",
+            "idle_timeout",
+        ):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{key!r} must be 0 (none) or positive", key=key)
+        for key in ("max_pending_requests", "anonymous_max_pdu_size"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key!r} must be positive", key=key)
         if (self.tls_certificate is None) != (self.tls_key is None):
             raise ConfigError("'tls_certificate' and 'tls_key' go together", key="tls_key")
         if self.listen_ldaps and self.tls_certificate is None:

@@ -353,6 +353,11 @@ def format_record(
     return "".join(lines)
 
 
+def format_value(attr: str, value: bytes, *, wrap: int = DEFAULT_WRAP) -> str:
+    """One `attr: value` line (base64 when unsafe), folded to `wrap` columns, with its newline."""
+    return _fold(_attrval(attr, value), wrap)
+
+
 def is_safe_string(value: bytes) -> bool:
     """Whether `value` may be written as plain text rather than base64.
 

@@ -73,6 +73,13 @@ routing_attributes = ["facsimileTelephoneNumber"]
 max_pdu_size = 65536
 workers = 2
 size_limit = 500
+time_limit = 60
+max_connections = 100
+max_connections_per_address = 10
+idle_timeout = 300
+max_pending_requests = 8
+anonymous_max_pdu_size = 4096
+audit_log = "/var/log/ixidir/audit.ldif"
 tls_certificate = "cert.pem"
 tls_key = "key.pem"
 simple_bind_tls = "always"
@@ -86,6 +93,9 @@ snapshot_every_minutes = 5
     assert config.service_accounts == ("cn=connector,o=ixi",)
     assert (config.anonymous_read, config.size_limit, config.tls_key) == (True, 500, "key.pem")
     assert config.workers == 2
+    assert (config.time_limit, config.max_connections, config.idle_timeout) == (60, 100, 300)
+    assert (config.max_pending_requests, config.anonymous_max_pdu_size) == (8, 4096)
+    assert config.audit_log == "/var/log/ixidir/audit.ldif"
     assert (config.listen_ldaps, config.simple_bind_tls) == (("0.0.0.0:636",), "always")
     assert (config.snapshot_every_changes, config.snapshot_every_minutes) == (0, 5)
     assert {item.name for item in fields(Config)} == set(tomllib.loads(text))
@@ -205,6 +215,33 @@ def test_any_config_formats_to_toml_that_reads_back(config: Config, certificate:
         if (value := getattr(config, item.name)) is not None
         and not (item.name in FOLLOW_DEFAULT and value == item.default)
     }
+
+
+def test_resource_limits_default_to_slapds_where_it_has_one(tmp_path: Path) -> None:
+    """An absent key takes the default (README "Resource limits"): slapd's sizelimit 500,
+    timelimit 3600 s and sockbuf_max_incoming 256 KiB; `ixidir init` leaves them commented."""
+    write_config(tmp_path, Config(base_dn="dc=example,dc=com"))
+    text = (tmp_path / "ixidir.toml").read_text()
+    assert "# size_limit = 500\n" in text
+    assert "# idle_timeout = 3600\n" in text
+    config = load_config(tmp_path)
+    assert (config.size_limit, config.time_limit) == (500, 3600)
+    assert (config.max_connections, config.max_connections_per_address) == (4096, 256)
+    assert (config.idle_timeout, config.max_pending_requests) == (3600, 64)
+    assert config.anonymous_max_pdu_size == 256 * 1024
+    assert config.audit_log is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["time_limit = -1", "max_connections = -1", "idle_timeout = -5", "max_pending_requests = 0",
+     "anonymous_max_pdu_size = 0", "max_connections_per_address = -1"],
+)  # fmt: skip
+def test_negative_resource_limits_are_refused(tmp_path: Path, line: str) -> None:
+    write_toml(tmp_path, f'base_dn = "o=ixi"\n{line}\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert info.value.key == line.split(" ", 1)[0]
 
 
 def test_workers_at_the_default_are_left_to_the_code(tmp_path: Path) -> None:

@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ixidir.admin.auditing import open_audit_log, record
 from ixidir.admin.runtime import open_counters, opened, utc_now
 from ixidir.admin.tables import print_table
 from ixidir.directory.limits import DailyLimits, ServiceUsage
 from ixidir.limits import Service
+from ixidir.server.audit import Action
 
 NAME = "limits"
 _SERVICES = {service.name.lower(): service for service in Service}
@@ -40,6 +42,8 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
                 service = _SERVICES[args.service] if args.service else None
                 limits.reset(data.admin, user, service)
                 which = args.service or "fax, sms and voice"
+                reset = Action("limitReset", user, (("services", which),))
+                record(open_audit_log(data_dir, data.config), data.admin, reset)
                 sys.stdout.write(f"reset today's {which} count of {user}\n")
                 return 0
             _print_usage(user, limits.usage(data.admin, user))

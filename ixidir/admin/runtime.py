@@ -57,6 +57,7 @@ def settings_from(config: Config, *, extended_oids: list[str] | None = None) -> 
         routing_attributes=config.routing_attributes,
         password_scheme=config.password_scheme,
         size_limit=config.size_limit,
+        time_limit=config.time_limit,
         root_dse_extra=root_dse_extra(extended_oids),
     )
 

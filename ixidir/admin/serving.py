@@ -36,8 +36,10 @@ from twisted.logger import (
 )
 
 from ixidir.admin.addresses import bind_failure, check_bindable, parse_addresses
+from ixidir.admin.auditing import open_audit_log
 from ixidir.admin.errors import AdminError
 from ixidir.admin.heap import loading_heap
+from ixidir.admin.limits_serving import connection_limits, raise_file_limit
 from ixidir.admin.retention import Pruner, resync, retention_of
 from ixidir.admin.runtime import (
     build_directory,
@@ -139,6 +141,11 @@ def serve(
     purge = LoopingCall(_purge, limits)
     purge.clock = reactor
     purge.start(PURGE_INTERVAL_SECONDS, now=True)
+    raise_file_limit(config.max_connections)
+    audit = open_audit_log(
+        data_dir, config, on_error=lambda error: log.error("audit log: {error}", error=error)
+    )
+    audit.start()  # records are written by its thread, never on the reactor
     factory = LDAPServerFactory(
         directory,
         max_pdu_size=config.max_pdu_size,
@@ -150,6 +157,8 @@ def serve(
         tls=tls,
         simple_bind_tls=bind_policy(config, log),
         offload=threads.offload,
+        limits=connection_limits(config),
+        audit=audit,
     )
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
@@ -196,6 +205,7 @@ def serve(
         misses=factory.answers.misses,
         lookups=directory.state.routing.index.stats()["lookups"],
     )
+    audit.close()
     if not is_worker:
         _save_snapshot(data_dir, directory, store)
     counter_writer.close()  # the writer threads stopped before shutdown, after a flush

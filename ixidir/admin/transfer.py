@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 
+from ixidir.admin.auditing import open_audit_log, record_many
 from ixidir.admin.errors import AdminError
 from ixidir.admin.initialize import DEFAULTS_RDN, PEOPLE_RDN
 from ixidir.admin.legacy import Item, ItemRefused, Notes, clean, plan, write
@@ -69,6 +71,9 @@ def import_ldif(
             except ItemRefused as refused:
                 raise ImportRefused(refused.item.record, refused.error, source) from None
         if not dry_run:
+            added = (item.request for item, _ in chosen.replacements)
+            changes = chain(added, (item.request for item in chosen.additions))
+            record_many(open_audit_log(data_dir, data.config), data.admin, changes)
             _leave_snapshot(data)
     for line in notes.lines:
         sys.stderr.write(f"note: {line}\n")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ixidir.admin.auditing import open_audit_log
 from ixidir.admin.errors import AdminError
 from ixidir.admin.runtime import opened
 from ixidir.admin.tables import print_table
@@ -84,7 +85,8 @@ _ADD_OPTIONS = (
 
 def run(args: argparse.Namespace, data_dir: Path) -> int:
     with opened(data_dir) as data:
-        session = Session(data.directory, data.admin, data.config.base_dn)
+        audit = open_audit_log(data_dir, data.config)
+        session = Session(data.directory, data.admin, data.config.base_dn, audit)
         match args.user_command:
             case "add":
                 _show(add_user(session, _new_user(args)), sys.stdout)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
+from ixidir.admin.auditing import record
 from ixidir.admin.errors import AdminError
 from ixidir.admin.templates import (
     DEFAULT_DISPLAY_NAME,
@@ -36,6 +37,7 @@ from ixidir.directory.requests import (
 )
 from ixidir.errors import LDAPError, UndefinedAttributeType
 from ixidir.schema import AttributeType, Schema
+from ixidir.server.audit import AuditLog, Deletion
 
 PEOPLE_RDN = "ou=people"
 DEFAULTS_RDN = "cn=ums-defaults"
@@ -73,6 +75,7 @@ class Session:
     directory: Directory
     principal: Principal
     base_dn: str
+    audit: AuditLog | None = None  # changes are logged here once committed
 
     @property
     def schema(self) -> Schema:
@@ -143,8 +146,10 @@ def set_templates(session: Session, changes: Mapping[str, str]) -> None:
             check(attr, text)
         values = (text.encode("utf-8"),) if text else ()
         modifications.append(Modification(ModOp.REPLACE, attr, values))
+    request = ModifyRequest(session.defaults_dn, tuple(modifications))
     _call(f"cannot change the templates on {session.defaults_dn}", session.directory.modify,
-          session.principal, ModifyRequest(session.defaults_dn, tuple(modifications)))  # fmt: skip
+          session.principal, request)  # fmt: skip
+    record(session.audit, session.principal, request)
 
 
 # --- add ---
@@ -174,6 +179,7 @@ def add_user(session: Session, new: NewUser) -> User:
     dn = f"uid={_escape(uid)},{session.people_dn}"
     request = AddRequest(dn, tuple((k, tuple(v.encode() for v in vs)) for k, vs in attrs.items()))
     _call(f"cannot add {dn}", session.directory.add, session.principal, request)
+    record(session.audit, session.principal, request)
     return find_user(session, uid)
 
 
@@ -269,14 +275,16 @@ def set_user(session: Session, uid: str, assignments: Sequence[str]) -> User:
     parsed = parse_assignments(session.schema, assignments)
     check_numbers({name: [v.decode() for v in values] for name, values in parsed.items()})
     changes = tuple(Modification(ModOp.REPLACE, name, values) for name, values in parsed.items())
-    _call(f"cannot change {user.dn}", session.directory.modify, session.principal,
-          ModifyRequest(user.dn, changes))  # fmt: skip
+    request = ModifyRequest(user.dn, changes)
+    _call(f"cannot change {user.dn}", session.directory.modify, session.principal, request)
+    record(session.audit, session.principal, request)
     return find_user(session, uid)
 
 
 def delete_user(session: Session, uid: str) -> str:
     user = find_user(session, uid)
     _call(f"cannot delete {user.dn}", session.directory.delete, session.principal, user.dn)
+    record(session.audit, session.principal, Deletion(user.dn))
     return user.dn
 
 

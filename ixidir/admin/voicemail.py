@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ParamSpec, TypeVar
 
+from ixidir.admin.auditing import record
 from ixidir.admin.errors import AdminError
 from ixidir.admin.users import Session, find_user
 from ixidir.directory.dit import Entry
@@ -30,6 +31,7 @@ from ixidir.directory.pins import (
 from ixidir.directory.requests import Modification, ModifyRequest, ModOp
 from ixidir.errors import LDAPError
 from ixidir.schema.timeparse import parse_generalized_time
+from ixidir.server.audit import MASK, Action
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -102,6 +104,10 @@ def reset_voicemail(session: Session, user: str, actions: ResetActions) -> Reset
         unlock=actions.unlock,
         resend_welcome=actions.resend_welcome,
     )
+    done = [("action", actions.describe())]
+    if pin is not None:
+        done.append((VM_PIN, MASK))
+    record(session.audit, session.principal, Action("voicemailReset", dn, tuple(done)))
     return ResetOutcome(dn, actions, pin)
 
 
@@ -113,7 +119,9 @@ def set_pin(session: Session, user: str, pin: bytes) -> str:
     classes = {value.decode("utf-8").lower() for value in entry.attributes.get("objectClass", ())}
     if USER_CLASS.lower() not in classes:
         changes.insert(0, Modification(ModOp.ADD, "objectClass", (USER_CLASS.encode(),)))
-    _naming(dn, session.directory.modify)(session.principal, ModifyRequest(dn, tuple(changes)))
+    request = ModifyRequest(dn, tuple(changes))
+    _naming(dn, session.directory.modify)(session.principal, request)
+    record(session.audit, session.principal, request)
     return dn
 
 

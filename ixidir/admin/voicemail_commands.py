@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from ixidir.admin.auditing import open_audit_log
 from ixidir.admin.errors import AdminError
 from ixidir.admin.runtime import opened, utc_now
 from ixidir.admin.tables import print_record
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
         actions.check()  # before opening the data: a wrong call costs no start-up
     pin = read_pin(sys.stdin) if command == "set-pin" else None
     with opened(data_dir) as data:
-        session = Session(data.directory, data.admin, data.config.base_dn)
+        audit = open_audit_log(data_dir, data.config)
+        session = Session(data.directory, data.admin, data.config.base_dn, audit)
         if actions is not None:
             return _reset(session, args.uid, actions)
         if pin is not None:

@@ -42,7 +42,8 @@ class DirectorySettings:
     password_scheme: str = "PBKDF2-SHA512"  # noqa: S105 (a scheme name)
     password_iterations: int = PBKDF2_SHA512_ITERATIONS
     pin_iterations: int = PBKDF2_SHA256_ITERATIONS
-    size_limit: int = 0  # default for everyone but the admin; 0 = none
+    size_limit: int = 0  # for everyone but the admin and service accounts; 0 = none
+    time_limit: int = 0  # seconds, for everyone but the admin; 0 = none
     # Numbers in these attributes route to their entry: one number, one entry (SCHEMA.md).
     routing_attributes: tuple[str, ...] = DEFAULT_ROUTING_ATTRIBUTES
     # The ixiUmsServerDefaults entry with the site settings; None means cn=ums-defaults,<base>.
@@ -50,8 +51,8 @@ class DirectorySettings:
     root_dse_extra: Mapping[str, Sequence[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.size_limit < 0:
-            raise ValueError("size_limit must be 0 (none) or positive")
+        if self.size_limit < 0 or self.time_limit < 0:
+            raise ValueError("size_limit and time_limit must be 0 (none) or positive")
         self.password_policy()  # raises ValueError for an unknown scheme or bad iterations
 
     def password_policy(self) -> PasswordPolicy:

@@ -44,8 +44,9 @@ class LDAPCodec:
     """Frames and decodes client PDUs; encodes server responses."""
 
     def __init__(self, max_pdu_size: int, *, searches: SearchReader | None = None) -> None:
-        """`searches` may be shared by every connection (it remembers search shapes)."""
-        self._max_pdu_size = max_pdu_size
+        """`searches` may be shared by every connection (it remembers search shapes);
+        `max_pdu_size` may be changed between frames (it grows once a client has bound)."""
+        self.max_pdu_size = max_pdu_size
         self._searches = searches if searches is not None else SearchReader()
         self._buffer = bytearray()
         self._offset = 0
@@ -73,7 +74,7 @@ class LDAPCodec:
         if tag != SEQUENCE:
             raise CodecError("not an LDAPMessage")
         end = content + length
-        if end - start > self._max_pdu_size:
+        if end - start > self.max_pdu_size:
             raise CodecError("PDU exceeds the maximum size")
         if end > len(buffer):
             return None

@@ -24,6 +24,8 @@ from twisted.python.failure import Failure
 from ixidir.directory.requests import AddRequest, ModifyDNRequest, ModifyRequest, SearchRequest
 from ixidir.errors import ResultCode
 from ixidir.server import lane
+from ixidir.server.admission import Admission, ConnectionLimits, IdleTimer
+from ixidir.server.audit import AuditLog
 from ixidir.server.codec import CodecError, LDAPCodec, envelope
 from ixidir.server.confidentiality import SimpleBindTLS, needs_tls
 from ixidir.server.extended import ExtendedHandler, standard_handlers
@@ -31,6 +33,7 @@ from ixidir.server.facade import Directory
 from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID
+from ixidir.server.listen import format_address
 from ixidir.server.messages import (
     NOTICE_OF_DISCONNECTION_OID,
     AbandonRequest,
@@ -51,7 +54,6 @@ from ixidir.server.session import Outgoing, Reply, Session, StartTLS
 DEFAULT_MAX_PDU_SIZE = 1024 * 1024
 WRITE_BATCH_BYTES = 64 * 1024  # coalesce small PDUs into writes of about this size
 TURN_BYTES = 1024 * 1024  # then give the reactor a turn (abandon, other connections)
-MAX_QUEUED_REQUESTS = 64  # stop reading from a client that sends faster than it reads
 _WRITES = (AddRequest, ModifyRequest, DeleteRequest, ModifyDNRequest)
 _COUNTS = frozenset({RESERVE_OID, RELEASE_OID})
 RUN_AHEAD = 16  # pipelined writes queued for commit behind the one a connection waits for
@@ -72,6 +74,8 @@ class LDAPServerFactory(Factory):
         log_searches: bool = True,
         simple_bind_tls: SimpleBindTLS = SimpleBindTLS.NEVER,
         offload: Offload | None = None,
+        limits: ConnectionLimits | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         """`log_searches`: log every search the answer cache misses at debug level; pass False
         when the log level is above debug, as dropping those events still costs time.
@@ -88,6 +92,13 @@ class LDAPServerFactory(Factory):
         self.answers = AnswerCache()  # shared by all connections (DESIGN.md fast path)
         self.searches = SearchReader()  # and the shapes of their searches (pdus)
         self.noisy = False  # no "starting factory" lines; our own log says what matters
+        self.limits = limits if limits is not None else ConnectionLimits()
+        self.admission = Admission(
+            max_connections=self.limits.max_connections,
+            max_per_address=self.limits.max_connections_per_address,
+        )
+        self.audit = audit
+        self.connections = 0  # numbers connections for the audit log ("conn=N")
 
     def buildProtocol(self, addr: IAddress | None) -> LDAPServerProtocol:
         protocol = LDAPServerProtocol(self)
@@ -129,7 +140,16 @@ class LDAPServerProtocol(Protocol):
             now=factory.reactor.seconds,
             tls_configured=factory.tls is not None,
             log_searches=factory.log_searches,
+            audit=factory.audit,
         )
+        limits = factory.limits
+        self._bound_pdu_size = factory.max_pdu_size
+        self._anonymous_pdu_size = min(
+            limits.anonymous_max_pdu_size or factory.max_pdu_size, factory.max_pdu_size
+        )
+        self._max_pending = limits.max_pending_requests
+        self._admitted = False
+        self._idle: IdleTimer | None = None
         self._work: deque[Work] = deque()
         self._barriers = 0  # queued Work items with barrier=True
         self._paused = False
@@ -147,24 +167,53 @@ class LDAPServerProtocol(Protocol):
         return self._transport
 
     def connectionMade(self) -> None:
+        address = self._out.getPeer()
+        peer = getattr(address, "host", None)
+        refusal = self._config.admission.admit(peer)
+        if refusal is not None:
+            self._notice(ResultCode.BUSY, refusal.message)
+            return
+        self._admitted = True
+        self._idle = self._start_idle_timer()
         self._out.registerProducer(self, True)
         self._socket = direct_socket(self.transport)
         self._session.tls_active = ISSLTransport.providedBy(self.transport)  # LDAPS
-        peer = getattr(self._out.getPeer(), "host", None)
         self._session.password_needs_tls = needs_tls(self._config.simple_bind_tls, peer)
+        self._config.connections += 1
+        self._session.client = f"IP={format_address(str(peer), getattr(address, 'port', 0))}"
+        self._session.connection = f"conn={self._config.connections}"
+
+    def _start_idle_timer(self) -> IdleTimer | None:
+        timeout = self._config.limits.idle_timeout
+        if timeout <= 0:
+            return None
+        return IdleTimer(
+            self._config.reactor,
+            timeout,
+            expire=lambda: self._notice(
+                ResultCode.UNAVAILABLE, f"idle for {timeout:g} s (idle_timeout); closing"
+            ),
+            is_busy=lambda: bool(self._work),
+        )
 
     def dataReceived(self, data: bytes) -> None:
         if self._closing:
             return
+        if self._idle is not None:
+            self._idle.touch()
         self._codec.feed(data)
         self._read_messages()
         if self._scheduled is None:
             self._pump()
 
     def _read_messages(self) -> None:
+        codec = self._codec
         try:
-            while len(self._work) < MAX_QUEUED_REQUESTS and not self._closing:
-                pdu = self._codec.next_frame()
+            while len(self._work) < self._max_pending and not self._closing:
+                # slapd's sockbuf_max_incoming(_auth): a smaller PDU limit until a bind succeeds
+                bound = self._session.principal.dn
+                codec.max_pdu_size = self._bound_pdu_size if bound else self._anonymous_pdu_size
+                pdu = codec.next_frame()
                 if pdu is None:
                     return
                 self._accept_frame(pdu)
@@ -229,11 +278,13 @@ class LDAPServerProtocol(Protocol):
                 self._barriers += 1
 
     def _disconnect(self, error: CodecError) -> None:
-        """RFC 4511 §4.4.1 Notice of Disconnection, then close (never answer garbage)."""
-        self._config.log.info("closing connection: {reason}", reason=error.message)
-        notice = ExtendedResult(
-            ResultCode.PROTOCOL_ERROR, message=error.message, name=NOTICE_OF_DISCONNECTION_OID
-        )
+        """Garbage or an oversized PDU: never answer it, say why and close."""
+        self._notice(ResultCode.PROTOCOL_ERROR, error.message)
+
+    def _notice(self, code: ResultCode, message: str) -> None:
+        """RFC 4511 §4.4.1 Notice of Disconnection, then close."""
+        self._config.log.info("closing connection: {reason}", reason=message)
+        notice = ExtendedResult(code, message=message, name=NOTICE_OF_DISCONNECTION_OID)
         self._cancel(lambda _: True)
         self._out.write(self._codec.encode(0, notice))
         self._close()
@@ -375,6 +426,11 @@ class LDAPServerProtocol(Protocol):
         self._close()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if self._admitted:
+            self._admitted = False
+            self._config.admission.release(getattr(self._out.getPeer(), "host", None))
+        if self._idle is not None:
+            self._idle.stop()
         self._closing = True
         self._cancel(lambda _: True)
         self._session.close()

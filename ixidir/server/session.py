@@ -28,6 +28,7 @@ from ixidir.directory.requests import (
 )
 from ixidir.directory.state import PreparedWrite
 from ixidir.errors import AuthMethodNotSupported, ConfidentialityRequired, ProtocolError, ResultCode
+from ixidir.server.audit import AuditLog, Origin, audited_change
 from ixidir.server.codec import entry_operation, result_operation
 from ixidir.server.controls import (
     PAGED_RESULTS_OID,
@@ -127,9 +128,11 @@ class Session:
         now: Callable[[], float] | None = None,
         tls_configured: bool = False,
         log_searches: bool = True,
+        audit: AuditLog | None = None,
     ) -> None:
         """`log_searches`: log each search at debug level; a server that does not write debug
-        lines turns it off, since a dropped event still costs ~10% of a routing search."""
+        lines turns it off, since a dropped event still costs ~10% of a routing search.
+        `audit`: where changes are logged; `client` and `connection` name this connection."""
         self.principal = ANONYMOUS
         self._log_searches = log_searches
         self.tls_active = False
@@ -140,6 +143,9 @@ class Session:
         self._tls_configured = tls_configured
         self._now = now  # the clock search time limits are measured on (RFC 4511 §4.5.1.5)
         self._paged = PagedSearches()
+        self._audit = audit
+        self.client = ""  # "IP=HOST:PORT", set by the protocol
+        self.connection = ""  # "conn=N"
 
     def respond(self, message: LDAPMessage) -> Iterator[Outgoing]:
         """The replies to one request; abandon and unbind have none (the transport acts)."""
@@ -188,13 +194,30 @@ class Session:
                     compared = yield from self._compare(request)
                     yield Reply(message_id, compared)
                     return
+            self._audited(request, SUCCESS)  # the write above has committed
             yield Reply(message_id, Result(_KINDS[type(request)], SUCCESS))
         # The one boundary where any failure becomes a result code (results.py decides which).
         except Exception as error:  # noqa: BLE001
+            failed: Result | ExtendedResult
             if isinstance(request, ExtendedRequest):
-                yield Reply(message_id, extended_result_for(error, self._log))
+                failed = extended_result_for(error, self._log)
             else:
-                yield Reply(message_id, result_for(error, _KINDS[type(request)], self._log))
+                failed = result_for(error, _KINDS[type(request)], self._log)
+            self._audited(request, failed.code)
+            yield Reply(message_id, failed)
+
+    def _audited(self, request: Request, code: int) -> None:
+        """Log a change (or a refused one) to the audit log; other requests are not logged."""
+        if self._audit is None:
+            return
+        change = audited_change(request, self.principal)
+        if change is None:
+            return
+        origin = Origin(self.principal.dn, self.client, self.connection)
+        try:
+            self._audit.record(origin, change, code)
+        except Exception:  # noqa: BLE001 (the change is made: its answer must still go out)
+            self._log.failure("could not format an audit record")
 
     def _hashed(
         self, request: AddRequest | ModifyRequest
@@ -268,6 +291,7 @@ class Session:
         )
         answer = handler(call)
         reply = answer if isinstance(answer, ExtendedReply) else (yield from answer)
+        self._audited(request, SUCCESS)
         result = ExtendedResult(SUCCESS, name=reply.name, value=reply.value)
         yield Reply(message_id, result)
         if reply.start_tls:

@@ -16,7 +16,13 @@ from ixidir.directory.dit import Entry
 from ixidir.directory.evaluate import CompiledFilter
 from ixidir.directory.ops.rootdse import root_dse, subschema_entry
 from ixidir.directory.ops.selection import Selection, parse_selection, select
-from ixidir.directory.requests import Principal, Scope, SearchRequest, SearchResultEntry
+from ixidir.directory.requests import (
+    AccessClass,
+    Principal,
+    Scope,
+    SearchRequest,
+    SearchResultEntry,
+)
 from ixidir.directory.state import DirectoryState
 from ixidir.dn import DN
 from ixidir.errors import NoSuchObject, SizeLimitExceeded, TimeLimitExceeded
@@ -36,6 +42,7 @@ class Plan:
     selection: Selection
     reader: Reader
     limit: int
+    time_limit: int
 
 
 def search(
@@ -54,7 +61,7 @@ def search(
         special = root_dse(state, principal) if not base_key else subschema_entry(state)
         return _special(state, base, special, compiled, selection, request)
     entries = _candidates(state, plan.base_key, request.scope, compiled)
-    deadline = _deadline(request.time_limit, now)
+    deadline = _deadline(plan.time_limit, now)
     return _results(state, plan, entries, compiled, request, deadline)
 
 
@@ -63,7 +70,14 @@ def prepared(state: DirectoryState, principal: Principal, request: SearchRequest
     entry, which are built per request; NoSuchObject and InvalidDNSyntax raise here."""
     plans = state.search_plans
     # int(scope): an IntEnum's own hash is Python code.
-    key = (principal, request.base, int(request.scope), request.attributes, request.size_limit)
+    key = (
+        principal,
+        request.base,
+        int(request.scope),
+        request.attributes,
+        request.size_limit,
+        request.time_limit,
+    )
     plan = plans.get(state.generation, key)
     if plan is None:
         base, base_key = state.parse_dn(request.base)
@@ -93,7 +107,7 @@ def _plan(
                 f"no such object: {request.base}", matched_dn=matched if reader.sees_all else ""
             )
     limit = _size_limit(state, principal, request)
-    return Plan(base, base_key, selection, reader, limit)
+    return Plan(base, base_key, selection, reader, limit, _time_limit(state, principal, request))
 
 
 def _special(
@@ -145,9 +159,21 @@ def in_scope(state: DirectoryState, entry: Entry, base_key: str, scope: Scope) -
 
 
 def _size_limit(state: DirectoryState, principal: Principal, request: SearchRequest) -> int:
-    """The smaller of the client's and the server's limit; the admin has no server limit."""
-    server = 0 if principal.is_admin else state.settings.size_limit
-    limits = [limit for limit in (request.size_limit, server) if limit > 0]
+    """The smaller of the client's and the server's limit; the admin and the service accounts
+    (the connector reads every user) have no server limit, as slapd's rootdn and `limits`."""
+    exempt = principal.access in (AccessClass.ADMIN, AccessClass.SERVICE)
+    return _smaller(request.size_limit, 0 if exempt else state.settings.size_limit)
+
+
+def _time_limit(state: DirectoryState, principal: Principal, request: SearchRequest) -> int:
+    """The smaller of the client's and the server's time limit (RFC 4511 §4.5.1.5); only the
+    administrator has no server limit, as slapd's rootdn."""
+    return _smaller(request.time_limit, 0 if principal.is_admin else state.settings.time_limit)
+
+
+def _smaller(requested: int, server: int) -> int:
+    """The smaller positive limit; 0 when neither is set."""
+    limits = [limit for limit in (requested, server) if limit > 0]
     return min(limits) if limits else 0
 
 
@@ -178,7 +204,7 @@ def _results(
     )
     for entry in entries:
         if expired():
-            raise TimeLimitExceeded(f"time limit of {request.time_limit}s exceeded")
+            raise TimeLimitExceeded(f"time limit of {plan.time_limit}s exceeded")
         current = dit.by_uuid(entry.uuid)
         if current is None:
             continue  # deleted since the candidates were taken

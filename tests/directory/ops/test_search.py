@@ -141,12 +141,43 @@ def test_size_limit(directory: Directory) -> None:
     assert len(list(directory.search(ADMIN, exact))) == 2
 
 
-def test_server_size_limit_spares_admin(store: MemoryEntryStore) -> None:
-    directory = make_directory(store, default_settings(size_limit=1))
+def test_server_size_limit_spares_admin_and_service_accounts(store: MemoryEntryStore) -> None:
+    """slapd's rootdn has no limit, and the connector reads every user (issue 12 item 3)."""
+    directory = make_directory(store, default_settings(size_limit=1, anonymous_read=True))
     populate(directory)
     assert len(list(directory.search(ADMIN, SearchRequest(PEOPLE, Scope.ONE)))) == 2
+    assert len(list(directory.search(SERVICE, SearchRequest(PEOPLE, Scope.ONE)))) == 2
     with pytest.raises(SizeLimitExceeded):
-        list(directory.search(SERVICE, SearchRequest(PEOPLE, Scope.ONE)))
+        list(directory.search(ANONYMOUS, SearchRequest(PEOPLE, Scope.ONE)))
+
+
+def test_a_smaller_client_size_limit_still_binds_a_service_account(
+    store: MemoryEntryStore,
+) -> None:
+    directory = make_directory(store, default_settings(size_limit=100))
+    populate(directory)
+    with pytest.raises(SizeLimitExceeded):
+        list(directory.search(SERVICE, SearchRequest(PEOPLE, Scope.ONE, size_limit=1)))
+
+
+def test_server_time_limit_applies_to_all_but_the_admin(store: MemoryEntryStore) -> None:
+    """RFC 4511 §4.5.1.5 timeLimit 0 asks for none; the server's own limit still applies."""
+    directory = make_directory(store, default_settings(time_limit=1))
+    populate(directory)
+    request = SearchRequest(BASE)
+    ticks = itertools.count(0.0, 0.6)
+    with pytest.raises(TimeLimitExceeded, match="time limit of 1s"):
+        list(directory.search(SERVICE, request, now=lambda: next(ticks)))
+    assert list(directory.search(ADMIN, request, now=lambda: next(ticks)))
+
+
+def test_the_smaller_of_client_and_server_time_limit_wins(store: MemoryEntryStore) -> None:
+    directory = make_directory(store, default_settings(time_limit=3600))
+    populate(directory)
+    ticks = itertools.count(0.0, 0.6)
+    results = directory.search(SERVICE, SearchRequest(BASE, time_limit=1), now=lambda: next(ticks))
+    with pytest.raises(TimeLimitExceeded, match="time limit of 1s"):
+        list(results)
 
 
 def test_time_limit(directory: Directory) -> None:
@@ -228,6 +259,6 @@ def test_prepared_searches_live_on_their_directory_state(store: MemoryEntryStore
     populate(first)
     request = SearchRequest(PEOPLE, Scope.ONE)
     assert dns(first, request) == {ALICE, BOB}
-    key = (ADMIN, PEOPLE, Scope.ONE, (), 0)
+    key = (ADMIN, PEOPLE, Scope.ONE, (), 0, 0)  # ... size and time limit
     assert first.state.search_plans.get(first.state.generation, key) is not None
     assert second.state.search_plans.get(second.state.generation, key) is None
