@@ -10,6 +10,7 @@ version, fills it, migrates it to this ixidir's version and writes the configura
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import gzip
 import os
@@ -21,7 +22,7 @@ from ixidir import __version__
 from ixidir.admin.errors import AdminError
 from ixidir.admin.runtime import open_database_of
 from ixidir.admin.transfer import IMPORT_CACHE_PAGES
-from ixidir.config import CONFIG_FILE, load_config, write_config
+from ixidir.config import CONFIG_FILE, Config, load_config, write_config
 from ixidir.storage import DATABASE_FILE, SCHEMA_VERSION
 from ixidir.storage.backup import BackupError, read_header, restore_backup, write_backup
 from ixidir.storage.migrations import migrate
@@ -39,6 +40,7 @@ def backup(data_dir: Path, output: Path) -> int:
         "schema_version": SCHEMA_VERSION,
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": (data_dir / CONFIG_FILE).read_text(encoding="utf-8"),
+        "files": _site_files(data_dir, config),
     }
     partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
     connection = open_database_of(data_dir, config)
@@ -100,6 +102,7 @@ def _restore_into(
     if not isinstance(text, str):
         raise AdminError(f"{path} carries no ixidir.toml")
     (data_dir / CONFIG_FILE).write_text(text, encoding="utf-8")
+    _write_site_files(data_dir, header.get("files"), path)
     config = load_config(data_dir)
     if config.storage_dsn is not None:
         # The restore is an embedded database here; a site on a Firebird server restores
@@ -122,3 +125,30 @@ def _restore_into(
     finally:
         connection.close()
     return counts
+
+
+def _site_files(data_dir: Path, config: Config) -> dict[str, str]:
+    """The TLS files ixidir.toml names inside the data directory (base64), so the restored
+    site serves TLS with the same certificate; the backup is 0600, as it holds the key as it
+    holds the password hashes. Files named by an absolute path stay where they are."""
+    files: dict[str, str] = {}
+    for name in (config.tls_certificate, config.tls_key):
+        if name is not None and not Path(name).is_absolute():
+            files[name] = base64.b64encode((data_dir / name).read_bytes()).decode("ascii")
+    return files
+
+
+def _write_site_files(data_dir: Path, files: object, path: Path) -> None:
+    if files is None:
+        return  # a backup from before TLS files were carried
+    if not isinstance(files, dict):
+        raise AdminError(f"{path}: its list of site files is damaged; nothing was restored")
+    root = data_dir.resolve()
+    for name, content in files.items():
+        target = (data_dir / str(name)).resolve()
+        if not target.is_relative_to(root) or not isinstance(content, str):
+            raise AdminError(f"{path}: site file {name!r} is not a file in the data directory")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(base64.b64decode(content))
