@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -40,14 +40,16 @@ from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
 from ixidir.config import load_config
 from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
-from ixidir.directory.ports import StorageError
+from ixidir.directory.ports import Change, StorageError
 from ixidir.errors import LDAPError
 from ixidir.server.extended import standard_handlers
+from ixidir.server.freshness import Freshness
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, limit_handlers
 from ixidir.server.listen import bound_addresses, format_address, listen, reserve_port
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
+from ixidir.storage.committed import CommittedSequence
 
 log = Logger(namespace="ixidir")
 PURGE_INTERVAL_SECONDS = 24 * 60 * 60
@@ -89,6 +91,7 @@ def serve(
     elif not is_worker:
         check_bindable(parsed)  # a busy port is said at once, not after the load
     store = open_store(data_dir, config)
+    committed = _open_committed(data_dir, store)
     counters = open_counters(data_dir, config)
     oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID, *pin_handlers()]
     started = time.monotonic()
@@ -102,6 +105,15 @@ def serve(
     # like the directory's writes, which keeps one Firebird connection per thread.
     limits = DailyLimits(directory=directory, counters=counters, clock=utc_now)
     extended = {**standard_handlers(), **limit_handlers(limits), **pin_handlers()}
+    follower = Follower(directory, reactor, open_store(data_dir, config), committed=committed)
+    freshness = Freshness(
+        committed=committed.read,
+        applied=lambda: directory.sequence,
+        kick=follower.kick,
+        clock=reactor,
+        log=log,
+    )
+    follower.on_applied = freshness.caught_up
     purge = LoopingCall(_purge, limits)
     purge.clock = reactor
     purge.start(PURGE_INTERVAL_SECONDS, now=True)
@@ -113,6 +125,7 @@ def serve(
         extended=extended,
         # Building a debug event that the log level then drops cost ~10 % of a search.
         log_searches=config.log_level == "debug",
+        freshness=freshness,
     )
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
@@ -129,11 +142,10 @@ def serve(
         _wait_for_workers(children)  # "listening on" promises that every worker accepts
         for sock in reserved:
             sock.close()
-    # Every Firebird connection is opened before the reactor runs: the client library sets
-    # its own SIGTERM handling when it attaches, and Twisted's handlers, installed by run(),
-    # must be the last word. The listening lines follow once they are in place, so a
-    # SIGTERM sent after them always stops the server cleanly.
-    follower = Follower(directory, reactor, open_store(data_dir, config))
+    # Every Firebird connection is opened before the reactor runs (the follower's above): the
+    # client library sets its own SIGTERM handling when it attaches, and Twisted's handlers,
+    # installed by run(), must be the last word. The listening lines follow once they are in
+    # place, so a SIGTERM sent after them always stops the server cleanly.
     reactor.callWhenRunning(follower.start)
     reactor.callWhenRunning(_announce, ports)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
@@ -148,6 +160,7 @@ def serve(
         _save_snapshot(data_dir, directory, store)
     counters.close()
     store.close()
+    committed.close()
     # firebird-driver's event thread is not a daemon and can outlive a connection that was
     # shut down under it (seen when SIGTERM arrives right after start): leave without waiting
     # for it. Everything acknowledged is committed; the stores are closed above.
@@ -157,6 +170,14 @@ def serve(
 
 
 Children = list[subprocess.Popen[bytes]]
+
+
+def _open_committed(data_dir: Path, store: FirebirdEntryStore) -> CommittedSequence:
+    """The node's committed sequence, lowered to the database's if a restore left it ahead."""
+    committed = CommittedSequence.open(data_dir)
+    if committed.settle(store.last_sequence):
+        log.warn("the node's committed sequence was ahead of the database; lowered to it")
+    return committed
 
 
 def _reserve(host: str, port: int) -> socket.socket:
@@ -273,17 +294,34 @@ def _start_logging(level: str) -> None:
 class Follower:
     """Applies changes other processes commit, in sequence order, on the reactor thread."""
 
-    def __init__(self, directory: Directory, reactor: Any, store: FirebirdEntryStore) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        reactor: Any,
+        store: FirebirdEntryStore,
+        *,
+        committed: CommittedSequence,
+    ) -> None:
         """`store` is the follower's own connection, used only by its thread."""
         self._directory = directory
         self._reactor = reactor
         self._store = store
+        self._committed = committed
+        self.on_applied: Callable[[], None] = lambda: None  # on the reactor, after each apply
         self._stopping = threading.Event()
+        self._kicked = threading.Event()
         self._thread = threading.Thread(target=self._run, name="changelog-follower", daemon=True)
         self._seen = directory.sequence
 
     def start(self) -> None:
         self._thread.start()
+
+    def kick(self) -> None:
+        """Fetch at once after the current wait (a request waits for an acknowledged write).
+
+        A wait already blocked in firebird-driver's event wait is not cut short (only its
+        private API could); the commit's own event ends it within milliseconds."""
+        self._kicked.set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -293,12 +331,21 @@ class Follower:
         store = self._store
         try:
             while not self._stopping.is_set():
-                store.wait_for_change(FOLLOW_POLL_SECONDS)
+                if not self._kicked.is_set():
+                    store.wait_for_change(FOLLOW_POLL_SECONDS)
+                self._kicked.clear()
+                acknowledged = self._committed.read()
                 changes = store.changes_since(self._seen)
                 if changes:
                     self._seen = changes[-1].sequence
-                    self._reactor.callFromThread(self._directory.apply_changes, changes)
+                    self._reactor.callFromThread(self._apply, changes)
+                if self._seen < acknowledged and self._committed.settle(store.last_sequence):
+                    log.warn("the node's committed sequence was ahead of the database; lowered")
         except Exception:  # noqa: BLE001 (a dead follower must be loud, never silent)
             log.failure("the changelog follower stopped; changes by other processes are not seen")
         finally:
             store.close()
+
+    def _apply(self, changes: list[Change]) -> None:
+        self._directory.apply_changes(changes)
+        self.on_applied()

@@ -26,6 +26,7 @@ from ixidir.server.codec import CodecError, LDAPCodec, envelope
 from ixidir.server.extended import ExtendedHandler, standard_handlers
 from ixidir.server.facade import Directory
 from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
+from ixidir.server.freshness import Freshness
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
 from ixidir.server.messages import (
     NOTICE_OF_DISCONNECTION_OID,
@@ -59,10 +60,13 @@ class LDAPServerFactory(Factory):
         tls: object | None = None,
         extended: Mapping[str, ExtendedHandler] | None = None,
         log_searches: bool = True,
+        freshness: Freshness | None = None,
     ) -> None:
         """`log_searches`: log every search the answer cache misses at debug level; pass False
-        when the log level is above debug, as dropping those events still costs time."""
+        when the log level is above debug, as dropping those events still costs time.
+        `freshness`: hold requests while this worker misses an acknowledged write."""
         self.directory = directory
+        self.freshness = freshness
         self.log_searches = log_searches
         self.max_pdu_size = max_pdu_size
         self.reactor = reactor
@@ -110,6 +114,7 @@ class LDAPServerProtocol(Protocol):
         self._barriers = 0  # queued Work items with barrier=True
         self._paused = False
         self._reading_paused = False
+        self._held = False  # waiting for the follower (freshness barrier)
         self._closing = False
         self._scheduled: DelayedCall | None = None
         self._transport: Transport | None = None
@@ -136,6 +141,8 @@ class LDAPServerProtocol(Protocol):
     def _read_messages(self) -> None:
         try:
             while len(self._work) < MAX_QUEUED_REQUESTS and not self._closing:
+                if self._must_wait():
+                    return
                 pdu = self._codec.next_frame()
                 if pdu is None:
                     return
@@ -146,6 +153,30 @@ class LDAPServerProtocol(Protocol):
         if not self._closing and not self._reading_paused:
             self._reading_paused = True
             self._out.pauseProducing()
+
+    def _must_wait(self) -> bool:
+        """Whether the next request must wait: the node acknowledged a write this worker has
+        not applied yet (freshness.py). Checked before the answer cache, so no answer is older
+        than an acknowledged write; the connection stops reading, so requests keep their order."""
+        freshness = self._config.freshness
+        if self._held or freshness is None:
+            return self._held
+        if freshness.committed() <= self._config.directory.sequence:
+            return False
+        if not freshness.wait(self._release):
+            return False  # that write was waited for in vain already (logged)
+        self._held = True
+        if not self._reading_paused:
+            self._reading_paused = True
+            self._out.pauseProducing()
+        return True
+
+    def _release(self) -> None:
+        self._held = False
+        if not self._closing:
+            self._read_messages()
+            if self._scheduled is None:
+                self._pump()
 
     def _accept_frame(self, pdu: bytes) -> None:
         """What happens to a request: a repeated search is answered from the answer cache; any
@@ -245,7 +276,7 @@ class LDAPServerProtocol(Protocol):
                 self._flush(pending)
                 size = 0
         self._flush(pending)
-        if self._reading_paused and not self._work and not self._closing:
+        if self._reading_paused and not self._work and not self._closing and not self._held:
             self._reading_paused = False
             self._out.resumeProducing()
             self._read_messages()

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from ixidir.directory.ports import StorageUnavailable
+from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.database import EMBEDDED_USER, open_database, parse_dsn
 from ixidir.storage.embedded import prepare_embedded_runtime
 from ixidir.storage.entries import FirebirdEntryStore
@@ -57,7 +58,12 @@ def open_entry_store(
     except BaseException:
         connection.close()
         raise
-    return FirebirdEntryStore(connection)
+    # The node's committed sequence lives beside the configuration (a data directory that
+    # does not exist yet, e.g. a DSN-only test store, has no node to share it with).
+    committed = None
+    if data_dir is not None and data_dir.is_dir():
+        committed = CommittedSequence.open(data_dir)
+    return FirebirdEntryStore(connection, committed=committed)
 
 
 def runtime_root_for(data_dir: Path | None) -> Path:

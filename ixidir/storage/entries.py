@@ -21,6 +21,7 @@ from ixidir.directory.ports import (
     StorageError,
     StoredEntry,
 )
+from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.database import is_lost_race, translate
 from ixidir.storage.migrations import CHANGE_EVENT, utc_now
 from ixidir.storage.rows import (
@@ -80,8 +81,13 @@ class FirebirdEntryStore:
     so a store left open keeps the process from exiting.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(
+        self, connection: Connection, *, committed: CommittedSequence | None = None
+    ) -> None:
+        """`committed`: the node's committed sequence, raised by every commit before it returns
+        (so before the write is acknowledged); None where no server reads it."""
         self._connection = connection
+        self._committed = committed
         # Building a TPB loads the client library, so it happens here and not at import.
         self._write = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=WRITE_LOCK_TIMEOUT)
@@ -114,6 +120,8 @@ class FirebirdEntryStore:
         """Stop listening for events and detach from the database; idempotent."""
         if self._connection.is_closed():
             return
+        if self._committed is not None:
+            self._committed.close()
         try:
             if self._events is not None:
                 self._keep_callbacks_alive(self._events)
@@ -181,6 +189,8 @@ class FirebirdEntryStore:
             except StorageError:
                 self._abandon()
                 raise
+            if self._committed is not None:
+                self._committed.raise_to(sequence)
             return sequence
         raise StorageError("committing a change: no attempt left")  # pragma: no cover
 

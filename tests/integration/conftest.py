@@ -80,8 +80,9 @@ def init_data_dir(data_dir: Path, *, demo: bool = True) -> None:
         ixidir(data_dir, "import", str(DEMO_LDIF))
 
 
-def start_server(data_dir: Path) -> RunningServer:
-    """Start `ixidir serve --listen 127.0.0.1:0` and wait for its listening line."""
+def start_server(data_dir: Path, *, workers: int | None = None) -> RunningServer:
+    """Start `ixidir serve --listen 127.0.0.1:0` and wait for its listening line; `workers`
+    None leaves the count to the configuration (its default)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [
@@ -93,6 +94,7 @@ def start_server(data_dir: Path) -> RunningServer:
             "serve",
             "--listen",
             "127.0.0.1:0",
+            *([] if workers is None else ["--workers", str(workers)]),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
