@@ -83,16 +83,18 @@ def serve(
     reserved: list[socket.socket] = []
     children: Children = []
     if count > 1:
-        # Reserve the ports (port 0 resolved) and start the other workers at once, so they
-        # load the directory while this process does.
+        # Reserve the ports (port 0 resolved) for the other workers.
         reserved = [_reserve(host, port) for host, port in parsed]
         addresses = [format_address(*sock.getsockname()[:2]) for sock in reserved]
-        children = _start_workers(data_dir, addresses, count - 1)
     elif not is_worker:
         check_bindable(parsed)  # a busy port is said at once, not after the load
     store = open_store(data_dir, config)
     committed = _open_committed(data_dir, store)
     counters = open_counters(data_dir, config)
+    if count > 1:
+        # Once the database opened (a failure is said once, not by every worker), and before
+        # the load, so the workers load the directory while this process does.
+        children = _start_workers(data_dir, addresses, count - 1)
     oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID, *pin_handlers()]
     started = time.monotonic()
     with loading_heap():
@@ -250,9 +252,13 @@ def _log_load(loaded: Loaded, seconds: float) -> None:
 
 
 def _save_snapshot(data_dir: Path, directory: Directory, store: FirebirdEntryStore) -> None:
-    """Leave a snapshot for the next start; failing to is no error (the next start is cold)."""
+    """Leave a snapshot for the next start; failing to is no error (the next start is cold).
+
+    The workers have stopped; what they committed that this process's follower had not applied
+    yet goes in too, so the next start replays nothing."""
     started = time.monotonic()
     try:
+        directory.apply_changes(store.changes_since(directory.sequence))
         size = save_snapshot(data_dir, directory, store)
     except (ValueError, OSError, StorageError) as exc:
         log.warn("no snapshot written: {why}", why=exc)

@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 from ixidir.directory.ports import StorageUnavailable
-from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.database import EMBEDDED_USER, open_database, parse_dsn
 from ixidir.storage.embedded import prepare_embedded_runtime
 from ixidir.storage.entries import FirebirdEntryStore
@@ -59,11 +58,9 @@ def open_entry_store(
         connection.close()
         raise
     # The node's committed sequence lives beside the configuration (a data directory that
-    # does not exist yet, e.g. a DSN-only test store, has no node to share it with).
-    committed = None
-    if data_dir is not None and data_dir.is_dir():
-        committed = CommittedSequence.open(data_dir)
-    return FirebirdEntryStore(connection, committed=committed)
+    # does not exist, e.g. a DSN-only test store's, has no node to share it with).
+    node = data_dir if data_dir is not None and data_dir.is_dir() else None
+    return FirebirdEntryStore(connection, committed_in=node)
 
 
 def runtime_root_for(data_dir: Path | None) -> Path:

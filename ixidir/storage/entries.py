@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -81,13 +82,13 @@ class FirebirdEntryStore:
     so a store left open keeps the process from exiting.
     """
 
-    def __init__(
-        self, connection: Connection, *, committed: CommittedSequence | None = None
-    ) -> None:
-        """`committed`: the node's committed sequence, raised by every commit before it returns
-        (so before the write is acknowledged); None where no server reads it."""
+    def __init__(self, connection: Connection, *, committed_in: Path | None = None) -> None:
+        """`committed_in`: the data directory whose committed sequence (committed.py) every
+        commit raises before it returns, so before the write is acknowledged; opened at the
+        first commit (a store that only reads leaves no file). None where no server reads it."""
         self._connection = connection
-        self._committed = committed
+        self._committed_in = committed_in
+        self._committed: CommittedSequence | None = None
         # Building a TPB loads the client library, so it happens here and not at import.
         self._write = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=WRITE_LOCK_TIMEOUT)
@@ -189,7 +190,9 @@ class FirebirdEntryStore:
             except StorageError:
                 self._abandon()
                 raise
-            if self._committed is not None:
+            if self._committed_in is not None:
+                if self._committed is None:
+                    self._committed = CommittedSequence.open(self._committed_in)
                 self._committed.raise_to(sequence)
             return sequence
         raise StorageError("committing a change: no attempt left")  # pragma: no cover
