@@ -128,11 +128,14 @@ def stop_server(server: RunningServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A server with the demo users, shared by one test module."""
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
+    """A server with the demo users, shared by one test module; the configured (default)
+    workers unless the module sets SERVER_WORKERS."""
     data_dir = tmp_path_factory.mktemp("ixidir") / "data"
     init_data_dir(data_dir)
-    running = start_server(data_dir)
+    running = start_server(data_dir, workers=getattr(request.module, "SERVER_WORKERS", None))
     yield running
     stop_server(running)
 
