@@ -25,7 +25,12 @@ _SIZE = 8  # one unsigned 64-bit sequence, native byte order (the node shares on
 
 
 class CommittedSequence:
-    """The shared sequence of one data directory; `close()` it when done."""
+    """The shared sequence of one data directory; `close()` it when done.
+
+    Writers exclude each other with `flock`, which works between openings of the file (other
+    processes, other instances), not between threads sharing one instance: a thread that writes
+    (raise_to, settle) uses its own instance (the entry store and the server each open one).
+    """
 
     def __init__(self, path: Path) -> None:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
