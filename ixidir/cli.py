@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         metavar="N",
-        help="processes sharing the ports (SO_REUSEPORT; default from ixidir.toml, 1)",
+        help="processes sharing the ports (SO_REUSEPORT; default from ixidir.toml, 2)",
     )
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
@@ -55,15 +55,17 @@ from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
 from ixidir.config import load_config
 from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
-from ixidir.directory.ports import StorageError
+from ixidir.directory.ports import Change, StorageError
 from ixidir.errors import LDAPError
 from ixidir.server.extended import standard_handlers
+from ixidir.server.freshness import Freshness
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, limit_handlers
 from ixidir.server.listen import bound_addresses, format_address, listen, reserve_port
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
 from ixidir.storage.changelog import HistoryPruned
+from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.migrations import utc_now as changelog_clock
 from ixidir.storage.writer import CounterWriter
 
@@ -111,16 +113,19 @@ def serve(
     reserved: list[socket.socket] = []
     children: Children = []
     if count > 1:
-        # Reserve the ports (port 0 resolved) and start the other workers at once, so they
-        # load the directory while this process does.
+        # Reserve the ports (port 0 resolved) for the other workers.
         reserved = [_reserve(host, port) for host, port in parsed + parsed_ldaps]
         bound = [format_address(*sock.getsockname()[:2]) for sock in reserved]
         addresses, ldaps = bound[: len(parsed)], bound[len(parsed) :]
-        children = _start_workers(data_dir, addresses, count - 1, ldaps=ldaps)
     elif not is_worker:
         check_bindable(parsed + parsed_ldaps)  # a busy port is said at once, not after the load
     store = open_store(data_dir, config)
+    committed = _open_committed(data_dir, store)
     counters = open_counters(data_dir, config)
+    if count > 1:
+        # Once the database opened (a failure is said once, not by every worker), and before
+        # the load, so the workers load the directory while this process does.
+        children = _start_workers(data_dir, addresses, count - 1, ldaps=ldaps)
     oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID, *pin_handlers()]
     started = time.monotonic()
     with loading_heap():
@@ -138,6 +143,16 @@ def serve(
         reactor, directory=directory, entry_store=writer_store, counters=counter_writer
     )
     extended = {**standard_handlers(), **limit_handlers(limits), **pin_handlers()}
+    follower = Follower(directory, reactor, open_store(data_dir, config), committed=committed)
+    freshness = Freshness(
+        committed=committed.read,
+        applied=lambda: directory.sequence,
+        kick=follower.kick,
+        clock=reactor,
+        log=log,
+    )
+    follower.on_applied = freshness.caught_up
+    threads.writes.on_applied = freshness.caught_up  # this worker's own writes, applied
     purge = LoopingCall(_purge, limits)
     purge.clock = reactor
     purge.start(PURGE_INTERVAL_SECONDS, now=True)
@@ -159,6 +174,7 @@ def serve(
         offload=threads.offload,
         limits=connection_limits(config),
         audit=audit,
+        freshness=freshness,
     )
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
@@ -176,11 +192,10 @@ def serve(
         _wait_for_workers(children)  # "listening on" promises that every worker accepts
         for sock in reserved:
             sock.close()
-    # Every Firebird connection is opened before the reactor runs: the client library sets
-    # its own SIGTERM handling when it attaches, and Twisted's handlers, installed by run(),
-    # must be the last word. The listening lines follow once they are in place, so a
-    # SIGTERM sent after them always stops the server cleanly.
-    follower = Follower(directory, reactor, open_store(data_dir, config))
+    # Every Firebird connection is opened before the reactor runs (the follower's above): the
+    # client library sets its own SIGTERM handling when it attaches, and Twisted's handlers,
+    # installed by run(), must be the last word. The listening lines follow once they are in
+    # place, so a SIGTERM sent after them always stops the server cleanly.
     threads.start()
     reactor.callWhenRunning(follower.start)
     watch_certificate(reactor, factory, data_dir=data_dir, log=log, children=children)
@@ -212,6 +227,7 @@ def serve(
     writer_store.close()
     counters.close()
     store.close()
+    committed.close()
     # firebird-driver's event thread is not a daemon and can outlive a connection that was
     # shut down under it (seen when SIGTERM arrives right after start): leave without waiting
     # for it. Everything acknowledged is committed; the stores are closed above.
@@ -221,6 +237,14 @@ def serve(
 
 
 Children = list[subprocess.Popen[bytes]]
+
+
+def _open_committed(data_dir: Path, store: FirebirdEntryStore) -> CommittedSequence:
+    """The node's committed sequence, lowered to the database's if a restore left it ahead."""
+    committed = CommittedSequence.open(data_dir)
+    if committed.settle(store.last_sequence):
+        log.warn("the node's committed sequence was ahead of the database; lowered to it")
+    return committed
 
 
 def _reserve(host: str, port: int) -> socket.socket:
@@ -297,9 +321,13 @@ def _log_load(loaded: Loaded, seconds: float) -> None:
 
 
 def _save_snapshot(data_dir: Path, directory: Directory, store: FirebirdEntryStore) -> None:
-    """Leave a snapshot for the next start; failing to is no error (the next start is cold)."""
+    """Leave a snapshot for the next start; failing to is no error (the next start is cold).
+
+    The workers have stopped; what they committed that this process's follower had not applied
+    yet goes in too, so the next start replays nothing."""
     started = time.monotonic()
     try:
+        directory.apply_changes(store.changes_since(directory.sequence))
         size = save_snapshot(data_dir, directory, store)
     except (ValueError, OSError, StorageError) as exc:
         log.warn("no snapshot written: {why}", why=exc)
@@ -346,17 +374,34 @@ class Follower:
     Every Firebird query runs on the follower's own thread and connection; the reactor thread
     only applies what it read."""
 
-    def __init__(self, directory: Directory, reactor: Any, store: FirebirdEntryStore) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        reactor: Any,
+        store: FirebirdEntryStore,
+        *,
+        committed: CommittedSequence,
+    ) -> None:
         """`store` is the follower's own connection, used only by its thread."""
         self._directory = directory
         self._reactor = reactor
         self._store = store
+        self._committed = committed
+        self.on_applied: Callable[[], None] = lambda: None  # on the reactor, after each apply
         self._stopping = threading.Event()
+        self._kicked = threading.Event()
         self._thread = threading.Thread(target=self._run, name="changelog-follower", daemon=True)
         self._seen = directory.sequence
 
     def start(self) -> None:
         self._thread.start()
+
+    def kick(self) -> None:
+        """Fetch at once after the current wait (a request waits for an acknowledged write).
+
+        A wait already blocked in firebird-driver's event wait is not cut short (only its
+        private API could); the commit's own event ends it within milliseconds."""
+        self._kicked.set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -366,7 +411,10 @@ class Follower:
         store = self._store
         try:
             while not self._stopping.is_set():
-                store.wait_for_change(FOLLOW_POLL_SECONDS)
+                if not self._kicked.is_set():
+                    store.wait_for_change(FOLLOW_POLL_SECONDS)
+                self._kicked.clear()
+                acknowledged = self._committed.read()
                 # This server's own writes are in memory already (applied in order, so the
                 # directory's sequence has no gap below it): read only what comes after.
                 try:
@@ -376,8 +424,14 @@ class Follower:
                     continue
                 if changes:
                     self._seen = changes[-1].sequence
-                    self._reactor.callFromThread(self._directory.apply_changes, changes)
+                    self._reactor.callFromThread(self._apply, changes)
+                if self._seen < acknowledged and self._committed.settle(store.last_sequence):
+                    log.warn("the node's committed sequence was ahead of the database; lowered")
         except Exception:  # noqa: BLE001 (a dead follower must be loud, never silent)
             log.failure("the changelog follower stopped; changes by other processes are not seen")
         finally:
             store.close()
+
+    def _apply(self, changes: list[Change]) -> None:
+        self._directory.apply_changes(changes)
+        self.on_applied()

@@ -32,6 +32,9 @@ class Directory(Protocol):
     @property
     def generation(self) -> int: ...
 
+    @property
+    def sequence(self) -> int: ...
+
     def bind(self, dn: str, password: bytes) -> Principal: ...
 
     def search(

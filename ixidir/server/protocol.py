@@ -31,6 +31,7 @@ from ixidir.server.confidentiality import SimpleBindTLS, needs_tls
 from ixidir.server.extended import ExtendedHandler, standard_handlers
 from ixidir.server.facade import Directory
 from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
+from ixidir.server.freshness import Freshness
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID
 from ixidir.server.listen import format_address
@@ -76,13 +77,16 @@ class LDAPServerFactory(Factory):
         offload: Offload | None = None,
         limits: ConnectionLimits | None = None,
         audit: AuditLog | None = None,
+        freshness: Freshness | None = None,
     ) -> None:
         """`log_searches`: log every search the answer cache misses at debug level; pass False
         when the log level is above debug, as dropping those events still costs time.
-        `offload` runs what replies wait for (hashes, commits); by default on the spot."""
+        `offload` runs what replies wait for (hashes, commits); by default on the spot.
+        `freshness`: hold requests while this worker misses an acknowledged write."""
         self.simple_bind_tls = simple_bind_tls
         self.directory = directory
         self.offload: Offload = offload if offload is not None else InlineOffload(directory)
+        self.freshness = freshness
         self.log_searches = log_searches
         self.max_pdu_size = max_pdu_size
         self.reactor = reactor
@@ -154,6 +158,7 @@ class LDAPServerProtocol(Protocol):
         self._barriers = 0  # queued Work items with barrier=True
         self._paused = False
         self._reading_paused = False
+        self._held = False  # waiting for the follower (freshness barrier)
         self._closing = False
         self._scheduled: DelayedCall | None = None
         self._waiting: Pending | None = None  # the head request's job, running elsewhere
@@ -210,6 +215,8 @@ class LDAPServerProtocol(Protocol):
         codec = self._codec
         try:
             while len(self._work) < self._max_pending and not self._closing:
+                if self._must_wait():
+                    return
                 # slapd's sockbuf_max_incoming(_auth): a smaller PDU limit until a bind succeeds
                 bound = self._session.principal.dn
                 codec.max_pdu_size = self._bound_pdu_size if bound else self._anonymous_pdu_size
@@ -223,6 +230,30 @@ class LDAPServerProtocol(Protocol):
         if not self._closing and not self._reading_paused:
             self._reading_paused = True
             self._out.pauseProducing()
+
+    def _must_wait(self) -> bool:
+        """Whether the next request must wait: the node acknowledged a write this worker has
+        not applied yet (freshness.py). Checked before the answer cache, so no answer is older
+        than an acknowledged write; the connection stops reading, so requests keep their order."""
+        freshness = self._config.freshness
+        if self._held or freshness is None:
+            return self._held
+        if freshness.committed() <= self._config.directory.sequence:
+            return False
+        if not freshness.wait(self._release):
+            return False  # that write was waited for in vain already (logged)
+        self._held = True
+        if not self._reading_paused:
+            self._reading_paused = True
+            self._out.pauseProducing()
+        return True
+
+    def _release(self) -> None:
+        self._held = False
+        if not self._closing:
+            self._read_messages()
+            if self._scheduled is None:
+                self._pump()
 
     def _accept_frame(self, pdu: bytes) -> None:
         """What happens to a request: a repeated search is answered from the answer cache; any
@@ -329,7 +360,7 @@ class LDAPServerProtocol(Protocol):
         self._flush(pending)
         if self._waiting is not None and self._work:
             self._run_ahead()
-        if self._reading_paused and not self._work and not self._closing:
+        if self._reading_paused and not self._work and not self._closing and not self._held:
             self._reading_paused = False
             self._out.resumeProducing()
             self._read_messages()

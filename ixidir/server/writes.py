@@ -182,6 +182,9 @@ class WriteQueue:
 
     def __init__(self, directory: Applier, store: BatchEntryStore, run: Runner) -> None:
         self._directory = directory
+        # Called on the loop after each batch is applied to memory (the freshness barrier
+        # resumes requests that waited for these writes).
+        self.on_applied: Callable[[], None] = lambda: None
         self._unapplied: list[_Queued] = []  # queued or committing, in arrival order
         self._waiting: list[_Queued] = []
         self._marks = _Marks()  # of the unapplied and the waiting writes
@@ -244,6 +247,7 @@ class WriteQueue:
                 outcomes.append((job.done, self._directory.refusal(result)))
             else:
                 outcomes.append((job.done, _unexpected(result)))
+        self.on_applied()
         waiting, self._waiting = self._waiting, []
         for job in waiting:
             self._marks.remove(job.prepared)

@@ -50,7 +50,10 @@ def open_entry_store(
         data_dir, dsn, create=create, user=user, password=password, runtime_root=runtime_root,
         cache_pages=cache_pages,
     )  # fmt: skip
-    return FirebirdEntryStore(connection)
+    # The node's committed sequence lives beside the configuration (a data directory that
+    # does not exist, e.g. a DSN-only test store's, has no node to share it with).
+    node = data_dir if data_dir is not None and data_dir.is_dir() else None
+    return FirebirdEntryStore(connection, committed_in=node)
 
 
 def open_connection(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -37,6 +38,7 @@ from ixidir.storage.bulk import (
     read_entries,
 )
 from ixidir.storage.changelog import HEAD, SELECT_HEADS, check_history
+from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.database import is_lost_race, translate
 from ixidir.storage.literals import bind_literals, blocks, quoted
 from ixidir.storage.migrations import CHANGE_EVENT, utc_now
@@ -95,8 +97,13 @@ class FirebirdEntryStore:
     so a store left open keeps the process from exiting.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, committed_in: Path | None = None) -> None:
+        """`committed_in`: the data directory whose committed sequence (committed.py) every
+        commit raises before it returns, so before the write is acknowledged; opened at the
+        first commit (a store that only reads leaves no file). None where no server reads it."""
         self._connection = connection
+        self._committed_in = committed_in
+        self._committed: CommittedSequence | None = None
         # Building a TPB loads the client library, so it happens here and not at import.
         self._write = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=WRITE_LOCK_TIMEOUT)
@@ -129,6 +136,8 @@ class FirebirdEntryStore:
         """Stop listening for events and detach from the database; idempotent."""
         if self._connection.is_closed():
             return
+        if self._committed is not None:
+            self._committed.close()
         try:
             if self._events is not None:
                 self._keep_callbacks_alive(self._events)
@@ -199,6 +208,7 @@ class FirebirdEntryStore:
             except StorageError:
                 self._abandon()
                 raise
+            self._publish(sequence)
             return sequence
         raise StorageError("committing a change: no attempt left")  # pragma: no cover
 
@@ -225,8 +235,18 @@ class FirebirdEntryStore:
             except StorageError:
                 self._abandon()
                 raise
+            if sequences:
+                self._publish(sequences[-1])
             return sequences
         raise StorageError("committing changes: no attempt left")  # pragma: no cover
+
+    def _publish(self, sequence: int) -> None:
+        """Raise the node's committed sequence to `sequence` (committed.py): before a write is
+        acknowledged, so every worker of the node answers only once it has applied it."""
+        if self._committed_in is not None:
+            if self._committed is None:
+                self._committed = CommittedSequence.open(self._committed_in)
+            self._committed.raise_to(sequence)
 
     def last_sequence(self) -> int:
         """The sequence number of the newest committed change (0 for none)."""

@@ -19,6 +19,7 @@ from ixidir.admin.runtime import Opened, open_database_of, open_store, opened
 from ixidir.admin.serving import Follower
 from ixidir.directory.requests import AddRequest, Modification, ModifyRequest, ModOp
 from ixidir.storage.changelog import DEFAULT_KEEP_DAYS, DEFAULT_MAX_ENTRIES, prune_changelog
+from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.embedded import runtime_root
 from ixidir.storage.migrations import utc_now
 
@@ -106,12 +107,19 @@ def test_a_follower_behind_the_pruned_history_reloads_and_says_so(
             prune_changelog(connection, before=LONG_AGO, keep_at_most=1)
         finally:
             connection.close()
-        follower = Follower(directory, ImmediateReactor(), open_store(data_dir, data.config))
+        committed = CommittedSequence.open(data_dir)
+        follower = Follower(
+            directory,
+            ImmediateReactor(),
+            open_store(data_dir, data.config),
+            committed=committed,
+        )
         follower.start()
         deadline = time.monotonic() + 20
         while directory.sequence < head and time.monotonic() < deadline:
             time.sleep(0.05)
         follower.stop()
+        committed.close()
         assert directory.sequence == head
         keys = {entry.dn_key for entry in directory.state.dit.entries()}
         assert {f"uid=new{index},ou=people,dc=example,dc=com" for index in range(3)} <= keys

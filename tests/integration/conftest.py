@@ -80,9 +80,10 @@ def init_data_dir(data_dir: Path, *, demo: bool = True) -> None:
         ixidir(data_dir, "import", str(DEMO_LDIF))
 
 
-def start_server(data_dir: Path, *extra: str) -> RunningServer:
+def start_server(data_dir: Path, *extra: str, workers: int | None = None) -> RunningServer:
     """Start `ixidir serve --listen 127.0.0.1:0 [extra...]` and wait for its listening line
-    (the LDAP one: it comes first; `startup_log` holds the lines before it)."""
+    (the LDAP one: it comes first; `startup_log` holds the lines before it); `workers` None
+    leaves the count to the configuration (its default)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [
@@ -95,6 +96,7 @@ def start_server(data_dir: Path, *extra: str) -> RunningServer:
             "--listen",
             "127.0.0.1:0",
             *extra,
+            *([] if workers is None else ["--workers", str(workers)]),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -128,11 +130,14 @@ def stop_server(server: RunningServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A server with the demo users, shared by one test module."""
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[RunningServer]:
+    """A server with the demo users, shared by one test module; the configured (default)
+    workers unless the module sets SERVER_WORKERS."""
     data_dir = tmp_path_factory.mktemp("ixidir") / "data"
     init_data_dir(data_dir)
-    running = start_server(data_dir)
+    running = start_server(data_dir, workers=getattr(request.module, "SERVER_WORKERS", None))
     yield running
     stop_server(running)
 

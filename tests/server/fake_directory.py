@@ -65,6 +65,7 @@ class FakeDirectory:
                 "cn": [f"User {index}".encode()],
             }
         self.passwords = {ADMIN: ADMIN_PASSWORD}
+        self.sequence = 0  # the changelog sequence applied (freshness tests set it)
 
     def bind(self, dn: str, password: bytes) -> Principal:
         if not dn and not password:

@@ -1,0 +1,95 @@
+"""The node's committed sequence: the newest changelog sequence any local process acknowledged.
+
+Every process of a node that commits a write (server workers, the CLI) raises this value to its
+commit's sequence after the commit returns and before it acknowledges the write. A worker that
+has applied less than this value must not answer yet (the server's freshness barrier), so a
+client reads its own acknowledged writes whichever worker answers its next connection.
+
+The value lives in an 8-byte file in the data directory (`committed.seq`, mode 0600), mapped
+into every process. Raising is a max-update under `flock` (writes are rare and take
+milliseconds anyway); reading is lock-free, one aligned 8-byte load read twice until equal, so
+a store that some platform splits in two is never taken for a value.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import mmap
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+COMMITTED_FILE = "committed.seq"
+_SIZE = 8  # one unsigned 64-bit sequence, native byte order (the node shares one machine)
+
+
+class CommittedSequence:
+    """The shared sequence of one data directory; `close()` it when done.
+
+    Writers exclude each other with `flock`, which works between openings of the file (other
+    processes, other instances), not between threads sharing one instance: a thread that writes
+    (raise_to, settle) uses its own instance (the entry store and the server each open one).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            with self._locked():
+                if os.fstat(self._fd).st_size < _SIZE:
+                    os.ftruncate(self._fd, _SIZE)  # zeros: nothing acknowledged yet
+            self._map = mmap.mmap(self._fd, _SIZE)
+        except BaseException:
+            os.close(self._fd)
+            raise
+        self._view = memoryview(self._map).cast("Q")  # aligned 8-byte loads and stores
+
+    @classmethod
+    def open(cls, data_dir: Path) -> CommittedSequence:
+        return cls(data_dir / COMMITTED_FILE)
+
+    def read(self) -> int:
+        """The newest acknowledged sequence; lock-free (the server reads it per request)."""
+        view = self._view
+        first = view[0]
+        second = view[0]
+        while first != second:  # a store in progress: read until two loads agree
+            first, second = second, view[0]
+        return first
+
+    def raise_to(self, sequence: int) -> None:
+        """Make the value at least `sequence` (call after the commit, before the answer)."""
+        if sequence <= self.read():
+            return  # never lowered: a later sequence was acknowledged already
+        with self._locked():
+            if sequence > self._view[0]:
+                self._view[0] = sequence
+
+    def settle(self, last_sequence: Callable[[], int]) -> bool:
+        """Lower the value to the database's last sequence when it is ahead of it; True if so.
+
+        Only a database replaced under the data directory (a restore) leaves the value ahead,
+        and then every request would wait for a change that never comes. Reading the last
+        sequence under the lock keeps a concurrent raise: its commit happened before it raises,
+        so the database's last sequence already covers it.
+        """
+        with self._locked():
+            last = last_sequence()
+            if last >= self._view[0]:
+                return False
+            self._view[0] = last
+            return True
+
+    def close(self) -> None:
+        self._view.release()
+        self._map.close()
+        os.close(self._fd)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive `flock` on the file, taken by writers only."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
