@@ -43,7 +43,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     path = data_dir / "ixidir.toml"
     text = re.sub(r"(?m)^anonymous_read = .*$", "", path.read_text())  # set again below
     path.write_text(text + LIMITS)
-    running = start_server(data_dir)
+    # One worker: max_connections is counted per server process, and with two the kernel
+    # spreads the test's connections over both.
+    running = start_server(data_dir, workers=1)
     yield running
     stop_server(running)
 
