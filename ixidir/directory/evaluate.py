@@ -37,6 +37,8 @@ Truth = bool | None
 """True, False, or None for RFC 4511 Undefined."""
 NormalizedCache = MutableMapping[tuple[str, tuple[bytes, ...]], frozenset[Hashable]]
 """(rule OID, stored values) → their normal forms; the caller owns its size and lifetime."""
+EqualityType = tuple[tuple[str, ...], MatchingRule]
+"""An attribute description resolved for equality: the type and its subtypes, and the rule."""
 
 
 def normalized_values(
@@ -341,7 +343,7 @@ class FilterCompiler:
         self._rules: Mapping[str, MatchingRule] = rules or {}
         # attribute description -> (subtypes, equality rule), or None when the item is
         # Undefined: resolved once, since clients repeat the same few descriptions.
-        self._equality: dict[str, tuple[tuple[str, ...], MatchingRule] | None] = {}
+        self._equality: dict[str, EqualityType | None] = {}
 
     @property
     def rules(self) -> Mapping[str, MatchingRule]:
@@ -390,12 +392,22 @@ class FilterCompiler:
         return PresentNode(self.catalog.subtypes(attr_type))
 
     def equality(self, attr: str, value: bytes) -> Node:
-        try:
-            resolved = self._equality[attr]
-        except KeyError:
-            resolved = self._equality_type(attr)
+        resolved = self.equality_type(attr)
         if resolved is None:
             return _UNDEFINED
+        return self.equality_of(resolved, value)
+
+    def equality_type(self, attr: str) -> EqualityType | None:
+        """The attribute description's subtypes and equality rule; None when a filter item
+        on it is Undefined."""
+        try:
+            return self._equality[attr]
+        except KeyError:
+            return self._equality_type(attr)
+
+    def equality_of(self, resolved: EqualityType, value: bytes) -> Node:
+        """The equality node for `value` on an attribute `equality_type` resolved (the routing
+        lane resolves the connector's attribute once and compiles only each number)."""
         names, rule = resolved
         key = _normalize_assertion(rule, value)
         if key is None:
@@ -412,7 +424,7 @@ class FilterCompiler:
         spellings = self.catalog.class_spellings(oid)
         return ClassNode(_OBJECT_CLASS[0], rule, family, spellings)
 
-    def _equality_type(self, attr: str) -> tuple[tuple[str, ...], MatchingRule] | None:
+    def _equality_type(self, attr: str) -> EqualityType | None:
         attr_type = self.catalog.resolve(attr)
         rule = None if attr_type is None else self._rules.get(attr_type.name, attr_type.equality)
         resolved = (

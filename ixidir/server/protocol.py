@@ -23,7 +23,6 @@ from twisted.python.failure import Failure
 
 from ixidir.directory.requests import AddRequest, ModifyDNRequest, ModifyRequest, SearchRequest
 from ixidir.errors import ResultCode
-from ixidir.server import lane
 from ixidir.server.admission import Admission, ConnectionLimits, IdleTimer
 from ixidir.server.audit import AuditLog
 from ixidir.server.codec import CodecError, LDAPCodec, envelope
@@ -33,6 +32,7 @@ from ixidir.server.facade import Directory
 from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
 from ixidir.server.freshness import Freshness
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
+from ixidir.server.lane import RoutingLane
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID
 from ixidir.server.listen import format_address
 from ixidir.server.messages import (
@@ -95,6 +95,9 @@ class LDAPServerFactory(Factory):
         self.extended = dict(standard_handlers() if extended is None else extended)
         self.answers = AnswerCache()  # shared by all connections (DESIGN.md fast path)
         self.searches = SearchReader()  # and the shapes of their searches (pdus)
+        # The routing lane, but at debug level, where every uncached search is logged so the
+        # filters a real connector sends can be captured (the general search logs them).
+        self.lane = None if log_searches else RoutingLane(directory, self.searches)
         self.noisy = False  # no "starting factory" lines; our own log says what matters
         self.limits = limits if limits is not None else ConnectionLimits()
         self.admission = Admission(
@@ -256,14 +259,19 @@ class LDAPServerProtocol(Protocol):
                 self._pump()
 
     def _accept_frame(self, pdu: bytes) -> None:
-        """What happens to a request: a repeated search is answered from the answer cache; any
-        other PDU is decoded; a search then goes to the routing lane, else the general search;
-        every other request to the session."""
+        """What happens to a request: a search is answered from the answer cache when it
+        repeats, else by the routing lane when it looks up a number; any other PDU is decoded,
+        and a search then goes to the general search, every other request to the session."""
         search = split_search(pdu) if self._barriers == 0 else None
         principal = self._session.principal
         generation = self._config.directory.generation
         if search is not None:
-            answer = self._config.answers.get(principal, search.operation, generation)
+            answers, routing = self._config.answers, self._config.lane
+            answer = answers.get(principal, search.operation, generation)
+            if answer is None and routing is not None:
+                answer = routing.answer(principal, search.operation, generation)
+                if answer is not None:
+                    answers.put(principal, search.operation, generation, answer)
             if answer is not None:
                 self._queue(search.message_id, iter((wrap(search.message_id, answer),)))
                 return
@@ -271,12 +279,6 @@ class LDAPServerProtocol(Protocol):
         request = message.request
         if search is None or not isinstance(request, SearchRequest):
             self._accept(message)
-            return
-        operations = lane.answer(self._config.directory, principal, request)
-        if operations is not None:
-            self._session.log_search(request)
-            self._config.answers.put(principal, search.operation, generation, operations)
-            self._queue(search.message_id, iter((wrap(search.message_id, operations),)))
             return
         self._queue(search.message_id, self._capture(search, principal, generation, request))
 
