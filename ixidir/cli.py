@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes sharing the ports (SO_REUSEPORT; default from ixidir.toml, 2)",
     )
+    serve.add_argument(
+        "--metrics-listen",
+        metavar="HOST:PORT",
+        help='address to serve Prometheus metrics on ("" = none; default from ixidir.toml)',
+    )
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
     imp = commands.add_parser(
@@ -281,6 +286,7 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
                 reactor=reactor,
                 listen_on=args.listen,
                 listen_ldaps_on=args.listen_ldaps,
+                metrics_listen_on=args.metrics_listen,
                 workers=args.workers,
                 is_worker=args.worker,
             )

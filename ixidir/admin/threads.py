@@ -19,11 +19,13 @@ from twisted.python.threadpool import ThreadPool
 
 from ixidir.directory.directory import Directory
 from ixidir.limits.ports import CounterBatch, CounterOp
+from ixidir.server.metrics import WorkerMetrics
 from ixidir.server.offload import ThreadOffload, counted
 from ixidir.server.writes import BatchEntryStore, GroupCommit, Runner, WriteQueue
 
 # PBKDF2 releases the GIL: one hash per core runs in parallel, more would only queue in the CPU.
 HASH_THREADS = os.cpu_count() or 2
+ENTRIES, COUNTERS = range(2)  # metrics.COMMIT_STORES
 
 CounterJob = tuple[CounterOp, Callable[[object, Exception | None], None]]
 
@@ -39,20 +41,27 @@ class ServerThreads:
         entry_store: BatchEntryStore,
         counters: CounterBatch | None = None,
         hash_threads: int = HASH_THREADS,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
+        """`metrics`: where the writer threads' commit latencies go."""
+        metrics = metrics if metrics is not None else WorkerMetrics()
         self._pools = [
             ThreadPool(minthreads=1, maxthreads=hash_threads, name="ixidir-hash"),
             ThreadPool(minthreads=1, maxthreads=1, name="ixidir-entry-writer"),
             ThreadPool(minthreads=1, maxthreads=1, name="ixidir-counter-writer"),
         ]
         hashing, entry_writer, counter_writer = (self._runner(reactor, p) for p in self._pools)
-        self.writes = WriteQueue(directory, entry_store, entry_writer)
+        self.writes = WriteQueue(
+            directory, entry_store, entry_writer, timed=partial(metrics.timed_commit, ENTRIES)
+        )
         self.counts: GroupCommit[CounterJob, Any] | None = None
         if counters is not None:
             batch = counters
             self.counts = GroupCommit(
                 run=counter_writer,
-                commit=lambda jobs: list(batch.run_batch([op for op, _ in jobs])),
+                commit=metrics.timed_commit(
+                    COUNTERS, lambda jobs: list(batch.run_batch([op for op, _ in jobs]))
+                ),
                 finish=counted,
             )
         self.offload = ThreadOffload(

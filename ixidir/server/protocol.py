@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain, islice
+from time import perf_counter_ns
 from typing import cast
 
 from twisted.internet.interfaces import IAddress, ISSLTransport
@@ -32,17 +33,32 @@ from ixidir.server.facade import Directory
 from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
 from ixidir.server.freshness import Freshness
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
-from ixidir.server.lane import RoutingLane
+from ixidir.server.lane import SUCCESS_DONE, RoutingLane
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID
 from ixidir.server.listen import format_address
 from ixidir.server.messages import (
     NOTICE_OF_DISCONNECTION_OID,
     AbandonRequest,
+    BindRequest,
+    CompareRequest,
     DeleteRequest,
     ExtendedRequest,
     ExtendedResult,
     LDAPMessage,
     UnbindRequest,
+)
+from ixidir.server.metrics import (
+    ADD,
+    BIND,
+    CODES,
+    COMPARE,
+    DELETE,
+    EXTENDED,
+    MODIFY,
+    MODRDN,
+    SEARCH,
+    WorkerMetrics,
+    done_code,
 )
 from ixidir.server.offload import InlineOffload, Offload
 from ixidir.server.pdus import SearchReader
@@ -58,6 +74,18 @@ TURN_BYTES = 1024 * 1024  # then give the reactor a turn (abandon, other connect
 _WRITES = (AddRequest, ModifyRequest, DeleteRequest, ModifyDNRequest)
 _COUNTS = frozenset({RESERVE_OID, RELEASE_OID})
 RUN_AHEAD = 16  # pipelined writes queued for commit behind the one a connection waits for
+# The metrics' operation slot of each request type (abandon and unbind have no result).
+_OPERATION_OF: dict[type, int] = {
+    BindRequest: BIND,
+    SearchRequest: SEARCH,
+    CompareRequest: COMPARE,
+    AddRequest: ADD,
+    ModifyRequest: MODIFY,
+    DeleteRequest: DELETE,
+    ModifyDNRequest: MODRDN,
+    ExtendedRequest: EXTENDED,
+}
+_SUCCESS_DONE = SUCCESS_DONE  # how almost every cached answer ends: no parsing then
 
 
 class LDAPServerFactory(Factory):
@@ -78,11 +106,13 @@ class LDAPServerFactory(Factory):
         limits: ConnectionLimits | None = None,
         audit: AuditLog | None = None,
         freshness: Freshness | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         """`log_searches`: log every search the answer cache misses at debug level; pass False
         when the log level is above debug, as dropping those events still costs time.
         `offload` runs what replies wait for (hashes, commits); by default on the spot.
-        `freshness`: hold requests while this worker misses an acknowledged write."""
+        `freshness`: hold requests while this worker misses an acknowledged write.
+        `metrics`: this process's counters (server/metrics.py), published by the caller."""
         self.simple_bind_tls = simple_bind_tls
         self.directory = directory
         self.offload: Offload = offload if offload is not None else InlineOffload(directory)
@@ -106,6 +136,7 @@ class LDAPServerFactory(Factory):
         )
         self.audit = audit
         self.connections = 0  # numbers connections for the audit log ("conn=N")
+        self.metrics = metrics if metrics is not None else WorkerMetrics()
 
     def buildProtocol(self, addr: IAddress | None) -> LDAPServerProtocol:
         protocol = LDAPServerProtocol(self)
@@ -132,6 +163,12 @@ class Work:
     # item its iterator gave then.
     runs_ahead: type[Write] | type[Count] | None = None
     ahead: Item | None = None
+    # For the metrics: the operation's slot (-1: not counted), when its frame was taken, its
+    # result code when known on queueing (-1: read from `last`, its last Reply, when done).
+    operation: int = -1
+    started: int = 0
+    code: int = -1
+    last: Reply | None = None
 
 
 class LDAPServerProtocol(Protocol):
@@ -179,9 +216,11 @@ class LDAPServerProtocol(Protocol):
         peer = getattr(address, "host", None)
         refusal = self._config.admission.admit(peer)
         if refusal is not None:
+            self._config.metrics.connection_refused()
             self._notice(ResultCode.BUSY, refusal.message)
             return
         self._admitted = True
+        self._config.metrics.connection_opened()
         self._idle = self._start_idle_timer()
         self._out.registerProducer(self, True)
         self._socket = direct_socket(self.transport)
@@ -262,6 +301,7 @@ class LDAPServerProtocol(Protocol):
         """What happens to a request: a search is answered from the answer cache when it
         repeats, else by the routing lane when it looks up a number; any other PDU is decoded,
         and a search then goes to the general search, every other request to the session."""
+        started = perf_counter_ns()
         search = split_search(pdu) if self._barriers == 0 else None
         principal = self._session.principal
         generation = self._config.directory.generation
@@ -273,20 +313,31 @@ class LDAPServerProtocol(Protocol):
                 if answer is not None:
                     answers.put(principal, search.operation, generation, answer)
             if answer is not None:
-                self._queue(search.message_id, iter((wrap(search.message_id, answer),)))
+                self._queue(search.message_id, answer, started)
                 return
         message = self._codec.decode(pdu)
         request = message.request
         if search is None or not isinstance(request, SearchRequest):
-            self._accept(message)
+            self._accept(message, started)
             return
-        self._queue(search.message_id, self._capture(search, principal, generation, request))
+        work = Work(search.message_id, iter(()), barrier=False, operation=SEARCH, started=started)
+        work.items = self._capture(work, search, principal, generation, request)
+        self._work.append(work)
 
-    def _queue(self, message_id: int, items: Iterator[Item]) -> None:
-        self._work.append(Work(message_id, items, barrier=False))
+    def _queue(self, message_id: int, answer: tuple[bytes, ...], started: int) -> None:
+        """Queue a search's whole encoded answer (from the cache or the routing lane)."""
+        last = answer[-1]
+        code = 0 if last == _SUCCESS_DONE else done_code(last)
+        items = iter((wrap(message_id, answer),))
+        self._work.append(Work(message_id, items, False, None, None, SEARCH, started, code))
 
     def _capture(
-        self, search: SearchFrame, principal: Hashable, generation: int, request: SearchRequest
+        self,
+        work: Work,
+        search: SearchFrame,
+        principal: Hashable,
+        generation: int,
+        request: SearchRequest,
     ) -> Iterator[Item]:
         """Send the replies and keep their encoded operations for the cache when the answer
         is complete and stable (abandoned or failed searches are not kept)."""
@@ -295,10 +346,12 @@ class LDAPServerProtocol(Protocol):
         for operation in self._session.search_operations(request):
             operations.append(operation)
             yield envelope(message_id, operation)
+        if operations:
+            work.code = done_code(operations[-1])
         if is_stable(search, operations):
             self._config.answers.put(principal, search.operation, generation, tuple(operations))
 
-    def _accept(self, message: LDAPMessage) -> None:
+    def _accept(self, message: LDAPMessage, started: int) -> None:
         match message.request:
             case AbandonRequest(message_id=target):
                 self._cancel(lambda message_id: message_id == target)
@@ -307,7 +360,17 @@ class LDAPServerProtocol(Protocol):
             case _:
                 items = self._session.respond(message)
                 kind = _kind(message.request)
-                self._work.append(Work(message.message_id, items, barrier=True, runs_ahead=kind))
+                operation = _OPERATION_OF.get(type(message.request), -1)
+                self._work.append(
+                    Work(
+                        message.message_id,
+                        items,
+                        barrier=True,
+                        runs_ahead=kind,
+                        operation=operation,
+                        started=started,
+                    )
+                )
                 self._barriers += 1
 
     def _disconnect(self, error: CodecError) -> None:
@@ -397,14 +460,28 @@ class LDAPServerProtocol(Protocol):
                 self._socket = None  # from now on only TLS records go out
                 self._out.startTLS(self._config.tls)
                 continue
-            pending.append(item if isinstance(item, bytes) else self._encode(item))
+            if isinstance(item, bytes):
+                pending.append(item)
+            else:
+                pending.append(self._encode(item))
+                work.last = item
             size += len(pending[-1])
             if size >= WRITE_BATCH_BYTES:
                 break
         else:
             self._work.popleft()
             self._finished(work)
+            if work.operation >= 0:
+                self._count(work)
         return size
+
+    def _count(self, work: Work) -> None:
+        """An answered request into the metrics: its result code and latency."""
+        code = work.code
+        if code < 0:
+            response = work.last.response if work.last is not None else None
+            code = min(int(getattr(response, "code", CODES - 1)), CODES - 1)
+        self._config.metrics.operation(work.operation, code, work.started)
 
     def _start(self, pending: Pending) -> None:
         if not pending.is_started:
@@ -461,6 +538,7 @@ class LDAPServerProtocol(Protocol):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._admitted:
             self._admitted = False
+            self._config.metrics.connection_closed()
             self._config.admission.release(getattr(self._out.getPeer(), "host", None))
         if self._idle is not None:
             self._idle.stop()

@@ -30,6 +30,8 @@ Done = Callable[[object, Exception | None], None]
 # Runs a blocking call on the writer's thread: deferToThreadPool with a one-thread pool, or
 # a fake in tests that decides when the "commit" returns.
 Runner = Callable[[Callable[[], Any]], "Deferred[Any]"]
+# A writer thread's commit of one batch (what `WriteQueue(timed=...)` wraps).
+Commit = Callable[[list[Any]], list[Any]]
 
 
 class GroupCommit(Generic[J, R]):
@@ -180,7 +182,15 @@ class _Marks:
 class WriteQueue:
     """The directory's writes, prepared in order on the loop and group-committed."""
 
-    def __init__(self, directory: Applier, store: BatchEntryStore, run: Runner) -> None:
+    def __init__(
+        self,
+        directory: Applier,
+        store: BatchEntryStore,
+        run: Runner,
+        *,
+        timed: Callable[[Commit], Commit] = lambda commit: commit,
+    ) -> None:
+        """`timed` wraps the writer thread's commit (the metrics time it)."""
         self._directory = directory
         # Called on the loop after each batch is applied to memory (the freshness barrier
         # resumes requests that waited for these writes).
@@ -191,7 +201,7 @@ class WriteQueue:
         self._arrived = 0
         self._writer: GroupCommit[_Queued, int] = GroupCommit(
             run=run,
-            commit=lambda jobs: commit_batch(store, [_writes(job) for job in jobs]),
+            commit=timed(lambda jobs: commit_batch(store, [_writes(job) for job in jobs])),
             finish=self._applied,
         )
 

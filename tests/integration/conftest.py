@@ -95,6 +95,9 @@ def start_server(data_dir: Path, *extra: str, workers: int | None = None) -> Run
             "serve",
             "--listen",
             "127.0.0.1:0",
+            # Never the default 127.0.0.1:9391: test servers run in parallel (extra may override).
+            "--metrics-listen",
+            "127.0.0.1:0",
             *extra,
             *([] if workers is None else ["--workers", str(workers)]),
         ],
