@@ -176,6 +176,7 @@ class LDAPServerProtocol(Protocol):
 
     def __init__(self, factory: LDAPServerFactory) -> None:
         self._config = factory
+        self._metrics = factory.metrics
         self._codec = LDAPCodec(factory.max_pdu_size, searches=factory.searches)
         self._session = Session(
             factory.directory,
@@ -471,17 +472,10 @@ class LDAPServerProtocol(Protocol):
         else:
             self._work.popleft()
             self._finished(work)
-            if work.operation >= 0:
-                self._count(work)
+            if work.operation >= 0:  # an answered request into the metrics
+                code = work.code if work.code >= 0 else _code_of(work.last)
+                self._metrics.operation(work.operation, code, work.started)
         return size
-
-    def _count(self, work: Work) -> None:
-        """An answered request into the metrics: its result code and latency."""
-        code = work.code
-        if code < 0:
-            response = work.last.response if work.last is not None else None
-            code = min(int(getattr(response, "code", CODES - 1)), CODES - 1)
-        self._config.metrics.operation(work.operation, code, work.started)
 
     def _start(self, pending: Pending) -> None:
         if not pending.is_started:
@@ -548,6 +542,12 @@ class LDAPServerProtocol(Protocol):
         if self._scheduled is not None and self._scheduled.active():
             self._scheduled.cancel()
         self._scheduled = None
+
+
+def _code_of(last: Reply | None) -> int:
+    """The result code of a request's last reply (its LDAPResult), for the metrics."""
+    code = getattr(last.response, "code", CODES - 1) if last is not None else CODES - 1
+    return min(int(code), CODES - 1)
 
 
 def _kind(request: object) -> type[Write] | type[Count] | None:

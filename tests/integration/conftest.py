@@ -123,6 +123,19 @@ def start_server(data_dir: Path, *extra: str, workers: int | None = None) -> Run
     raise RuntimeError("ixidir serve did not start:\n" + "".join(seen))
 
 
+def metrics_url(server: RunningServer) -> str:
+    """The server's `metrics on http://HOST:PORT` line, printed after its listening lines."""
+    assert server.process.stdout is not None
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        line = server.process.stdout.readline()
+        if not line:
+            break
+        if line.startswith("metrics on "):
+            return line.removeprefix("metrics on ").strip()
+    raise RuntimeError("ixidir serve printed no 'metrics on' line")
+
+
 def stop_server(server: RunningServer) -> None:
     server.process.terminate()
     try:
