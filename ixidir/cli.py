@@ -110,6 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
+    status = commands.add_parser(
+        "status",
+        parents=[data],
+        help="exit 0 when the local server answers and its database is reachable (one line)",
+    )
+    status.add_argument(
+        "--address",
+        metavar="HOST:PORT",
+        help="the server to ask (default: the first 'listen' address of ixidir.toml)",
+    )
     imp = commands.add_parser(
         "import", parents=[data], help="add the entries of an LDIF file, all or nothing"
     )
@@ -310,6 +320,10 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
             from ixidir.admin.backup import restore
 
             return restore(data_dir, args.file)
+        case "status":
+            from ixidir.admin.status import status
+
+            return status(data_dir, address=args.address)
         case "route":
             from ixidir.admin.routes import print_route
 

@@ -68,6 +68,7 @@ MAX_COMMIT_ATTEMPTS = 32
 # Advances the head by the number of changes committed together; returns the last one's.
 _ADVANCE_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + ? WHERE ID = 1 RETURNING SEQ"
 _LAST_SEQUENCE = "SELECT SEQ FROM CHANGELOG_HEAD WHERE ID = 1"
+_ENTRY_COUNT = "SELECT COUNT(*) FROM ENTRIES"
 _INSERT_CHANGE = "INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) VALUES (?, ?)"
 _CHANGE_STAMP = (
     "SELECT D.GUID, (SELECT COMMITTED_AT FROM CHANGELOG WHERE SEQ = ?) "
@@ -256,6 +257,13 @@ class FirebirdEntryStore:
         )
         self._reported = max(self._reported, last)
         return last
+
+    def entry_count(self) -> int:
+        """How many entries the database holds (`ixidir status`; a scan, not for hot paths)."""
+        return self._reading(
+            "counting the entries",
+            lambda cursor: _single_int(cursor.execute(_ENTRY_COUNT).fetchone()),
+        )
 
     def change_stamp(self, sequence: int) -> str | None:
         """What identifies change `sequence` in this very database, None when it has none.
