@@ -126,11 +126,11 @@ def serve(
     metrics_address = config.metrics_listen if metrics_listen_on is None else metrics_listen_on
     if metrics_address:
         split_address(metrics_address, key="--metrics-listen or 'metrics_listen'")
+    store = open_store(data_dir, config)
     if not is_worker:
         clear_stale(data_dir)  # the ports are ours: no other server runs on this directory
     metrics = WorkerMetrics()
     published = PublishedCounters(worker_file(data_dir, os.getpid()))
-    store = open_store(data_dir, config)
     committed = _open_committed(data_dir, store)
     counters = open_counters(data_dir, config)
     if count > 1:
