@@ -154,23 +154,37 @@ class EqualityNode(Node):
     cache: NormalizedCache | None
 
     def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
-        for name in self.names:
-            values = attributes.get(name)
-            if not values:
-                continue
-            if self.raw in values:
+        return holds_equal(self.names, self.rule, self.key, self.raw, self.cache, attributes)
+
+
+def holds_equal(
+    names: tuple[str, ...],
+    rule: MatchingRule,
+    key: Hashable,
+    raw: bytes,
+    cache: NormalizedCache | None,
+    attributes: Attributes,
+) -> bool:
+    """Whether one of the attributes `names` holds a value equal to the assertion (`key` its
+    normal form, `raw` as sent): EqualityNode's test, also called without building a node by
+    the routing look-up, which tests one number per search (ops.lookup)."""
+    for name in names:
+        values = attributes.get(name)
+        if not values:
+            continue
+        if raw in values:
+            return True
+        if cache is not None:
+            if key in normalized_values(rule, values, cache):
                 return True
-            if self.cache is not None:
-                if self.key in normalized_values(self.rule, values, self.cache):
+            continue
+        for value in values:
+            try:
+                if rule.normalize(value) == key:
                     return True
+            except InvalidAttributeSyntax:
                 continue
-            for value in values:
-                try:
-                    if self.rule.normalize(value) == self.key:
-                        return True
-                except InvalidAttributeSyntax:
-                    continue
-        return False
+    return False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -395,21 +409,8 @@ class FilterCompiler:
         resolved = self.equality_type(attr)
         if resolved is None:
             return _UNDEFINED
-        return self.equality_of(resolved, value)
-
-    def equality_type(self, attr: str) -> EqualityType | None:
-        """The attribute description's subtypes and equality rule; None when a filter item
-        on it is Undefined."""
-        try:
-            return self._equality[attr]
-        except KeyError:
-            return self._equality_type(attr)
-
-    def equality_of(self, resolved: EqualityType, value: bytes) -> Node:
-        """The equality node for `value` on an attribute `equality_type` resolved (the routing
-        lane resolves the connector's attribute once and compiles only each number)."""
         names, rule = resolved
-        key = _normalize_assertion(rule, value)
+        key = normalize_assertion(rule, value)
         if key is None:
             return _UNDEFINED
         if names == _OBJECT_CLASS and isinstance(key, str):
@@ -423,6 +424,14 @@ class FilterCompiler:
             return _TRUE  # (objectClass=top): every entry (RFC 4512 §2.4.1), as presence
         spellings = self.catalog.class_spellings(oid)
         return ClassNode(_OBJECT_CLASS[0], rule, family, spellings)
+
+    def equality_type(self, attr: str) -> EqualityType | None:
+        """The attribute description's subtypes and equality rule; None when a filter item
+        on it is Undefined (the routing look-up resolves the connector's attribute once)."""
+        try:
+            return self._equality[attr]
+        except KeyError:
+            return self._equality_type(attr)
 
     def _equality_type(self, attr: str) -> EqualityType | None:
         attr_type = self.catalog.resolve(attr)
@@ -439,7 +448,7 @@ class FilterCompiler:
         attr_type = self.catalog.resolve(attr)
         if attr_type is None or attr_type.ordering is None:
             return _UNDEFINED
-        key = _normalize_assertion(attr_type.ordering, value)
+        key = normalize_assertion(attr_type.ordering, value)
         if key is None:
             return _UNDEFINED
         names = self.catalog.subtypes(attr_type)
@@ -476,7 +485,7 @@ class FilterCompiler:
             if attr_type is None or not self.catalog.is_suitable(rule, attr_type):
                 return _UNDEFINED
             names = frozenset(self.catalog.subtypes(attr_type))
-        key = _normalize_assertion(rule, f.value)
+        key = normalize_assertion(rule, f.value)
         if key is None:
             return _UNDEFINED
         return ExtensibleNode(names, rule, key, f.dn_attributes, self.catalog)
@@ -492,7 +501,7 @@ def _constant(value: Truth) -> ConstantNode:
     return _UNDEFINED if value is None else _TRUE if value else _FALSE
 
 
-def _normalize_assertion(rule: MatchingRule, value: bytes) -> Any:
+def normalize_assertion(rule: MatchingRule, value: bytes) -> Any:
     """The assertion's normal form, or None when it is invalid (the item is then Undefined)."""
     try:
         return rule.normalize(value)

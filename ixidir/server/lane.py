@@ -81,7 +81,11 @@ class RoutingLane:
         try:
             _, pos, end = ber.element(op, 0, len(op))
             for _ in range(_FIELDS_BEFORE_FILTER):
-                pos = ber.element(op, pos, end)[2]
+                # Short lengths skipped inline (a base DN over 127 bytes takes element): an
+                # overrun fails in the element call below, and a shape's bytes are trusted
+                # only once the codec has read them (_settle).
+                size = op[pos + 1]
+                pos = pos + 2 + size if size < 0x80 else ber.element(op, pos, end)[2]
             tag, start, stop = ber.element(op, pos, end)
             if tag == _EQUALITY:
                 return self._value(op, start, stop)
@@ -95,7 +99,7 @@ class RoutingLane:
                 if bounds is not None:
                     return bounds
                 start = after
-        except CodecError:
+        except (CodecError, IndexError):
             return None  # the codec says what is wrong with it
         return None
 

@@ -195,7 +195,8 @@ class LDAPServerProtocol(Protocol):
         self._max_pending = limits.max_pending_requests
         self._admitted = False
         self._idle: IdleTimer | None = None
-        self._work: deque[Work] = deque()
+        # A search answered from the answer cache or the routing lane is queued as its bytes.
+        self._work: deque[Work | bytes] = deque()
         self._barriers = 0  # queued Work items with barrier=True
         self._paused = False
         self._reading_paused = False
@@ -256,13 +257,16 @@ class LDAPServerProtocol(Protocol):
 
     def _read_messages(self) -> None:
         codec = self._codec
+        # Once for all the requests read now: they all arrived before this check, so any
+        # write acknowledged before one of them arrived is seen (freshness.py).
+        if self._must_wait():
+            return
+        # slapd's sockbuf_max_incoming(_auth): a smaller PDU limit until a bind succeeds (a
+        # bind's result is sent by the pump, never while requests are read).
+        bound = self._session.principal.dn
+        codec.max_pdu_size = self._bound_pdu_size if bound else self._anonymous_pdu_size
         try:
             while len(self._work) < self._max_pending and not self._closing:
-                if self._must_wait():
-                    return
-                # slapd's sockbuf_max_incoming(_auth): a smaller PDU limit until a bind succeeds
-                bound = self._session.principal.dn
-                codec.max_pdu_size = self._bound_pdu_size if bound else self._anonymous_pdu_size
                 pdu = codec.next_frame()
                 if pdu is None:
                     return
@@ -314,7 +318,12 @@ class LDAPServerProtocol(Protocol):
                 if answer is not None:
                     answers.put(principal, search.operation, generation, answer)
             if answer is not None:
-                self._queue(search.message_id, answer, started)
+                self._work.append(wrap(search.message_id, answer))
+                # Counted now: a ready answer goes out in this turn of the pump (behind the
+                # connection's earlier requests), and counting it there would cost it a Work.
+                last = answer[-1]
+                code = 0 if last == _SUCCESS_DONE else done_code(last)
+                self._metrics.operation(SEARCH, code, started)
                 return
         message = self._codec.decode(pdu)
         request = message.request
@@ -324,13 +333,6 @@ class LDAPServerProtocol(Protocol):
         work = Work(search.message_id, iter(()), barrier=False, operation=SEARCH, started=started)
         work.items = self._capture(work, search, principal, generation, request)
         self._work.append(work)
-
-    def _queue(self, message_id: int, answer: tuple[bytes, ...], started: int) -> None:
-        """Queue a search's whole encoded answer (from the cache or the routing lane)."""
-        last = answer[-1]
-        code = 0 if last == _SUCCESS_DONE else done_code(last)
-        items = iter((wrap(message_id, answer),))
-        self._work.append(Work(message_id, items, False, None, None, SEARCH, started, code))
 
     def _capture(
         self,
@@ -392,8 +394,12 @@ class LDAPServerProtocol(Protocol):
         self._out.loseConnection()
 
     def _cancel(self, matches: Callable[[int], bool]) -> None:
-        """Drop queued or in-progress work whose message ID matches (abandon, close)."""
-        for work in [work for work in self._work if matches(work.message_id)]:
+        """Drop queued or in-progress work whose message ID matches (abandon, close); an
+        answer already complete is sent all the same (RFC 4511 §4.11), unless the connection
+        closes."""
+        if self._closing:
+            self._work = deque(work for work in self._work if not isinstance(work, bytes))
+        for work in [w for w in self._work if isinstance(w, Work) and matches(w.message_id)]:
             if work is self._work[0]:
                 self._waiting = None  # its job still completes (a write is still applied)
             self._work.remove(work)
@@ -445,6 +451,10 @@ class LDAPServerProtocol(Protocol):
     def _fill(self, pending: list[bytes]) -> int:
         """Add up to WRITE_BATCH_BYTES of the head request's replies to `pending`."""
         work = self._work[0]
+        if isinstance(work, bytes):
+            self._work.popleft()
+            pending.append(work)
+            return len(work)
         size = 0
         items = work.items
         if work.ahead is not None:
@@ -494,11 +504,11 @@ class LDAPServerProtocol(Protocol):
         that must hash first waits (its commit would otherwise overtake the writes before it).
         """
         head = self._work[0]
-        kind = head.runs_ahead
+        kind = head.runs_ahead if isinstance(head, Work) else None
         if kind is None or self._waiting is None or not isinstance(self._waiting.job, kind):
             return
         for work in islice(self._work, 1, RUN_AHEAD + 1):
-            if work.runs_ahead is not kind:
+            if isinstance(work, bytes) or work.runs_ahead is not kind:
                 return
             if work.ahead is None:
                 work.ahead = next(work.items, None)

@@ -16,7 +16,13 @@ from typing import NamedTuple, cast
 
 from ixidir.directory.acl import EntryView
 from ixidir.directory.dit import Entry
-from ixidir.directory.evaluate import ConstantNode, EqualityNode, EqualityType, Node
+from ixidir.directory.evaluate import (
+    ConstantNode,
+    EqualityType,
+    Node,
+    holds_equal,
+    normalize_assertion,
+)
 from ixidir.directory.filter import And, Equality, Filter
 from ixidir.directory.ops.search import Plan, in_scope, prepared
 from ixidir.directory.ops.selection import Selected, select
@@ -99,11 +105,11 @@ def _number_type(state: DirectoryState, attr: str) -> EqualityType | None:
 
 def find(state: DirectoryState, shape: Shape, value: bytes) -> tuple[Entry, ...] | None:
     """The entries a search of `shape` for the number `value` returns; None when the general
-    search must decide (more than one entry, a value that is no number's normal form)."""
-    node = state.compiler.equality_of(shape.number, value)
-    if not isinstance(node, EqualityNode):
-        return None
-    entries = _matches(state, shape, node, state.routing.candidates(node.key))
+    search must decide (more than one entry, a value with no normal form)."""
+    key = normalize_assertion(shape.number[1], value)
+    if key is None:
+        return None  # the item is Undefined: the filter compiler's constant folding decides
+    entries = _matches(state, shape, key, value, state.routing.candidates(key))
     if entries is None or (shape.plan.limit and len(entries) > shape.plan.limit):
         return None
     return entries
@@ -138,21 +144,27 @@ def _number_of(state: DirectoryState, f: Filter) -> tuple[int, EqualityType] | N
 
 
 def _matches(
-    state: DirectoryState, shape: Shape, number: EqualityNode, ids: frozenset[str] | set[str]
+    state: DirectoryState, shape: Shape, key: Hashable, raw: bytes, ids: frozenset[str] | set[str]
 ) -> tuple[Entry, ...] | None:
     """The candidates in scope that the principal sees and the filter matches; None when more
     than one does (the general search decides their order and limits)."""
     if not ids:
         return _NOTHING
     found: Entry | None = None
-    dit, reader, computed = state.dit, shape.plan.reader, state.computed
+    dit, reader, computed, cache = (
+        state.dit,
+        shape.plan.reader,
+        state.computed,
+        state.compiler.cache,
+    )
     base_key, scope, others = shape.plan.base_key, shape.scope, shape.others
+    names, rule = shape.number
     for uuid in ids:
         entry = dit.by_uuid(uuid)
         if entry is None or not in_scope(state, entry, base_key, scope):
             continue
         view = reader.view(entry, dit, computed)
-        if view is None or number.evaluate(view, _ANY_DN) is not True:
+        if view is None or not holds_equal(names, rule, key, raw, cache, view):
             continue
         if others and not all(node.evaluate(view, _ANY_DN) is True for node in others):
             continue
