@@ -46,6 +46,9 @@ def _quiet_metrics() -> Any:
         def operation(self, operation: int, code: int, started_ns: int) -> None:
             pass
 
+        def recorder(self, operation: int) -> Any:
+            return lambda code, started_ns: None
+
         def connection_opened(self) -> None:
             pass
 
