@@ -81,21 +81,23 @@ def read_counters(path: Path) -> list[int] | None:
 
 
 def clear_stale(data_dir: Path) -> None:
-    """Remove the files of earlier runs (a killed server leaves its own)."""
+    """Remove the files of processes that are gone (a killed server leaves its own); those of
+    another server running on the same data directory stay."""
     for path in metrics_dir(data_dir).glob("worker-*.bin"):
-        path.unlink(missing_ok=True)
+        if not _alive(path):
+            path.unlink(missing_ok=True)
 
 
 def running_workers(data_dir: Path) -> int:
     """How many server processes of this data directory publish counters and are alive."""
-    alive = 0
-    for path in metrics_dir(data_dir).glob("worker-*.bin"):
-        try:
-            os.kill(int(path.stem.removeprefix("worker-")), 0)
-        except PermissionError:
-            alive += 1  # another user's process (the service's): alive
-        except (ProcessLookupError, ValueError):
-            continue
-        else:
-            alive += 1
-    return alive
+    return sum(_alive(path) for path in metrics_dir(data_dir).glob("worker-*.bin"))
+
+
+def _alive(path: Path) -> bool:
+    try:
+        os.kill(int(path.stem.removeprefix("worker-")), 0)
+    except PermissionError:
+        return True  # another user's process (the service's): alive
+    except (ProcessLookupError, ValueError):
+        return False
+    return True

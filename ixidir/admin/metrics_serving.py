@@ -9,6 +9,7 @@ into metric families with a `worker` label ("0" is the parent), so one scrape sh
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -97,7 +98,9 @@ class NodeCollector(Collector):
         self._clock = clock
 
     def collect(self) -> Iterator[Metric]:
-        read = [(str(index), read_counters(path)) for index, path in enumerate(self._workers())]
+        paths = list(self._workers())
+        labels = [str(index) for index in range(len(paths))]
+        read = [(label, read_counters(path)) for label, path in zip(labels, paths, strict=True)]
         workers = [(label, values) for label, values in read if values is not None]
         yield _gauge("ixidir_workers", "server processes of this node publishing metrics",
                      [([], len(workers))], labels=())  # fmt: skip
@@ -107,6 +110,12 @@ class NodeCollector(Collector):
         yield from _reservations(workers)
         yield from _changelog(workers, self._committed())
         yield from _commits(workers)
+        yield _gauge(
+            "ixidir_resident_memory_bytes",
+            "resident memory of each worker (each holds the whole directory)",
+            [([label], rss) for label, path in zip(labels, paths, strict=True)
+             if (rss := _resident_bytes(path)) is not None],
+        )  # fmt: skip
         try:
             age = self._clock() - self._snapshot.stat().st_mtime
         except FileNotFoundError:
@@ -118,6 +127,17 @@ class NodeCollector(Collector):
 
 
 Workers = list[tuple[str, list[int]]]
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _resident_bytes(counters: Path) -> float | None:
+    """The resident set of the process that publishes `counters` (worker-PID.bin), if alive."""
+    pid = counters.stem.removeprefix("worker-")
+    try:
+        fields = Path(f"/proc/{pid}/statm").read_text().split()
+    except OSError:
+        return None
+    return float(int(fields[1]) * _PAGE)
 
 
 def _counter(name: str, help_text: str, samples: list[tuple[list[str], float]],

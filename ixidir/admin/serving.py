@@ -128,7 +128,7 @@ def serve(
         split_address(metrics_address, key="--metrics-listen or 'metrics_listen'")
     store = open_store(data_dir, config)
     if not is_worker:
-        clear_stale(data_dir)  # the ports are ours: no other server runs on this directory
+        clear_stale(data_dir)  # files of killed servers (a running one keeps its own)
     metrics = WorkerMetrics()
     published = PublishedCounters(worker_file(data_dir, os.getpid()))
     committed = _open_committed(data_dir, store)

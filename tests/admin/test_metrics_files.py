@@ -46,7 +46,7 @@ def test_a_copy_in_progress_or_another_layout_is_never_read(tmp_path: Path) -> N
     published.remove()
 
 
-def test_running_workers_counts_live_processes_and_clear_stale_removes_every_file(
+def test_running_workers_counts_live_processes_and_clear_stale_removes_the_others(
     tmp_path: Path,
 ) -> None:
     mine = PublishedCounters(worker_file(tmp_path, os.getpid()))
@@ -55,5 +55,5 @@ def test_running_workers_counts_live_processes_and_clear_stale_removes_every_fil
     PublishedCounters(worker_file(tmp_path, int(gone.stdout)))  # left by a killed server
     assert running_workers(tmp_path) == 1
     clear_stale(tmp_path)
-    assert not any(mine.path.parent.iterdir())
-    assert running_workers(tmp_path) == 0
+    assert list(mine.path.parent.iterdir()) == [mine.path]  # a running server's stays
+    assert running_workers(tmp_path) == 1

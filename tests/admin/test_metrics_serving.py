@@ -3,6 +3,7 @@ served over HTTP and read back with prometheus_client's own parser."""
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from pathlib import Path
 
@@ -54,7 +55,11 @@ def workers(tmp_path: Path) -> list[Path]:
     second = m.WorkerMetrics()
     second.values[m.APPLIED_SEQUENCE] = 42
     second.connection_opened()
-    files = [published(tmp_path, 10, first.values), published(tmp_path, 11, second.values)]
+    nobody = 4_194_400  # above the kernel's largest pid: no process publishes these
+    files = [
+        published(tmp_path, nobody, first.values),
+        published(tmp_path, nobody + 1, second.values),
+    ]
     return [file.path for file in files]
 
 
@@ -87,6 +92,16 @@ def test_one_scrape_labels_every_worker(tmp_path: Path, workers: list[Path]) -> 
     assert value(samples, "ixidir_changelog_lag", worker="0") == 2
     assert value(samples, "ixidir_changelog_lag", worker="1") == 0
     assert not [s for s in samples if s.name == "ixidir_snapshot_age_seconds"]  # none yet
+    assert not [s for s in samples if s.name == "ixidir_resident_memory_bytes"]  # no such pids
+
+
+def test_each_live_worker_shows_its_resident_memory(tmp_path: Path) -> None:
+    mine = published(tmp_path, os.getpid(), m.WorkerMetrics().values)
+    collector = NodeCollector(lambda: [mine.path], committed=lambda: 0, snapshot=tmp_path / "no")
+    rss = value(scrape(collector), "ixidir_resident_memory_bytes", worker="0")
+    statm = Path(f"/proc/{os.getpid()}/statm").read_text().split()
+    assert rss > 0
+    assert rss >= int(statm[1]) * os.sysconf("SC_PAGE_SIZE") / 2  # this process, roughly
 
 
 def test_a_gone_worker_drops_out_and_the_snapshot_age_shows(

@@ -7,6 +7,7 @@ so each check waits for the value it expects (`eventually`) instead of sleeping 
 
 from __future__ import annotations
 
+import socket
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from .conftest import (
     stop_server,
 )
 from .test_limits import RESERVE, decode, request_value
+from .test_status import status
 
 FAX = 0
 USER = f"uid=jmueller,ou=people,{BASE_DN}"  # demo: fax +49 8142 4799-123, fax limit 50
@@ -225,3 +227,21 @@ def test_the_root_dse_counters_are_those_of_the_worker_that_answers(
     answering = [worker for worker, value in workers.items() if value == lookups]
     assert answering, (lookups, workers)
     assert per_worker(samples, "ixidir_routing_hits_total")[answering[0]] == hits
+
+
+def test_a_busy_metrics_address_is_said_and_ldap_is_served_all_the_same(
+    node: tuple[RunningServer, str],
+) -> None:
+    first, url = node
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = start_server(first.data_dir, "--metrics-listen", f"127.0.0.1:{port}", workers=1)
+        try:
+            assert f"metrics not served: cannot listen on 127.0.0.1:{port}" in server.startup_log
+            assert status(server)[0] == 0  # the LDAP side answers
+            # A second server on the same data directory leaves the first one's files alone.
+            assert total(scrape(url), "ixidir_workers") == 2
+        finally:
+            stop_server(server)
