@@ -83,7 +83,12 @@ def _split_search(pdu: bytes) -> SearchFrame | None:
     try:
         envelope, start, end = ber.element(pdu, 0, len(pdu))
         tag, id_start, op_start = ber.element(pdu, start, end)
-        if envelope != ber.SEQUENCE or end != len(pdu) or tag != ber.INTEGER or not 1 <= op_start - id_start <= 4:
+        if (
+            envelope != ber.SEQUENCE
+            or end != len(pdu)
+            or tag != ber.INTEGER
+            or not 1 <= op_start - id_start <= 4
+        ):
             return None
         tag, _, op_end = ber.element(pdu, op_start, end)
     except CodecError:
