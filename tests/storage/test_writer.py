@@ -17,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from ixidir.directory.ports import DeleteEntry, NumberConflict, PutEntry, StorageConflict
+from ixidir.directory.ports import (
+    DeleteEntry,
+    EntryWrite,
+    NumberConflict,
+    PutEntry,
+    StorageConflict,
+)
 from ixidir.limits.policy import Service
 from ixidir.limits.ports import ReleaseOp, Reservation, ReserveOp
 from ixidir.server.writes import commit_batch
@@ -77,7 +83,7 @@ def test_changes_written_together_keep_their_own_items_and_numbers(
     store.commit([PutEntry(gone, frozenset({"4930111"})), PutEntry(kept, frozenset({"4930444"}))])
     before = store.last_sequence()
     first, second = person("first"), person("second")
-    batch = [
+    batch: list[list[EntryWrite]] = [
         [PutEntry(first, frozenset({"4930222"}))],
         [PutEntry(second, frozenset({"4930333", "4930111"})), DeleteEntry(gone.uuid)],
     ]
