@@ -108,7 +108,9 @@ def main() -> None:
             profile.enable()
             run(protocol, transport, batch, 1)
             profile.disable()
-            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+            stats = pstats.Stats(profile).sort_stats("tottime")
+            stats.print_stats(25)
+            stats.print_callers("get")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,11 @@ class ServerThreads:
         ]
         hashing, entry_writer, counter_writer = (self._runner(reactor, p) for p in self._pools)
         self.writes = WriteQueue(
-            directory, entry_store, entry_writer, timed=partial(metrics.timed_commit, ENTRIES)
+            directory,
+            entry_store,
+            entry_writer,
+            clock=reactor,
+            timed=partial(metrics.timed_commit, ENTRIES),
         )
         self.counts: GroupCommit[CounterJob, Any] | None = None
         if counters is not None:
@@ -63,6 +67,7 @@ class ServerThreads:
                     COUNTERS, lambda jobs: list(batch.run_batch([op for op, _ in jobs]))
                 ),
                 finish=counted,
+                clock=reactor,
             )
         self.offload = ThreadOffload(
             compute=hashing, writes=self.writes, clock=reactor, counters=self.counts
