@@ -161,7 +161,7 @@ def test_failed_binds_are_counted(node: tuple[RunningServer, str]) -> None:
     after = eventually(url, lambda s: total(s, "ixidir_binds_failed_total") == before + 1)
     assert total(after, "ixidir_binds_failed_total") == before + 1
     assert total(after, "ixidir_ldap_operations_total", result="invalidCredentials") >= 1
-    assert total(after, "ixidir_bind_lockouts_total") == 0  # the lockout (issue 13) counts here
+    assert total(after, "ixidir_bind_lockouts_total") == 0  # the lockout (issue 12) counts here
 
 
 def test_reservations_granted_and_refused_per_service(node: tuple[RunningServer, str]) -> None:
