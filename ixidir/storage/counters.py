@@ -28,7 +28,7 @@ from firebird.driver import Error as DriverError
 from ixidir.directory.ports import StorageError, StorageUnavailable
 from ixidir.limits.policy import MAX_COUNT, MAX_LIMIT, Limit, Service
 from ixidir.limits.ports import Reservation
-from ixidir.storage.database import EMBEDDED_USER, open_database, translate
+from ixidir.storage.database import EMBEDDED_USER, close_connection, open_database, translate
 from ixidir.storage.embedded import prepare_embedded_runtime
 from ixidir.storage.migrations import migrate
 from ixidir.storage.rows import check_uuid
@@ -109,12 +109,7 @@ class FirebirdCounterStore:
 
     def close(self) -> None:
         """Detach from the database; idempotent."""
-        if self._connection.is_closed():
-            return
-        try:
-            self._connection.close()
-        except DriverError as exc:
-            raise translate(exc, "closing the counter database") from exc
+        close_connection(self._connection, "counter database")
 
     def reserve(
         self, user_uuid: str, service: Service, *, day: date, count: int, limit: Limit
@@ -209,9 +204,23 @@ def open_counter_store(
     password: str | None = None,
     runtime_root: Path | None = None,
 ) -> FirebirdCounterStore:
-    """Attach a counter store to the existing ixidir database, as `open_entry_store` finds it.
+    """Attach a counter store to the existing ixidir database, as `open_entry_store` finds it."""
+    return FirebirdCounterStore(
+        attach_existing(data_dir, dsn, user=user, password=password, runtime_root=runtime_root)
+    )
 
-    The schema is migrated as the entry store does, so the table exists whichever opens first.
+
+def attach_existing(
+    data_dir: Path | None,
+    dsn: str | None,
+    *,
+    user: str = EMBEDDED_USER,
+    password: str | None = None,
+    runtime_root: Path | None = None,
+) -> Connection:
+    """A connection to the existing ixidir database, as `open_entry_store` finds it.
+
+    The schema is migrated as the entry store does, so a table exists whichever opens first.
     """
     # Deferred: the package's __init__ may come to re-export this module.
     from ixidir.storage import DATABASE_FILE, runtime_root_for
@@ -229,7 +238,7 @@ def open_counter_store(
     except BaseException:
         connection.close()
         raise
-    return FirebirdCounterStore(connection)
+    return connection
 
 
 def _check_count(count: int) -> None:

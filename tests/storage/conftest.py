@@ -18,7 +18,8 @@ from firebird.driver import Connection
 
 from ixidir.directory.ports import StoredEntry
 from ixidir.storage import DATABASE_FILE, FirebirdEntryStore, embedded, open_entry_store
-from ixidir.storage.counters import FirebirdCounterStore, open_counter_store
+from ixidir.storage.bindfailures import FirebirdBindFailures
+from ixidir.storage.counters import FirebirdCounterStore, attach_existing, open_counter_store
 from ixidir.storage.database import EMBEDDED_USER, open_database
 from ixidir.storage.migrations import migrate
 from ixidir.storage.rows import UPSERT, entry_parameters
@@ -62,6 +63,17 @@ class Database:
             user=self.user,
             password=self.password,
             runtime_root=self.runtime_root,
+        )
+
+    def bind_failures(self) -> FirebirdBindFailures:
+        return FirebirdBindFailures(
+            attach_existing(
+                self.data_dir,
+                self.dsn,
+                user=self.user,
+                password=self.password,
+                runtime_root=self.runtime_root,
+            )
         )
 
     def connect(self, *, create: bool = False) -> Connection:
