@@ -57,6 +57,7 @@ from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
 from ixidir.directory.ports import Change, StorageError
 from ixidir.errors import LDAPError
+from ixidir.server.bindguard import BindGuard
 from ixidir.server.extended import standard_handlers
 from ixidir.server.freshness import Freshness
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, limit_handlers
@@ -64,6 +65,7 @@ from ixidir.server.listen import bound_addresses, format_address, listen, reserv
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
+from ixidir.storage.bindfailures import FirebirdBindFailures
 from ixidir.storage.changelog import HistoryPruned
 from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.migrations import utc_now as changelog_clock
@@ -139,8 +141,14 @@ def serve(
     limits = DailyLimits(directory=directory, counters=counters, clock=utc_now)
     writer_store = open_store(data_dir, config)  # the entry writer thread's own connection
     counter_writer = CounterWriter(open_counters(data_dir, config))
+    # Failed binds are counted on the counters writer's thread, on a connection of their own.
+    bind_failures = FirebirdBindFailures(open_database_of(data_dir, config))
     threads = ServerThreads(
-        reactor, directory=directory, entry_store=writer_store, counters=counter_writer
+        reactor,
+        directory=directory,
+        entry_store=writer_store,
+        counters=counter_writer,
+        guard=bind_failures,
     )
     extended = {**standard_handlers(), **limit_handlers(limits), **pin_handlers()}
     follower = Follower(directory, reactor, open_store(data_dir, config), committed=committed)
@@ -175,6 +183,9 @@ def serve(
         limits=connection_limits(config),
         audit=audit,
         freshness=freshness,
+        guard=BindGuard(
+            throttles=directory.bind_throttles, now=changelog_clock, log=log, audit=audit
+        ),
     )
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
@@ -224,6 +235,7 @@ def serve(
     if not is_worker:
         _save_snapshot(data_dir, directory, store)
     counter_writer.close()  # the writer threads stopped before shutdown, after a flush
+    bind_failures.close()
     writer_store.close()
     counters.close()
     store.close()

@@ -25,12 +25,10 @@ from typing import Any, Self, TypeVar
 from firebird.driver import Connection, Isolation, TraAccessMode, tpb
 from firebird.driver import Error as DriverError
 
-from ixidir.directory.ports import StorageError, StorageUnavailable
+from ixidir.directory.ports import StorageError
 from ixidir.limits.policy import MAX_COUNT, MAX_LIMIT, Limit, Service
 from ixidir.limits.ports import Reservation
-from ixidir.storage.database import EMBEDDED_USER, close_connection, open_database, translate
-from ixidir.storage.embedded import prepare_embedded_runtime
-from ixidir.storage.migrations import migrate
+from ixidir.storage.database import EMBEDDED_USER, close_connection, translate
 from ixidir.storage.rows import check_uuid
 
 # Seconds a reservation waits for a concurrent one on the same row before giving up.
@@ -204,41 +202,17 @@ def open_counter_store(
     password: str | None = None,
     runtime_root: Path | None = None,
 ) -> FirebirdCounterStore:
-    """Attach a counter store to the existing ixidir database, as `open_entry_store` finds it."""
-    return FirebirdCounterStore(
-        attach_existing(data_dir, dsn, user=user, password=password, runtime_root=runtime_root)
-    )
+    """Attach a counter store to the existing ixidir database, as `open_entry_store` finds it.
 
-
-def attach_existing(
-    data_dir: Path | None,
-    dsn: str | None,
-    *,
-    user: str = EMBEDDED_USER,
-    password: str | None = None,
-    runtime_root: Path | None = None,
-) -> Connection:
-    """A connection to the existing ixidir database, as `open_entry_store` finds it.
-
-    The schema is migrated as the entry store does, so a table exists whichever opens first.
+    The schema is migrated as the entry store does, so the table exists whichever opens first.
     """
     # Deferred: the package's __init__ may come to re-export this module.
-    from ixidir.storage import DATABASE_FILE, runtime_root_for
+    from ixidir.storage import open_connection
 
-    if dsn is not None:
-        target: str | Path = dsn
-    elif data_dir is not None:
-        target = data_dir / DATABASE_FILE
-    else:
-        raise StorageUnavailable("no data directory and no database DSN given")
-    prepare_embedded_runtime(runtime_root or runtime_root_for(data_dir))
-    connection = open_database(target, create=False, user=user, password=password)
-    try:
-        migrate(connection)
-    except BaseException:
-        connection.close()
-        raise
-    return connection
+    connection = open_connection(
+        data_dir, dsn, create=False, user=user, password=password, runtime_root=runtime_root
+    )
+    return FirebirdCounterStore(connection)
 
 
 def _check_count(count: int) -> None:
