@@ -309,7 +309,10 @@ class LDAPServerProtocol(Protocol):
             case UnbindRequest():  # RFC 4511 §4.3: no response, close the connection
                 self._close()
             case _:
-                items = self._session.respond(message)
+                busy = bool(self._work)  # requests sent before this one, still unanswered
+                items = self._session.respond(
+                    message, others_outstanding=lambda: busy or len(self._work) > 1
+                )
                 kind = _kind(message.request)
                 self._work.append(Work(message.message_id, items, barrier=True, runs_ahead=kind))
                 self._barriers += 1

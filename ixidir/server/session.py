@@ -148,20 +148,30 @@ class Session:
         self.client = ""  # "IP=HOST:PORT", set by the protocol
         self.connection = ""  # "conn=N"
 
-    def respond(self, message: LDAPMessage) -> Iterator[Outgoing]:
-        """The replies to one request; abandon and unbind have none (the transport acts)."""
+    def respond(
+        self, message: LDAPMessage, *, others_outstanding: Callable[[], bool] = lambda: False
+    ) -> Iterator[Outgoing]:
+        """The replies to one request; abandon and unbind have none (the transport acts).
+        `others_outstanding`: whether other requests of the connection are unanswered (when
+        this one arrived, or since), asked when it runs (StartTLS, RFC 4511 §4.14.1)."""
         if isinstance(message.request, SearchRequest):
             return self._search(message.message_id, message.request, message.controls)
         # Lazy: the request runs when the pump reaches it, after every earlier request of the
         # connection has been answered (a pipelined modify after a bind acts as the bound user).
-        return self._single(message.message_id, message.request, message.controls)
+        return self._single(
+            message.message_id, message.request, message.controls, others_outstanding
+        )
 
     def close(self) -> None:
         """The connection is gone: release suspended paged searches."""
         self._paged.clear()
 
     def _single(
-        self, message_id: int, request: Request, controls: tuple[Control, ...]
+        self,
+        message_id: int,
+        request: Request,
+        controls: tuple[Control, ...],
+        others_outstanding: Callable[[], bool],
     ) -> Iterator[Outgoing]:
         if isinstance(request, AbandonRequest | UnbindRequest):
             return
@@ -170,7 +180,7 @@ class Session:
             principal = self.principal
             match request:
                 case ExtendedRequest():
-                    yield from self._extended_operation(message_id, request)
+                    yield from self._extended_operation(message_id, request, others_outstanding())
                     return
                 case BindRequest():
                     yield from self._bind(request)
@@ -274,7 +284,9 @@ class Session:
         code = ResultCode.COMPARE_TRUE if matched else ResultCode.COMPARE_FALSE
         return Result(ResultKind.COMPARE, code)
 
-    def _extended_operation(self, message_id: int, request: ExtendedRequest) -> Iterator[Outgoing]:
+    def _extended_operation(
+        self, message_id: int, request: ExtendedRequest, others_outstanding: bool
+    ) -> Iterator[Outgoing]:
         handler = find_handler(self._extended, request.oid)
         can_start_tls = self._tls_configured and not self.tls_active
         call = ExtendedCall(
@@ -283,6 +295,7 @@ class Session:
             request.value,
             can_start_tls,
             tls_active=self.tls_active,
+            others_outstanding=others_outstanding,
         )
         answer = handler(call)
         reply = answer if isinstance(answer, ExtendedReply) else (yield from answer)
