@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
@@ -55,6 +56,7 @@ from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
 from ixidir.config import load_config
 from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
+from ixidir.directory.lockout import Purge
 from ixidir.directory.ports import Change, StorageError
 from ixidir.errors import LDAPError
 from ixidir.server.bindguard import BindGuard
@@ -62,6 +64,8 @@ from ixidir.server.extended import standard_handlers
 from ixidir.server.freshness import Freshness
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, limit_handlers
 from ixidir.server.listen import bound_addresses, format_address, listen, reserve_port
+from ixidir.server.offload import Offload
+from ixidir.server.pending import Guard
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
@@ -73,6 +77,8 @@ from ixidir.storage.writer import CounterWriter
 
 log = Logger(namespace="ixidir")
 PURGE_INTERVAL_SECONDS = 24 * 60 * 60
+# Failed-bind counts older than this go at the daily purge: longer than any sensible window.
+BIND_COUNTS_KEPT_SECONDS = 24 * 60 * 60
 WORKER_STOP_SECONDS = 10
 # How long the follower waits for an event before it polls the changelog anyway.
 FOLLOW_POLL_SECONDS = 1.0
@@ -209,6 +215,10 @@ def serve(
     # place, so a SIGTERM sent after them always stops the server cleanly.
     threads.start()
     reactor.callWhenRunning(follower.start)
+    if not is_worker:  # one process per node purges old failed-bind counts
+        bind_purge = LoopingCall(_purge_bind_counts, threads.offload)
+        bind_purge.clock = reactor
+        reactor.callWhenRunning(bind_purge.start, PURGE_INTERVAL_SECONDS, True)
     watch_certificate(reactor, factory, data_dir=data_dir, log=log, children=children)
     if not is_worker:  # one process per node prunes the changelog (admin.retention)
         pruner = Pruner(
@@ -369,6 +379,20 @@ def _purge(limits: DailyLimits) -> None:
         return
     if removed:
         log.info("purged {count} old daily counts", count=removed)
+
+
+def _purge_bind_counts(offload: Offload) -> None:
+    """Drop failed-bind counts older than a day, on the guard's writer thread; once the
+    threads run, and once a day."""
+    before = changelog_clock() - timedelta(seconds=BIND_COUNTS_KEPT_SECONDS)
+    offload.start(Guard(Purge(before)), _purged_binds)
+
+
+def _purged_binds(removed: object, error: Exception | None) -> None:
+    if error is not None:
+        log.warn("could not purge old failed-bind counts: {reason}", reason=error)
+    elif isinstance(removed, int) and removed:
+        log.info("purged {count} old failed-bind counts", count=removed)
 
 
 def _start_logging(level: str) -> None:

@@ -182,5 +182,13 @@ class Clear:
     subject: Subject
 
 
-GuardOp = Look | Fail | Clear
-GuardResult = tuple[Failures, ...] | tuple[tuple[Failures, Failures], ...] | bool
+@dataclass(frozen=True, slots=True)
+class Purge:
+    """Delete counts whose window began before `before` (and address blocks set before it;
+    an account lock stays until it is lifted): how many rows went."""
+
+    before: datetime
+
+
+GuardOp = Look | Fail | Clear | Purge
+GuardResult = tuple[Failures, ...] | tuple[tuple[Failures, Failures], ...] | bool | int

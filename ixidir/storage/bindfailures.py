@@ -29,6 +29,7 @@ from ixidir.directory.lockout import (
     GuardOp,
     GuardResult,
     Look,
+    Purge,
     Subject,
     after_failure,
 )
@@ -95,16 +96,7 @@ class FirebirdBindFailures:
 
     def purge(self, before: datetime) -> int:
         """Delete counts whose window (and address block) began before `before`."""
-        try:
-            self._write.begin()
-            with self._write.cursor() as cursor:
-                cursor.execute(_PURGE, (before, before))
-                removed = int(cursor.affected_rows)
-            self._write.commit()
-        except DriverError as exc:
-            self._abandon()
-            raise translate(exc, "purging old failed-bind counts") from exc
-        return removed
+        return int(self._one(Purge(before)))
 
     def _one(self, op: GuardOp) -> Any:
         (outcome,) = self.run_batch([op])
@@ -155,6 +147,9 @@ def _run(cursor: Any, op: GuardOp) -> GuardResult:
         case Clear(subject=subject):
             cursor.execute(_DELETE, (subject.key,))
             return bool(cursor.affected_rows > 0)
+        case Purge(before=before):
+            cursor.execute(_PURGE, (before, before))
+            return int(cursor.affected_rows)
 
 
 def _read(cursor: Any, subject: Subject, *, lock: bool) -> Failures:

@@ -176,7 +176,7 @@ def test_an_address_with_many_failed_binds_is_blocked_for_everyone(
 
 
 def test_admin_reset_password_sets_a_new_one_and_unlocks(server: RunningServer) -> None:
-    """Locks the administrator, so it runs last and leaves the original password behind."""
+    """Locks the administrator, then puts the original password back for the later tests."""
     configure(server, ixiBindMaxFailures=2, ixiBindLockout=0)
     for _ in range(2):
         assert refused(server, ADMIN_DN, "wrong")
@@ -199,3 +199,11 @@ def test_admin_reset_password_sets_a_new_one_and_unlocks(server: RunningServer) 
         stdin=f"{change}userPassword: {ADMIN_PASSWORD}\n",
     )  # fmt: skip
     assert restored.returncode == 0, restored.stderr
+
+
+def test_unlock_names_a_user_that_does_not_exist(server: RunningServer) -> None:
+    done = ixidir(server.data_dir, "user", "unlock", "nosuch", check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "ixidir: no user with uid 'nosuch'"
+    by_dn = ixidir(server.data_dir, "user", "unlock", ADMIN_DN)
+    assert by_dn.stdout.strip() == f"{ADMIN_DN}: not locked (no failed binds counted)"

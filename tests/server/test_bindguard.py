@@ -25,6 +25,7 @@ from ixidir.directory.lockout import (
     GuardOp,
     GuardResult,
     Look,
+    Purge,
     Throttle,
     account,
     after_failure,
@@ -64,6 +65,8 @@ class MemoryGuardStore:
                 return tuple(pairs)
             case Clear(subject=subject):
                 return self.rows.pop(subject.key, None) is not None
+            case Purge():
+                raise NotImplementedError  # no bind purges
 
 
 class RecordingOffload(InlineOffload):
