@@ -6,7 +6,9 @@ wrong password gets, and **no hash is computed**: a locked account gets invalidC
 (49) like any wrong password (no enumeration), a blocked address unwillingToPerform (53). A
 failed bind counts (`Fail`) for the address and, unless it is a service account, the account;
 a success clears the account's count. Counts are read and written by the guard's writer
-thread (pending.Guard), never on the loop; a lockout is logged and goes to the audit log.
+thread (pending.Guard), never on the loop; a lockout is logged and goes to the audit log. When
+the counts cannot be read or written (the database is down) binds go on unthrottled, logged:
+reads are served from memory then, and the Messaging Connector must still bind.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import datetime
 from twisted.logger import Logger
 
 from ixidir.directory.lockout import (
+    NONE,
     BindThrottles,
     Clear,
     Fail,
@@ -32,7 +35,7 @@ from ixidir.directory.lockout import (
 )
 from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.requests import AccessClass, Principal
-from ixidir.errors import InvalidCredentials, UnwillingToPerform
+from ixidir.errors import InvalidCredentials, LDAPError, UnwillingToPerform
 from ixidir.server.audit import Action, AuditLog, Origin
 from ixidir.server.facade import Directory
 from ixidir.server.pending import Compute, Delay, Guard, Pending
@@ -97,7 +100,7 @@ def guarded_bind(
         return started
     user = _account_of(started, throttles)
     watched = tuple(s for s in (host, user) if s is not None)
-    known = yield from _looked(watched)
+    known = yield from _looked(guard, watched)
     now = guard.now()
     for subject, failures in zip(watched, known, strict=True):
         if is_locked(failures, throttles.of(subject.kind), now):
@@ -123,13 +126,21 @@ def _account_of(check: BindCheck, throttles: BindThrottles) -> Subject | None:
     return account(check.key)
 
 
-def _looked(watched: Sequence[Subject]) -> Generator[Pending, None, Sequence[Failures]]:
+def _looked(
+    guard: BindGuard, watched: Sequence[Subject]
+) -> Generator[Pending, None, Sequence[Failures]]:
+    """The subjects' counts; none when they cannot be read (the database is unreachable): the
+    bind then goes on unthrottled rather than refusing everyone, the connector included."""
     if not watched:
         return ()
     looked = Pending(Guard(Look(tuple(watched))))
     yield looked
-    found = looked.outcome()
-    return found if isinstance(found, tuple) else ()
+    try:
+        found = looked.outcome()
+    except LDAPError as error:
+        guard.log.warn("failed binds not counted: {reason}", reason=error.message)
+        found = None
+    return found if isinstance(found, tuple) else tuple(NONE for _ in watched)
 
 
 def _checked(directory: Directory, check: BindCheck) -> Generator[Pending, None, Principal]:
@@ -158,7 +169,11 @@ def _counted(
         return []
     counted = Pending(Guard(Fail(tuple(watched), throttles, guard.now())))
     yield counted
-    outcome = counted.outcome()
+    try:
+        outcome = counted.outcome()
+    except LDAPError as error:  # the bind is refused all the same
+        guard.log.warn("failed binds not counted: {reason}", reason=error.message)
+        return []
     pairs = outcome if isinstance(outcome, tuple) else ()
     for subject, pair in zip(watched, pairs, strict=False):
         before, after = pair

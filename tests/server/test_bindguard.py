@@ -30,6 +30,7 @@ from ixidir.directory.lockout import (
     account,
     after_failure,
 )
+from ixidir.directory.ports import StorageUnavailable
 from ixidir.errors import ResultCode
 from ixidir.server.bindguard import BindGuard
 from ixidir.server.messages import Result
@@ -154,4 +155,20 @@ def test_no_counting_when_both_are_switched_off(site: Site) -> None:
     for _ in range(6):
         site.bind(ALICE, b"guess")
     assert site.store.rows == {}
+    assert site.bind(ALICE, PASSWORDS[ALICE])[0] is ResultCode.SUCCESS
+
+
+class UnreachableGuardStore(MemoryGuardStore):
+    """The database is down: every batch fails as the Firebird store reports it."""
+
+    def run_batch(self, ops: Sequence[GuardOp]) -> list[GuardResult | Exception]:
+        return [StorageUnavailable("the database is unreachable") for _ in ops]
+
+
+def test_binds_go_on_unthrottled_when_the_counts_cannot_be_read(site: Site) -> None:
+    """Reads are served from memory when the database is down; the connector must still bind."""
+    site.offload = RecordingOffload(site.directory, UnreachableGuardStore())
+    assert site.bind(CONNECTOR, PASSWORDS[CONNECTOR]) == (ResultCode.SUCCESS, [Compute])
+    for _ in range(4):
+        assert site.bind(ALICE, b"guess")[0] is WRONG
     assert site.bind(ALICE, PASSWORDS[ALICE])[0] is ResultCode.SUCCESS
