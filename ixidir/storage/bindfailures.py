@@ -4,8 +4,9 @@ A server's guard writer hands it every operation queued during the previous batc
 (`run_batch`, group commit as the daily counters do), all in one transaction. A failure reads
 its row WITH LOCK and writes the next count that the pure rules compute, so two workers or
 nodes counting the same account at once queue behind each other: the second waits for the
-first's commit, then (Firebird 3) fails with an update conflict or a key violation and the
-whole batch runs again from the start, deciding every operation afresh.
+first's commit, then reads the new count (Firebird 4+ restarts the SELECT) or fails with an
+update conflict (Firebird 3); two first failures race to INSERT and the loser fails with a key
+violation. A failed batch runs again from the start, deciding every operation afresh.
 
 Only a subject with failures has a row; a success deletes it, and rows whose window and lock
 are long over are purged.
@@ -18,7 +19,7 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any, cast
 
-from firebird.driver import Connection, Isolation, tpb
+from firebird.driver import Connection, Isolation, TraAccessMode, tpb
 from firebird.driver import Error as DriverError
 
 from ixidir.directory.lockout import (
@@ -39,10 +40,15 @@ from ixidir.storage.counters import _is_retryable as is_retryable  # the counter
 from ixidir.storage.database import close_connection, translate
 
 _READ = "SELECT FAILURES, WINDOW_START, LOCKED_AT FROM BIND_FAILURES WHERE SUBJECT = ?"
-_WRITE = (
-    "UPDATE OR INSERT INTO BIND_FAILURES (SUBJECT, KIND, NAME, FAILURES, WINDOW_START, LOCKED_AT) "
-    "VALUES (?, ?, ?, ?, ?, ?) MATCHING (SUBJECT)"
+# A first failure INSERTs: when another transaction inserted the row meanwhile this fails
+# with a key violation and the batch runs again, now reading that row. (UPDATE OR INSERT would
+# be restarted by Firebird 4+ as an update with the count computed before, losing one.) A
+# later one UPDATEs the row its SELECT ... WITH LOCK holds.
+_INSERT = (
+    "INSERT INTO BIND_FAILURES (FAILURES, WINDOW_START, LOCKED_AT, SUBJECT, KIND, NAME) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
 )
+_UPDATE = "UPDATE BIND_FAILURES SET FAILURES = ?, WINDOW_START = ?, LOCKED_AT = ? WHERE SUBJECT = ?"
 _DELETE = "DELETE FROM BIND_FAILURES WHERE SUBJECT = ?"
 # Rows nothing refers to any more: windows started and locks set before the cut-off (an account
 # locked until unlocked stays).
@@ -61,18 +67,25 @@ class FirebirdBindFailures:
         self._write = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=LOCK_TIMEOUT)
         )
+        # A batch that only looks (most binds: nobody failed) reads in a read-only READ
+        # COMMITTED transaction, which Firebird starts pre-committed: its commit writes no
+        # transaction page, so it costs no disk flush.
+        self._read = connection.transaction_manager(
+            tpb(Isolation.READ_COMMITTED_RECORD_VERSION, access_mode=TraAccessMode.READ)
+        )
 
     def close(self) -> None:
         close_connection(self._connection, "bind-failure database")
 
     def run_batch(self, ops: Sequence[GuardOp]) -> list[GuardResult | Exception]:
         """Each operation's outcome, in order, from one transaction (run again after a race)."""
+        transaction = self._read if all(isinstance(op, Look) for op in ops) else self._write
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                self._write.begin()
-                with self._write.cursor() as cursor:
+                transaction.begin()
+                with transaction.cursor() as cursor:
                     outcomes = [_run(cursor, op) for op in ops]
-                self._write.commit()
+                transaction.commit()
                 return list(outcomes)
             except DriverError as exc:
                 self._abandon()
@@ -106,10 +119,10 @@ class FirebirdBindFailures:
 
     def _query(self, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         try:
-            self._write.begin()
-            with self._write.cursor() as cursor:
+            self._read.begin()
+            with self._read.cursor() as cursor:
                 rows = cursor.execute(sql, parameters).fetchall()
-            self._write.commit()
+            self._read.commit()
         except DriverError as exc:
             self._abandon()
             raise translate(exc, "reading failed-bind counts") from exc
@@ -117,8 +130,9 @@ class FirebirdBindFailures:
 
     def _abandon(self) -> None:
         with suppress(DriverError):
-            if self._write.is_active():
-                self._write.rollback()
+            for transaction in (self._read, self._write):
+                if transaction.is_active():
+                    transaction.rollback()
 
 
 def _run(cursor: Any, op: GuardOp) -> GuardResult:
@@ -131,17 +145,11 @@ def _run(cursor: Any, op: GuardOp) -> GuardResult:
                 before = _read(cursor, subject, lock=True)
                 after = after_failure(before, throttles.of(subject.kind), now)
                 if after != before:
-                    cursor.execute(
-                        _WRITE,
-                        (
-                            subject.key,
-                            subject.kind.value,
-                            subject.name,
-                            after.count,
-                            after.window_start,
-                            after.locked_at,
-                        ),
-                    )
+                    values = (after.count, after.window_start, after.locked_at, subject.key)
+                    if before == NONE:  # no row yet (a stored row always has a window start)
+                        cursor.execute(_INSERT, (*values, subject.kind.value, subject.name))
+                    else:
+                        cursor.execute(_UPDATE, values)
                 counted.append((before, after))
             return tuple(counted)
         case Clear(subject=subject):

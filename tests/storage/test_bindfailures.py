@@ -102,14 +102,16 @@ def test_purge_keeps_locks_until_unlocked_and_recent_counts(
 def test_two_connections_counting_at_once_lose_no_failure(
     store: FirebirdEntryStore, database: Database
 ) -> None:
-    """Two workers' writers count the same account concurrently: every failure is counted."""
+    """Two workers' writers count the same subjects concurrently: every failure is counted,
+    the first of each subject too (both may find no row and race to insert it)."""
     many = BindThrottles(account=Throttle(1000, 3600, 60), address=DEFAULTS.address)
+    fresh = [address(f"192.0.2.{n}") for n in range(20)]
     writers = [database.bind_failures(), database.bind_failures()]
     errors: list[object] = []
 
     def count(writer: FirebirdBindFailures) -> None:
-        for _ in range(15):
-            (outcome,) = writer.run_batch([Fail((ALICE,), many, T0)])
+        for subject in [ALICE] * 15 + fresh:
+            (outcome,) = writer.run_batch([Fail((subject,), many, T0)])
             if isinstance(outcome, Exception):
                 errors.append(outcome)
 
@@ -121,6 +123,7 @@ def test_two_connections_counting_at_once_lose_no_failure(
     try:
         assert errors == []
         assert writers[0].failures(ALICE).count == 30
+        assert [writers[0].failures(subject).count for subject in fresh] == [2] * len(fresh)
     finally:
         for writer in writers:
             writer.close()
