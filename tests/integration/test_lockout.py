@@ -6,16 +6,20 @@ with ldapmodify on cn=ums-defaults, and `ixidir user unlock|show` on the same da
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import ldap3
 import pytest
+from server import wire
 
 from .conftest import ADMIN_DN, ADMIN_PASSWORD, BASE_DN, RunningServer, ixidir, stop_server
 from .test_access import CONNECTOR_DN, CONNECTOR_PASSWORD, _configured_server
 from .test_auth import set_password, whoami
+from .test_tls import serving_pid, split_messages
+from .test_workers import worker_pids
 
 PEOPLE = f"ou=people,{BASE_DN}"
 DEFAULTS = f"cn=ums-defaults,{BASE_DN}"
@@ -32,6 +36,10 @@ INVALID_CREDENTIALS = "Invalid credentials (49)"
 EXPIRY_TIMEOUT = 30.0
 # Another loopback address for the throttle tests, so the block does not reach other tests.
 OTHER_ADDRESS = "127.0.0.2"
+# New connections tried until one lands on the wanted worker (SO_REUSEPORT spreads them).
+WORKER_TRIES = 100
+WHO_AM_I = "1.3.6.1.4.1.4203.1.11.3"
+BIND_RESPONSE, EXTENDED_RESPONSE = 0x61, 0x78  # [APPLICATION 1], [APPLICATION 24]
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +125,42 @@ def test_five_wrong_passwords_lock_until_unlocked(server: RunningServer) -> None
     assert "# bindLockout " in log
     assert f"dn: {dn}\n" in log
     assert "# bindUnlock " in log
+
+
+def test_both_workers_add_to_one_count(server: RunningServer) -> None:
+    """3 wrong passwords on one worker and 2 on the other lock the account: with a count per
+    process neither would have reached 5."""
+    pids = [server.process.pid, *worker_pids(server.process.pid)]
+    assert len(pids) == 2
+    dn = user(server, "tkoehler", "Right-pw-5")
+    for pid in [pids[0]] * 3 + [pids[1]] * 2:
+        assert wrong_bind_on(server, pid, pids, dn) == 49
+    assert refused(server, dn, "Right-pw-5")
+
+
+def wrong_bind_on(server: RunningServer, pid: int, pids: list[int], dn: str) -> int:
+    """The resultCode of a wrong-password bind on a connection that worker `pid` accepted."""
+    for _ in range(WORKER_TRIES):
+        with socket.create_connection((server.host, server.port), timeout=10) as raw:
+            # A WhoAmI first (counted nowhere): once answered, the connection is accepted.
+            assert answer_to(raw, wire.extended(1, WHO_AM_I))[5] == EXTENDED_RESPONSE
+            if serving_pid(raw, pids) == pid:
+                answer = answer_to(raw, wire.bind(2, dn, "wrong"))
+                assert (answer[5], answer[7:9]) == (BIND_RESPONSE, b"\x0a\x01")  # resultCode
+                return answer[9]
+    raise AssertionError(f"no connection reached worker {pid} in {WORKER_TRIES} tries")
+
+
+def answer_to(raw: socket.socket, request: bytes) -> bytes:
+    """Send a request that has one response, and read that response."""
+    raw.sendall(request)
+    data = b""
+    while not (messages := split_messages(data)):
+        chunk = raw.recv(4096)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    (answer,) = messages
+    return answer
 
 
 def test_a_correct_password_clears_the_count(server: RunningServer) -> None:
