@@ -187,14 +187,18 @@ class CommandGroup(Protocol):
 
 
 def command_groups() -> list[CommandGroup]:
-    """The command groups of the use-case modules (user, voicemail, limits, cert), each its
-    own file."""
-    from ixidir.admin import cert_commands, limits_commands, user_commands, voicemail_commands
+    """The command groups of the use-case modules (user, voicemail, limits, cert, admin), each
+    its own file."""
+    from ixidir.admin import (
+        admin_commands,
+        cert_commands,
+        limits_commands,
+        user_commands,
+        voicemail_commands,
+    )
 
-    return [
-        cast(CommandGroup, module)
-        for module in (user_commands, voicemail_commands, limits_commands, cert_commands)
-    ]
+    modules = (user_commands, voicemail_commands, limits_commands, cert_commands, admin_commands)
+    return [cast(CommandGroup, module) for module in modules]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

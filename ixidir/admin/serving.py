@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
@@ -57,16 +58,21 @@ from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot, snapsh
 from ixidir.config import load_config, split_address
 from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
+from ixidir.directory.lockout import Purge
 from ixidir.directory.ports import Change, StorageError
 from ixidir.errors import LDAPError
+from ixidir.server.bindguard import BindGuard
 from ixidir.server.extended import standard_handlers
 from ixidir.server.freshness import Freshness
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, limit_handlers
 from ixidir.server.listen import bound_addresses, format_address, listen, reserve_port
 from ixidir.server.metrics import WorkerMetrics
+from ixidir.server.offload import Offload
+from ixidir.server.pending import Guard
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
+from ixidir.storage.bindfailures import FirebirdBindFailures
 from ixidir.storage.changelog import HistoryPruned
 from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.migrations import utc_now as changelog_clock
@@ -74,6 +80,8 @@ from ixidir.storage.writer import CounterWriter
 
 log = Logger(namespace="ixidir")
 PURGE_INTERVAL_SECONDS = 24 * 60 * 60
+# Failed-bind counts older than this go at the daily purge: longer than any sensible window.
+BIND_COUNTS_KEPT_SECONDS = 24 * 60 * 60
 WORKER_STOP_SECONDS = 10
 # How long the follower waits for an event before it polls the changelog anyway.
 FOLLOW_POLL_SECONDS = 1.0
@@ -150,12 +158,15 @@ def serve(
     limits = DailyLimits(directory=directory, counters=counters, clock=utc_now)
     writer_store = open_store(data_dir, config)  # the entry writer thread's own connection
     counter_writer = CounterWriter(open_counters(data_dir, config))
+    # Failed binds are counted on the counters writer's thread, on a connection of their own.
+    bind_failures = FirebirdBindFailures(open_database_of(data_dir, config))
     threads = ServerThreads(
         reactor,
         directory=directory,
         entry_store=writer_store,
         counters=counter_writer,
         metrics=metrics,
+        guard=bind_failures,
     )
     extended = {
         **standard_handlers(),
@@ -195,6 +206,9 @@ def serve(
         audit=audit,
         freshness=freshness,
         metrics=metrics,
+        guard=BindGuard(
+            throttles=directory.bind_throttles, now=changelog_clock, log=log, audit=audit
+        ),
     )
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
@@ -241,6 +255,10 @@ def serve(
     # place, so a SIGTERM sent after them always stops the server cleanly.
     threads.start()
     reactor.callWhenRunning(follower.start)
+    if not is_worker:  # one process per node purges old failed-bind counts
+        bind_purge = LoopingCall(_purge_bind_counts, threads.offload)
+        bind_purge.clock = reactor
+        reactor.callWhenRunning(bind_purge.start, PURGE_INTERVAL_SECONDS, True)
     watch_certificate(reactor, factory, data_dir=data_dir, log=log, children=children)
     if not is_worker:  # one process per node prunes the changelog (admin.retention)
         pruner = Pruner(
@@ -269,6 +287,7 @@ def serve(
     if not is_worker:
         _save_snapshot(data_dir, directory, store)
     counter_writer.close()  # the writer threads stopped before shutdown, after a flush
+    bind_failures.close()
     writer_store.close()
     counters.close()
     store.close()
@@ -422,6 +441,20 @@ def _purge(limits: DailyLimits) -> None:
         return
     if removed:
         log.info("purged {count} old daily counts", count=removed)
+
+
+def _purge_bind_counts(offload: Offload) -> None:
+    """Drop failed-bind counts older than a day, on the guard's writer thread; once the
+    threads run, and once a day."""
+    before = changelog_clock() - timedelta(seconds=BIND_COUNTS_KEPT_SECONDS)
+    offload.start(Guard(Purge(before)), _purged_binds)
+
+
+def _purged_binds(removed: object, error: Exception | None) -> None:
+    if error is not None:
+        log.warn("could not purge old failed-bind counts: {reason}", reason=error)
+    elif isinstance(removed, int) and removed:
+        log.info("purged {count} old failed-bind counts", count=removed)
 
 
 def _start_logging(level: str) -> None:

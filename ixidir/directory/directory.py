@@ -13,6 +13,7 @@ from typing import Any
 
 from ixidir.directory import image
 from ixidir.directory.dit import Entry
+from ixidir.directory.lockout import BindThrottles, throttles
 from ixidir.directory.ops import add as add_op
 from ixidir.directory.ops import bind as bind_op
 from ixidir.directory.ops import compare as compare_op
@@ -129,6 +130,11 @@ class Directory:
 
     def finish_bind(self, check: BindCheck, matched: bytes | None) -> Principal:
         return bind_op.finish_bind(self.state, check, matched)
+
+    def bind_throttles(self) -> BindThrottles:
+        """The bind lockout and address throttle set on the defaults entry (lockout.py)."""
+        entry = self.state.dit.get(self.state.defaults_key)
+        return throttles({} if entry is None else entry.attributes)
 
     # --- writes in two steps (a server commits them on its writer thread) ---
     def cleartext_secrets(self, request: AddRequest | ModifyRequest) -> Cleartext | None:

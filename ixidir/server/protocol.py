@@ -26,6 +26,7 @@ from ixidir.directory.requests import AddRequest, ModifyDNRequest, ModifyRequest
 from ixidir.errors import ResultCode
 from ixidir.server.admission import Admission, ConnectionLimits, IdleTimer
 from ixidir.server.audit import AuditLog
+from ixidir.server.bindguard import BindGuard
 from ixidir.server.codec import CodecError, LDAPCodec, envelope
 from ixidir.server.confidentiality import SimpleBindTLS, needs_tls
 from ixidir.server.extended import ExtendedHandler, standard_handlers
@@ -107,12 +108,15 @@ class LDAPServerFactory(Factory):
         audit: AuditLog | None = None,
         freshness: Freshness | None = None,
         metrics: WorkerMetrics | None = None,
+        guard: BindGuard | None = None,
     ) -> None:
         """`log_searches`: log every search the answer cache misses at debug level; pass False
         when the log level is above debug, as dropping those events still costs time.
         `offload` runs what replies wait for (hashes, commits); by default on the spot.
         `freshness`: hold requests while this worker misses an acknowledged write.
-        `metrics`: this process's counters (server/metrics.py), published by the caller."""
+        `metrics`: this process's counters (server/metrics.py), published by the caller.
+        `guard`: count failed binds, lock accounts and block addresses (bindguard.py)."""
+        self.guard = guard
         self.simple_bind_tls = simple_bind_tls
         self.directory = directory
         self.offload: Offload = offload if offload is not None else InlineOffload(directory)
@@ -187,6 +191,7 @@ class LDAPServerProtocol(Protocol):
             tls_configured=factory.tls is not None,
             log_searches=factory.log_searches,
             audit=factory.audit,
+            guard=factory.guard,
         )
         limits = factory.limits
         self._bound_pdu_size = factory.max_pdu_size
@@ -230,6 +235,7 @@ class LDAPServerProtocol(Protocol):
         self._session.tls_active = ISSLTransport.providedBy(self.transport)  # LDAPS
         self._session.password_needs_tls = needs_tls(self._config.simple_bind_tls, peer)
         self._config.connections += 1
+        self._session.peer_host = None if peer is None else str(peer)
         self._session.client = f"IP={format_address(str(peer), getattr(address, 'port', 0))}"
         self._session.connection = f"conn={self._config.connections}"
 
@@ -362,7 +368,10 @@ class LDAPServerProtocol(Protocol):
             case UnbindRequest():  # RFC 4511 §4.3: no response, close the connection
                 self._close()
             case _:
-                items = self._session.respond(message)
+                busy = bool(self._work)  # requests sent before this one, still unanswered
+                items = self._session.respond(
+                    message, others_outstanding=lambda: busy or len(self._work) > 1
+                )
                 kind = _kind(message.request)
                 operation = _OPERATION_OF.get(type(message.request), -1)
                 self._work.append(
