@@ -207,7 +207,11 @@ def serve(
         freshness=freshness,
         metrics=metrics,
         guard=BindGuard(
-            throttles=directory.bind_throttles, now=changelog_clock, log=log, audit=audit
+            throttles=directory.bind_throttles,
+            now=changelog_clock,
+            log=log,
+            audit=audit,
+            on_lock=metrics.lockout,
         ),
     )
     answers = factory.answers

@@ -56,6 +56,7 @@ class BindGuard:
     now: Callable[[], datetime]
     log: Logger
     audit: AuditLog | None = None
+    on_lock: Callable[[], None] = lambda: None  # a lock or block started (the metrics count it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,7 @@ def _record_lock(
     failures: Failures,
     throttles: BindThrottles,
 ) -> None:
+    guard.on_lock()
     throttle = throttles.of(subject.kind)
     lasting = f"{throttle.lockout} s" if throttle.lockout else "until unlocked"
     details = [

@@ -44,7 +44,7 @@ COMMIT_STORES = ("entries", "counters")
 CONNECTIONS_TOTAL = 0
 CONNECTIONS_OPEN = 1
 CONNECTIONS_REFUSED = 2  # by max_connections / max_connections_per_address
-BIND_LOCKOUTS = 3  # `lockout()`: the bind lockout (issue 12, branch lockout) calls it
+BIND_LOCKOUTS = 3  # `lockout()`: the bind guard calls it when a lock or block starts
 ROUTING_HITS = 4  # sampled from the routing index
 ROUTING_MISSES = 5
 ANSWER_CACHE_HITS = 6  # sampled from the server's answer cache
@@ -107,7 +107,7 @@ class WorkerMetrics:
         self.values[CONNECTIONS_REFUSED] += 1
 
     def lockout(self) -> None:
-        """A bind lockout started (the account's failures reached ixiBindMaxFailures)."""
+        """A bind lockout or address block started (server/bindguard.py)."""
         self.values[BIND_LOCKOUTS] += 1
 
     def reservation(self, service: int, granted: bool) -> None:

@@ -31,6 +31,7 @@ from .test_status import status
 
 FAX = 0
 USER = f"uid=jmueller,ou=people,{BASE_DN}"  # demo: fax +49 8142 4799-123, fax limit 50
+LOCKED = f"uid=fgruenewald,ou=people,{BASE_DN}"  # locked by test_a_lockout_is_counted
 ROUTED = "(facsimileTelephoneNumber=+4981424799123)"
 UNROUTED = "(facsimileTelephoneNumber=+4981420000000)"
 WAIT_SECONDS = 20.0
@@ -161,7 +162,23 @@ def test_failed_binds_are_counted(node: tuple[RunningServer, str]) -> None:
     after = eventually(url, lambda s: total(s, "ixidir_binds_failed_total") == before + 1)
     assert total(after, "ixidir_binds_failed_total") == before + 1
     assert total(after, "ixidir_ldap_operations_total", result="invalidCredentials") >= 1
-    assert total(after, "ixidir_bind_lockouts_total") == 0  # the lockout (issue 12) counts here
+    assert total(after, "ixidir_bind_lockouts_total") == 0
+
+
+def test_a_lockout_is_counted(node: tuple[RunningServer, str]) -> None:
+    """ixiBindMaxFailures (5) wrong passwords lock the account: one lockout, on one worker."""
+    server, url = node
+    admin = connect(server)
+    assert admin.bind()
+    admin.modify(LOCKED, {"userPassword": [(ldap3.MODIFY_REPLACE, ["the-password"])]})
+    assert admin.result["result"] == 0
+    admin.unbind()
+    before = total(scrape(url), "ixidir_bind_lockouts_total")
+    for _ in range(5):
+        refused = connect(server, LOCKED, "not-the-password")
+        assert not refused.bind()
+    after = eventually(url, lambda s: total(s, "ixidir_bind_lockouts_total") == before + 1)
+    assert total(after, "ixidir_bind_lockouts_total") == before + 1
 
 
 def test_reservations_granted_and_refused_per_service(node: tuple[RunningServer, str]) -> None:
@@ -204,7 +221,10 @@ def test_a_write_moves_the_changelog_and_the_commit_latency(
     assert set(per_worker(after, "ixidir_changelog_lag").values()) == {0}
     commits = "ixidir_firebird_commit_seconds_count"
     assert total(after, commits, store="entries") == total(before, commits, store="entries") + 1
-    assert total(after, "ixidir_ldap_operations_total", operation="modify", result="success") == 1
+    modifies = {"operation": "modify", "result": "success"}
+    assert total(after, "ixidir_ldap_operations_total", **modifies) == (
+        total(before, "ixidir_ldap_operations_total", **modifies) + 1
+    )
 
 
 def test_the_root_dse_counters_are_those_of_the_worker_that_answers(
