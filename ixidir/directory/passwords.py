@@ -81,6 +81,13 @@ def hash_pin(pin: bytes, iterations: int = PBKDF2_SHA256_ITERATIONS) -> bytes:
     return hash_password(pin, PasswordPolicy("PBKDF2-SHA256", iterations))
 
 
+def is_costly(stored: bytes) -> bool:
+    """Whether checking a password against `stored` stretches the key (PBKDF2: ~270 ms at our
+    cost). The salted and plain SHA schemes of older directories, and cleartext, take a few
+    microseconds: less than handing the check to another thread costs the event loop."""
+    return scheme_of(stored) in _PBKDF2_DIGESTS
+
+
 def verify_password(stored: bytes, candidate: bytes) -> bool:
     """Whether `candidate` is the password behind `stored` (a hash, or legacy plaintext).
 

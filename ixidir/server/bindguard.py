@@ -145,13 +145,14 @@ def _looked(
 
 
 def _checked(directory: Directory, check: BindCheck) -> Generator[Pending, None, Principal]:
-    """The password verified: on the hashing pool, or from what the bind cache remembers (a
-    remembered wrong password waits as long as a hash would take)."""
+    """The password verified: a stretched key on the hashing pool, anything cheaper at once,
+    or from what the bind cache remembers (a remembered wrong password waits as long as a hash
+    would take)."""
     if check.is_known_wrong:
         yield Pending(Delay(REFUSAL_DELAY))
         return directory.finish_bind(check, None)
-    if not check.needs_hash:
-        return directory.finish_bind(check, check.known_match)
+    if not check.is_costly:  # remembered, or a salted SHA: at once (ops.bind.BindCheck)
+        return directory.finish_bind(check, check.verify())
     verified = Pending(Compute(check.verify))
     yield verified
     matched = verified.outcome()

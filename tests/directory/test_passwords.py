@@ -13,6 +13,7 @@ from ixidir.directory.passwords import (
     PasswordPolicy,
     hash_password,
     hash_pin,
+    is_costly,
     is_hashed,
     verify_password,
 )
@@ -87,3 +88,12 @@ def test_plaintext_legacy_and_malformed() -> None:
 def test_policy_rejects_unknown_scheme() -> None:
     with pytest.raises(ValueError, match="unsupported"):
         PasswordPolicy("MD5")
+
+
+def test_only_stretched_keys_are_costly() -> None:
+    """A server verifies these on a thread; anything cheaper is checked on the spot."""
+    assert is_costly(hash_password(b"secret", PasswordPolicy("PBKDF2-SHA256", 1000)))
+    assert is_costly(b"{PBKDF2-SHA512}10000$c2FsdA$aGFzaA")
+    assert not is_costly(ssha("sha1", b"secret", b"salt", "SSHA"))
+    assert not is_costly(b"{SHA}" + base64.b64encode(bytes(20)))
+    assert not is_costly(b"cleartext")

@@ -7,6 +7,8 @@ wires them, with `ManualThread` in place of the thread pools: a job runs when th
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -127,6 +129,24 @@ def test_a_bind_being_hashed_does_not_delay_another_connections_search(server: S
     assert [r.code for _, r, _ in replies(slow) if isinstance(r, Result)] == [
         ResultCode.INVALID_CREDENTIALS
     ]
+
+
+def test_a_salted_sha_password_is_checked_at_once_without_a_thread(server: Server) -> None:
+    """{SSHA} (an older directory's users) costs microseconds: a hand-off to the hash pool
+    would cost the loop more than the check; right and wrong passwords alike."""
+    salt = b"0123"
+    stored = b"{SSHA}" + base64.b64encode(hashlib.sha1(b"carol-pw" + salt).digest() + salt)  # noqa: S324
+    attributes = {**CAROL, "userPassword": [stored.decode()]}
+    admin = server.bound()
+    admin.send(wire.add(2, CAROL_DN, attributes))
+    server.writer.finish()
+    for password, code in (
+        ("carol-pw", ResultCode.SUCCESS),
+        ("wrong", ResultCode.INVALID_CREDENTIALS),
+    ):
+        found = server.connect().send(wire.bind(1, CAROL_DN, password))
+        assert [r.code for _, r, _ in found if isinstance(r, Result)] == [code]
+    assert server.hashing.calls == []
 
 
 def test_requests_behind_a_pending_bind_wait_and_run_as_the_bound_user(server: Server) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ixidir.directory.ops.attributes import USER_PASSWORD
-from ixidir.directory.passwords import verify_password
+from ixidir.directory.passwords import is_costly, verify_password
 from ixidir.directory.requests import ANONYMOUS, AccessClass, Principal
 from ixidir.directory.state import DirectoryState
 from ixidir.errors import InvalidCredentials, InvalidDNSyntax, UnwillingToPerform
@@ -35,6 +35,12 @@ class BindCheck:
     @property
     def needs_hash(self) -> bool:
         return not self.is_known_wrong and self.known_match is None
+
+    @property
+    def is_costly(self) -> bool:
+        """Whether `verify` stretches a key (then a server runs it on a thread); an {SSHA}
+        check costs microseconds, less than a thread hand-off costs the event loop."""
+        return self.needs_hash and any(is_costly(value) for value in self.stored)
 
     def verify(self) -> bytes | None:
         """The stored value the password matches, None when none does."""
