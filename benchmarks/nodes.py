@@ -10,7 +10,7 @@ watcher process on B searches those entries in a loop and records when it first 
 value. The lag of write i is B's first answer with i (or later) minus A's
 acknowledgement of i; a negative lag (B answered before A's answer reached the writer) counts 0.
 
-    python benchmarks/nodes.py --writes 1000
+    python benchmarks/nodes.py --writes 1000 [--no-events]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -84,11 +85,20 @@ def serving(data: Path, workers: int) -> Iterator[int]:
 
 
 @contextmanager
-def two_nodes(work: Path, workers: int) -> Iterator[tuple[int, int, str]]:
+def two_nodes(work: Path, workers: int, *, deaf: bool) -> Iterator[tuple[int, int, str]]:
     """A private Firebird server and two nodes serving its one database; yields the ports
-    of A and B and the server's version."""
+    of A and B and the server's version. `deaf`: the server's auxiliary port (RemoteAuxPort)
+    is taken by another socket, so no change event reaches a node, as behind a firewall."""
     with ExitStack() as stack:
-        server = private_firebird.start(work / "firebird", password=secrets.token_urlsafe(12))
+        settings = ""
+        if deaf:
+            taken = stack.enter_context(socket.socket())
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            settings = f"RemoteAuxPort = {taken.getsockname()[1]}\n"
+        server = private_firebird.start(
+            work / "firebird", password=secrets.token_urlsafe(12), settings=settings
+        )
         stack.callback(server.stop)
         dsn = server.dsn_for("site.fdb")
         init_node(work / "a", dsn, server)
@@ -204,15 +214,23 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=1000)
     parser.add_argument("--writers", type=int, default=8, help="clients writing on node A")
     parser.add_argument("--workers", type=int, default=1, help="workers per node")
+    parser.add_argument(
+        "--no-events", action="store_true", help="the server cannot deliver events: nodes poll"
+    )
     args = parser.parse_args()
     exit_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="ixidir-bench-nodes-") as folder:
         started = time.monotonic()
-        with two_nodes(Path(folder), args.workers) as (port_a, port_b, version):
+        with two_nodes(Path(folder), args.workers, deaf=args.no_events) as (
+            port_a,
+            port_b,
+            version,
+        ):
             ready = time.monotonic() - started
             print(
                 f"ixidir {ixidir_revision()}, Firebird server {version}, 2 nodes x "
-                f"{args.workers} worker(s), ready in {ready:.1f} s"
+                f"{args.workers} worker(s){', no events' if args.no_events else ''}, "
+                f"ready in {ready:.1f} s"
             )
             started = time.monotonic()
             measured = measure(port_a, port_b, args.writers, args.writes)

@@ -81,11 +81,12 @@ def _version_key(path: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in path.name.split("."))
 
 
-def start(root: Path, *, password: str) -> PrivateFirebird:
-    """Prepare `root` and start a server in it; the caller stops it (`PrivateFirebird.stop`)."""
+def start(root: Path, *, password: str, settings: str = "") -> PrivateFirebird:
+    """Prepare `root` and start a server in it; the caller stops it (`PrivateFirebird.stop`).
+    `settings`: more lines for its firebird.conf."""
     library = library_folder()
     port = _free_port()
-    _prepare_root(root, library, port)
+    _prepare_root(root, library, port, settings)
     _create_security_database(root, password)
     log = (root / "server.out").open("wb")
     process = subprocess.Popen(
@@ -107,7 +108,7 @@ def start(root: Path, *, password: str) -> PrivateFirebird:
     return server
 
 
-def _prepare_root(root: Path, library: Path, port: int) -> None:
+def _prepare_root(root: Path, library: Path, port: int, settings: str) -> None:
     for folder in ("lock", "tmp", "databases"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     for name in _LINKED:
@@ -122,7 +123,7 @@ def _prepare_root(root: Path, library: Path, port: int) -> None:
         f"DatabaseAccess = Restrict {root / 'databases'}\n"
         "WireCrypt = Required\n"
         "AuthServer = Srp256, Srp\n"
-        "UserManager = Srp\n"
+        "UserManager = Srp\n" + settings
     )
 
 

@@ -66,6 +66,7 @@ from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
 from ixidir.storage.changelog import HistoryPruned
 from ixidir.storage.committed import CommittedSequence
+from ixidir.storage.entries import POLL_SECONDS
 from ixidir.storage.migrations import utc_now as changelog_clock
 from ixidir.storage.writer import CounterWriter
 
@@ -392,6 +393,7 @@ class Follower:
         self._kicked = threading.Event()
         self._thread = threading.Thread(target=self._run, name="changelog-follower", daemon=True)
         self._seen = directory.sequence
+        self._said_polling = False
 
     def start(self) -> None:
         self._thread.start()
@@ -413,6 +415,7 @@ class Follower:
             while not self._stopping.is_set():
                 if not self._kicked.is_set():
                     store.wait_for_change(FOLLOW_POLL_SECONDS)
+                    self._say_if_polling()
                 self._kicked.clear()
                 acknowledged = self._committed.read()
                 # This server's own writes are in memory already (applied in order, so the
@@ -431,6 +434,18 @@ class Follower:
             log.failure("the changelog follower stopped; changes by other processes are not seen")
         finally:
             store.close()
+
+    def _say_if_polling(self) -> None:
+        """Warn once when the Firebird server cannot deliver change events to this process."""
+        why = self._store.events_unavailable
+        if why is not None and not self._said_polling:
+            self._said_polling = True
+            log.warn(
+                "no Firebird change events ({why}): polling the changelog every {ms:.0f} ms; "
+                "let this node reach the server's RemoteAuxPort to be told at once",
+                why=why,
+                ms=POLL_SECONDS * 1000,
+            )
 
     def _apply(self, changes: list[Change]) -> None:
         self._directory.apply_changes(changes)

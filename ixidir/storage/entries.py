@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
@@ -56,6 +58,11 @@ from ixidir.storage.rows import (
 
 # Seconds a write waits for another process's write to commit before giving up.
 WRITE_LOCK_TIMEOUT = 10
+# How often `wait_for_change` asks for the last sequence when the server cannot deliver events
+# (its auxiliary port, RemoteAuxPort, unreachable from this node, e.g. behind a firewall): a
+# node then sees another's write within about this long plus one query, at ~20 small queries
+# a second per follower, instead of failing.
+POLL_SECONDS = 0.05
 # Rows fetched per call while streaming entries at start-up.
 LOAD_BATCH = 1000
 # Attempts of one change that lost a race for a row (an update conflict). Firebird 3 has no
@@ -91,19 +98,40 @@ class FirebirdEntryStore:
     The store's own commits count as changes too: skip sequences already applied.
     Events are only listened for from the first `wait_for_change`, because firebird-driver 2.1's
     EventCollector can crash the process when it is closed while a notification is in flight
-    (seen in about one test run in ten); stores that never wait never risk it.
+    (seen in about one test run in ten); stores that never wait never risk it. Where the server
+    cannot deliver events (`events_unavailable` says why), `wait_for_change` polls instead.
 
     Always `close()` it (or use `with`): firebird-driver's event thread is not a daemon thread,
     so a store left open keeps the process from exiting.
     """
 
-    def __init__(self, connection: Connection, *, committed_in: Path | None = None) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        committed_in: Path | None = None,
+        reconnect: Callable[[], Connection] | None = None,
+    ) -> None:
         """`committed_in`: the data directory whose committed sequence (committed.py) every
         commit raises before it returns, so before the write is acknowledged; opened at the
-        first commit (a store that only reads leaves no file). None where no server reads it."""
-        self._connection = connection
+        first commit (a store that only reads leaves no file). None where no server reads it.
+        `reconnect` opens a new connection to the same database: a server that cannot deliver
+        events breaks the connection that asked for them, and a follower goes on polling on a
+        new one (without it, that failure is an error)."""
         self._committed_in = committed_in
         self._committed: CommittedSequence | None = None
+        self._reconnect = reconnect
+        self._attach(connection)
+        self._events: EventCollector | None = None
+        self.events_unavailable: str | None = None
+        """Why change events could not be listened for (then `wait_for_change` polls)."""
+        self._callbacks: list[object] = []
+        self._reported = 0  # the newest sequence this store has handed to its caller
+        self.loaded_sequence = 0
+        """The last sequence contained in what the latest `load()` returned."""
+
+    def _attach(self, connection: Connection) -> None:
+        self._connection = connection
         # Building a TPB loads the client library, so it happens here and not at import.
         self._write = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=WRITE_LOCK_TIMEOUT)
@@ -115,11 +143,6 @@ class FirebirdEntryStore:
         self._read = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, access_mode=TraAccessMode.READ)
         )
-        self._events: EventCollector | None = None
-        self._callbacks: list[object] = []
-        self._reported = 0  # the newest sequence this store has handed to its caller
-        self.loaded_sequence = 0
-        """The last sequence contained in what the latest `load()` returned."""
 
     def __enter__(self) -> Self:
         return self
@@ -301,19 +324,33 @@ class FirebirdEntryStore:
         on timeout. It may wake with nothing new: the sequence, not the event, is the truth.
         """
         events = self._listen()
-        if (
-            self._reading(
-                "reading the last sequence",
-                lambda cursor: _single_int(cursor.execute(_LAST_SEQUENCE).fetchone()),
-            )
-            > self._reported
-        ):
-            events.flush()
+        if self._has_news():
+            if events is not None:
+                events.flush()
             return True
+        if events is None:
+            return self._poll(timeout)
         counts = events.wait(timeout)
         if counts.get(CHANGE_EVENT, 0):
             events.flush()
             return True
+        return False
+
+    def _has_news(self) -> bool:
+        """Whether the database holds a sequence newer than any this store has reported."""
+        last = self._reading(
+            "reading the last sequence",
+            lambda cursor: _single_int(cursor.execute(_LAST_SEQUENCE).fetchone()),
+        )
+        return last > self._reported
+
+    def _poll(self, timeout: float) -> bool:
+        """`wait_for_change` without events: ask for the last sequence every POLL_SECONDS."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(POLL_SECONDS, left))
+            if self._has_news():
+                return True
         return False
 
     def _write_all(self, writes: Sequence[EntryWrite]) -> int:
@@ -454,16 +491,35 @@ class FirebirdEntryStore:
             raise translate(exc, doing) from exc
         return result
 
-    def _listen(self) -> EventCollector:
-        """Start collecting change events, once."""
-        if self._events is None:
+    def _listen(self) -> EventCollector | None:
+        """Start collecting change events, once; None when the server cannot deliver them."""
+        if self._events is None and self.events_unavailable is None:
             try:
                 events = self._connection.event_collector([CHANGE_EVENT])
-                events.begin()
             except DriverError as exc:
                 raise translate(exc, "listening for change events") from exc
+            try:
+                events.begin()
+            except DriverError as exc:
+                self._without_events(events, exc)
+                return None
             self._events = events
         return self._events
+
+    def _without_events(self, events: EventCollector, exc: DriverError) -> None:
+        """Listening failed (the server's auxiliary port unreachable), which also broke this
+        connection: stop the collector, reconnect, and poll from now on."""
+        if self._reconnect is None:
+            raise translate(exc, "listening for change events") from exc
+        with contextlib.suppress(DriverError):
+            events.close()  # begin() started its thread (not a daemon) before it failed
+        with contextlib.suppress(DriverError):
+            self._connection.close()
+        self.events_unavailable = str(exc).replace("\n", " ") or repr(exc)
+        try:
+            self._attach(self._reconnect())
+        except DriverError as error:
+            raise translate(error, "reconnecting after change events failed") from error
 
 
 class _Statements:
