@@ -1,8 +1,8 @@
 """Two nodes on one Firebird server (the session's private one, 3.0 on Debian 12), as a bigger
-site runs them: the daily limits hold exactly across nodes, a node killed with SIGKILL during
-writes loses none it acknowledged and catches up when restarted, and a client with both nodes
-in its server list (ldap3 ServerPool, strategy FIRST, as the Messaging Connector fails over)
-keeps routing with no wrong answer while one node is killed and restarted.
+site runs them: the daily limits and "one number, one user" hold exactly across nodes, a node
+killed with SIGKILL during writes loses none it acknowledged and catches up when restarted, and
+a client with both nodes in its server list (ldap3 ServerPool, strategy FIRST, as the Messaging
+Connector fails over) keeps routing with no wrong answer while one node is killed and restarted.
 
 Each node runs one worker, so SIGKILL of its process stops the whole node.
 """
@@ -58,6 +58,12 @@ ROUTES = {
     "+49 (8142) 4799125": f"uid=kschroeder,{PEOPLE}",
     "+49 8142 4799999": None,
 }
+# Every demo user claims this number at once (SCHEMA.md "One number, one user").
+CONTESTED = "+49 8142 4799900"
+CONTENDERS = (
+    "jmueller", "sbaeuerle", "kschroeder", "aweiss", "tkoehler", "mhuber", "lschaefer",
+    "fgruenewald",
+)  # fmt: skip
 # ldap3 pool settings a connector uses: the first server that answers, two rounds over the list
 # before giving up, and a server that failed left out for a while (short here: the test waits).
 POOL_ROUNDS = 2
@@ -132,6 +138,49 @@ def test_eight_clients_over_two_nodes_get_exactly_the_daily_limit(site: Site) ->
         assert code == 0
         assert value is not None
         assert decode(value)[:3] == [0, LIMIT, LIMIT]  # refused: used 100 of 100
+
+
+def test_eight_clients_over_two_nodes_give_one_number_to_exactly_one_user(site: Site) -> None:
+    """Each demo user is given the same new fax number at the same moment, four through each
+    node: one modify succeeds, seven are constraintViolation, and both nodes route the number
+    to the one that won."""
+    users = [f"uid={uid},{PEOPLE}" for uid in CONTENDERS]
+    barrier = threading.Barrier(len(users))
+    results: dict[str, str] = {}
+
+    def claim(index: int) -> None:
+        connection = connect_admin(site.servers[index % 2])
+        barrier.wait(timeout=60)
+        change = {"facsimileTelephoneNumber": [(ldap3.MODIFY_ADD, [CONTESTED])]}
+        connection.modify(users[index], change)
+        results[users[index]] = str(connection.result["description"])
+        connection.unbind()
+
+    threads = [threading.Thread(target=claim, args=(index,)) for index in range(len(users))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(results.values()) == ["constraintViolation"] * (len(users) - 1) + ["success"]
+    (winner,) = [user for user, result in results.items() if result == "success"]
+    for server in site.servers:
+        assert _routed_to(server, CONTESTED, winner) == winner
+
+
+def _routed_to(server: RunningServer, number: str, expected: str) -> str | None:
+    """Where `number` routes on `server`, asked until it is `expected` (bounded: the other
+    node's write arrives through the changelog)."""
+    connection = connect_admin(server)
+    deadline = time.monotonic() + PHASE_TIMEOUT
+    found: str | None = None
+    while found != expected and time.monotonic() < deadline:
+        connection.search(PEOPLE, f"(facsimileTelephoneNumber={escape_filter_chars(number)})")
+        entries = [item["dn"] for item in connection.response if item["type"] == "searchResEntry"]
+        assert len(entries) <= 1, entries
+        found = entries[0] if entries else None
+        time.sleep(0.05)
+    connection.unbind()
+    return found
 
 
 def _add_until_killed(
