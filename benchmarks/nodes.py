@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import secrets
 import socket
 import statistics
 import subprocess
@@ -96,10 +95,7 @@ def two_nodes(work: Path, workers: int, *, deaf: bool) -> Iterator[tuple[int, in
             taken.bind(("127.0.0.1", 0))
             taken.listen()
             settings = f"RemoteAuxPort = {taken.getsockname()[1]}\n"
-        server = private_firebird.start(
-            work / "firebird", password=secrets.token_urlsafe(12), settings=settings
-        )
-        stack.callback(server.stop)
+        server = stack.enter_context(private_firebird.running(work / "firebird", settings=settings))
         dsn = server.dsn_for("site.fdb")
         init_node(work / "a", dsn, server)
         init_node(work / "b", dsn, server)

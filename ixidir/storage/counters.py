@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -28,7 +29,12 @@ from firebird.driver import Error as DriverError
 from ixidir.directory.ports import StorageError, StorageUnavailable
 from ixidir.limits.policy import MAX_COUNT, MAX_LIMIT, Limit, Service
 from ixidir.limits.ports import Reservation
-from ixidir.storage.database import EMBEDDED_USER, open_database, translate
+from ixidir.storage.database import (
+    EMBEDDED_USER,
+    RenewsConnection,
+    open_database,
+    translate,
+)
 from ixidir.storage.embedded import prepare_embedded_runtime
 from ixidir.storage.migrations import migrate
 from ixidir.storage.rows import check_uuid
@@ -78,7 +84,7 @@ _DELETE_USER = "DELETE FROM DAILY_COUNTERS WHERE USER_UUID = ?"
 _T = TypeVar("_T")
 
 
-class FirebirdCounterStore:
+class FirebirdCounterStore(RenewsConnection):
     """Daily counters in the entries' Firebird database; implements limits.ports.CounterStore.
 
     Every call is its own committed transaction (forced writes: on disk when it returns). Not
@@ -86,8 +92,19 @@ class FirebirdCounterStore:
     share one database. Absent rows count as 0, so reset and purge simply delete rows.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(
+        self, connection: Connection, *, reconnect: Callable[[], Connection] | None = None
+    ) -> None:
+        """`reconnect` opens a new connection to the same database, for when the server
+        dropped this one (as entries.FirebirdEntryStore)."""
+        self._reconnect = reconnect
+        self.generation = 0  # counts connections: CounterWriter builds its transaction anew
+        self._attach(connection)
+
+    def _attach(self, connection: Connection) -> None:
         self._connection = connection
+        self._lost = False
+        self.generation += 1
         # Building a TPB loads the client library, so it happens here and not at import.
         self._write = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=LOCK_TIMEOUT)
@@ -169,6 +186,7 @@ class FirebirdCounterStore:
         Retrying is safe: the failed attempt was rolled back and each attempt is one atomic
         statement that decides on the committed state it sees.
         """
+        self._renew()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 self._write.begin()
@@ -179,17 +197,18 @@ class FirebirdCounterStore:
             except DriverError as exc:
                 self._abandon()
                 if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
-                    raise translate(exc, f"{doing} a daily counter") from exc
+                    raise self._failed(exc, f"{doing} a daily counter") from exc
         raise StorageError(f"{doing} a daily counter: no attempt left")  # pragma: no cover
 
     def _reading(self, query: Callable[[Any], _T]) -> _T:
+        self._renew()
         try:
             self._read.begin()
             with self._read.cursor() as cursor:
                 result = query(cursor)
             self._read.commit()
         except DriverError as exc:
-            raise translate(exc, "reading a daily counter") from exc
+            raise self._failed(exc, "reading a daily counter") from exc
         return result
 
     def _abandon(self) -> None:
@@ -229,7 +248,8 @@ def open_counter_store(
     except BaseException:
         connection.close()
         raise
-    return FirebirdCounterStore(connection)
+    reconnect = partial(open_database, target, create=False, user=user, password=password)
+    return FirebirdCounterStore(connection, reconnect=reconnect)
 
 
 def _check_count(count: int) -> None:

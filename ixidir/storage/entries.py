@@ -25,6 +25,7 @@ from ixidir.directory.ports import (
     RekeyEntry,
     StorageConflict,
     StorageError,
+    StorageUnavailable,
     StoredEntry,
 )
 from ixidir.storage.attributes import decode_attributes
@@ -41,7 +42,7 @@ from ixidir.storage.bulk import (
 )
 from ixidir.storage.changelog import HEAD, SELECT_HEADS, check_history
 from ixidir.storage.committed import CommittedSequence
-from ixidir.storage.database import is_lost_race, translate
+from ixidir.storage.database import RenewsConnection, is_lost_race, translate
 from ixidir.storage.literals import bind_literals, blocks, quoted
 from ixidir.storage.migrations import CHANGE_EVENT, utc_now
 from ixidir.storage.rows import (
@@ -84,7 +85,7 @@ _CHANGE_STAMP = (
 _T = TypeVar("_T")
 
 
-class FirebirdEntryStore:
+class FirebirdEntryStore(RenewsConnection):
     """Entries and their changelog in one Firebird database.
 
     Not thread-safe: one instance is used by one thread at a time (the server runs it in its own
@@ -132,6 +133,7 @@ class FirebirdEntryStore:
 
     def _attach(self, connection: Connection) -> None:
         self._connection = connection
+        self._lost = False  # an operation found the connection gone: renew it before the next
         # Building a TPB loads the client library, so it happens here and not at import.
         self._write = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=WRITE_LOCK_TIMEOUT)
@@ -163,11 +165,21 @@ class FirebirdEntryStore:
             self._committed.close()
         try:
             if self._events is not None:
-                self._keep_callbacks_alive(self._events)
-                self._events.close()
+                self._stop_listening(self._events)
             self._connection.close()
         except DriverError as exc:
             raise translate(exc, "closing the database") from exc
+
+    def _stop_listening(self, events: EventCollector) -> None:
+        """Close `events` (DriverError still raised).
+
+        When the connection broke, firebird-driver 2.1's event thread died on the error and
+        left notifications queued; close() then puts its stop marker into that PriorityQueue,
+        which compares it with a queued one and raises TypeError. The thread is gone already,
+        and the connection too, so there is nothing left to stop."""
+        self._keep_callbacks_alive(events)
+        with contextlib.suppress(TypeError):
+            events.close()
 
     def _keep_callbacks_alive(self, events: EventCollector) -> None:
         """Hold the event callbacks for as long as this store object lives.
@@ -178,7 +190,14 @@ class FirebirdEntryStore:
         reference makes a late callback harmless.
         """
         blocks = getattr(events, "_EventCollector__event_blocks", [])
-        self._callbacks = [getattr(block, "_EventBlock__callback", None) for block in blocks]
+        self._callbacks += [getattr(block, "_EventBlock__callback", None) for block in blocks]
+
+    def _let_go(self) -> None:
+        """Stop the lost connection's event collector; the next wait listens anew."""
+        if self._events is not None:
+            with contextlib.suppress(DriverError):
+                self._stop_listening(self._events)
+            self._events = None
 
     def load(self) -> Iterator[StoredEntry]:
         """Every stored entry, from one snapshot whose last sequence becomes `loaded_sequence`.
@@ -187,6 +206,7 @@ class FirebirdEntryStore:
         (`loaded_sequence`) afterwards. Most entries arrive packed many to a fetch
         (storage.bulk.read_entries), the others (large attributes) LOAD_BATCH rows at a time.
         """
+        self._renew()
         snapshot = self._connection.transaction_manager(
             tpb(Isolation.SNAPSHOT, access_mode=TraAccessMode.READ)
         )
@@ -204,7 +224,7 @@ class FirebirdEntryStore:
                     yield from map(entry_from_row, rows)
             snapshot.commit()
         except DriverError as exc:
-            raise translate(exc, "loading the entries") from exc
+            raise self._failed(exc, "loading the entries") from exc
         finally:
             snapshot.close()
 
@@ -218,6 +238,7 @@ class FirebirdEntryStore:
         """
         if not writes:
             return self.last_sequence()
+        self._renew()
         for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
             try:
                 self._write.begin()
@@ -227,9 +248,10 @@ class FirebirdEntryStore:
                 self._abandon()
                 if attempt < MAX_COMMIT_ATTEMPTS and is_lost_race(exc):
                     continue  # rolled back whole: run the same writes again
-                raise translate(exc, "committing a change") from exc
-            except StorageError:
+                raise self._failed(exc, "committing a change") from exc
+            except StorageError as error:
                 self._abandon()
+                self._lost = self._lost or isinstance(error, StorageUnavailable)
                 raise
             self._publish(sequence)
             return sequence
@@ -244,6 +266,7 @@ class FirebirdEntryStore:
         nothing of the batch is written then and the caller commits the others again. Any other
         failure is raised as `commit` raises it.
         """
+        self._renew()
         for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
             try:
                 self._write.begin()
@@ -254,9 +277,10 @@ class FirebirdEntryStore:
                 self._abandon()
                 if attempt < MAX_COMMIT_ATTEMPTS and is_lost_race(exc):
                     continue  # rolled back whole (Firebird 3, several nodes): run it again
-                raise translate(exc, "committing changes") from exc
-            except StorageError:
+                raise self._failed(exc, "committing changes") from exc
+            except StorageError as error:
                 self._abandon()
+                self._lost = self._lost or isinstance(error, StorageUnavailable)
                 raise
             if sequences:
                 self._publish(sequences[-1])
@@ -323,6 +347,7 @@ class FirebirdEntryStore:
         (read it with `changes_since`) or a change event arrived since the previous wait; False
         on timeout. It may wake with nothing new: the sequence, not the event, is the truth.
         """
+        self._renew()
         events = self._listen()
         if self._has_news():
             if events is not None:
@@ -481,6 +506,7 @@ class FirebirdEntryStore:
 
     def _reading(self, doing: str, query: Callable[[Any], _T]) -> _T:
         """Run `query` with a cursor in a short read-only transaction."""
+        self._renew()
         try:
             self._read.begin()
             with self._read.cursor() as cursor:
@@ -488,7 +514,7 @@ class FirebirdEntryStore:
                 result = query(cursor)
             self._read.commit()
         except DriverError as exc:
-            raise translate(exc, doing) from exc
+            raise self._failed(exc, doing) from exc
         return result
 
     def _listen(self) -> EventCollector | None:
@@ -512,7 +538,7 @@ class FirebirdEntryStore:
         if self._reconnect is None:
             raise translate(exc, "listening for change events") from exc
         with contextlib.suppress(DriverError):
-            events.close()  # begin() started its thread (not a daemon) before it failed
+            self._stop_listening(events)  # begin() started its thread (not a daemon)
         with contextlib.suppress(DriverError):
             self._connection.close()
         self.events_unavailable = str(exc).replace("\n", " ") or repr(exc)

@@ -3,20 +3,15 @@ site runs them: the daily limits and "one number, one user" hold exactly across 
 killed with SIGKILL during writes loses none it acknowledged and catches up when restarted, and
 a client with both nodes in its server list (ldap3 ServerPool, strategy FIRST, as the Messaging
 Connector fails over) keeps routing with no wrong answer while one node is killed and restarted.
-
-Each node runs one worker, so SIGKILL of its process stops the whole node.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
-import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import ldap3
 import pytest
@@ -29,11 +24,8 @@ from .conftest import (
     ADMIN_PASSWORD,
     DEMO_LDIF,
     RunningServer,
-    ixidir,
-    start_server,
-    stop_server,
 )
-from .nodes import Node, init_node, password_files
+from .nodes import Site, serving_site
 from .test_limits import (
     LIMIT,
     LIMITED,
@@ -74,53 +66,17 @@ CONNECT_TIMEOUT = 5
 PHASE_TIMEOUT = 60.0  # bounds each wait for look-ups; they take milliseconds each
 
 
-@dataclass
-class Site:
-    """Node A and node B of one site; `servers[i]` serves `nodes[i]` (replaced on restart)."""
-
-    nodes: list[Node]
-    servers: list[RunningServer] = field(default_factory=list)
-
-    def kill(self, index: int) -> None:
-        """SIGKILL: no shutdown, no snapshot, the Firebird attachment just drops."""
-        process = self.servers[index].process
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-
-    def restart(self, index: int) -> RunningServer:
-        """Start the node again on the port it had, the one its clients know."""
-        old = self.servers[index]
-        self.servers[index] = start_server(old.data_dir, workers=1, listen=f"{old.host}:{old.port}")
-        return self.servers[index]
-
-
 @pytest.fixture(scope="module")
 def site(
     firebird_server: PrivateFirebird, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
-    """Node a creates the site's database with the demo users and a user whose SMS limit is
-    LIMIT; node b joins it; both serve."""
+    """The demo users and a user whose SMS limit is LIMIT, on two serving nodes."""
     tmp_path = tmp_path_factory.mktemp("site")
-    admin, storage = password_files(tmp_path, firebird_server)
-    dsn = firebird_server.new_dsn("nodes")
-    nodes = [Node(tmp_path / name, dsn) for name in "ab"]
-    for node in nodes:
-        done = init_node(
-            node.data_dir, firebird_server, dsn, admin_password=admin, storage_password=storage
-        )
-        assert done.returncode == 0, done.stderr
     limited = tmp_path / "limited.ldif"
     limited.write_text(LIMITED_LDIF)
-    for ldif in (DEMO_LDIF, limited):
-        ixidir(nodes[0].data_dir, "import", str(ldif))
-    running = Site(nodes)
-    try:
-        for node in nodes:
-            running.servers.append(start_server(node.data_dir, workers=1))
+    dsn = firebird_server.new_dsn("nodes")
+    with serving_site(firebird_server, tmp_path, dsn, DEMO_LDIF, limited) as running:
         yield running
-    finally:
-        for server in running.servers:
-            stop_server(server)
 
 
 def test_eight_clients_over_two_nodes_get_exactly_the_daily_limit(site: Site) -> None:

@@ -7,7 +7,6 @@ events fails for every client, as it does for a node the firewall keeps out.
 
 from __future__ import annotations
 
-import secrets
 import socket
 import threading
 from collections.abc import Iterator
@@ -27,28 +26,15 @@ def deaf_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateFir
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        server = private_firebird.start(
-            tmp_path_factory.mktemp("deaf-firebird"),
-            password=secrets.token_urlsafe(12),
-            settings=f"RemoteAuxPort = {taken.getsockname()[1]}\n",
-        )
-        try:
+        settings = f"RemoteAuxPort = {taken.getsockname()[1]}\n"
+        with private_firebird.running(tmp_path_factory.mktemp("deaf"), settings=settings) as server:
             yield server
-        finally:
-            server.stop()
 
 
 def test_a_follower_without_events_polls_and_sees_the_next_commit(
     deaf_server: PrivateFirebird, tmp_path: Path, runtime_root: Path
 ) -> None:
-    database = Database(
-        tmp_path / "data",
-        runtime_root,
-        dsn=deaf_server.new_dsn(),
-        user=deaf_server.user,
-        password=deaf_server.password,
-        server=deaf_server,
-    )
+    database = Database.on_server(deaf_server, tmp_path / "data", runtime_root)
     with database.open(create=True) as writer, database.open() as follower:
         seen = follower.last_sequence()
         follower.changes_since(seen)
