@@ -4,7 +4,6 @@ session's private Firebird server."""
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 
 import private_firebird
@@ -21,10 +20,5 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 def firebird_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateFirebird]:
     """One private Firebird server for the whole session (tests/private_firebird.py); each test
     uses its own database file on it."""
-    server = private_firebird.start(
-        tmp_path_factory.mktemp("firebird-server"), password=secrets.token_urlsafe(12)
-    )
-    try:
+    with private_firebird.running(tmp_path_factory.mktemp("firebird-server")) as server:
         yield server
-    finally:
-        server.stop()

@@ -9,10 +9,13 @@ free port, and is stopped by its PID. `./dev` installs the packages (Debian 12: 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +57,13 @@ class PrivateFirebird:
         self._count += 1
         return self.dsn_for(f"{prefix}-{os.getpid()}-{self._count}.fdb")
 
+    def restart(self) -> None:
+        """Stop the server and start it again on the same port, as an administrator restarting
+        the service does: every client's connection breaks."""
+        self.stop()
+        self.process = _launch(self.root)
+        _wait_until_listening(self)
+
     def stop(self) -> None:
         """Stop the server by its PID: SIGTERM, then SIGKILL after STOP_TIMEOUT."""
         if self.process.poll() is not None:
@@ -64,6 +74,16 @@ class PrivateFirebird:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(STOP_TIMEOUT)
+
+
+@contextmanager
+def running(root: Path, *, settings: str = "") -> Iterator[PrivateFirebird]:
+    """A server in `root` with a random SYSDBA password, stopped on leaving."""
+    server = start(root, password=secrets.token_urlsafe(12), settings=settings)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def library_folder() -> Path:
@@ -81,23 +101,14 @@ def _version_key(path: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in path.name.split("."))
 
 
-def start(root: Path, *, password: str) -> PrivateFirebird:
-    """Prepare `root` and start a server in it; the caller stops it (`PrivateFirebird.stop`)."""
+def start(root: Path, *, password: str, settings: str = "") -> PrivateFirebird:
+    """Prepare `root` and start a server in it; the caller stops it (`PrivateFirebird.stop`).
+    `settings`: more lines for its firebird.conf."""
     library = library_folder()
     port = _free_port()
-    _prepare_root(root, library, port)
+    _prepare_root(root, library, port, settings)
     _create_security_database(root, password)
-    log = (root / "server.out").open("wb")
-    process = subprocess.Popen(
-        [str(SERVER_PROGRAM)],
-        env=_environment(root),
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # a Ctrl-C of pytest reaches the server only through stop()
-    )
-    log.close()
-    server = PrivateFirebird(root=root, port=port, password=password, process=process)
+    server = PrivateFirebird(root=root, port=port, password=password, process=_launch(root))
     try:
         _wait_until_listening(server)
     except BaseException:
@@ -107,7 +118,20 @@ def start(root: Path, *, password: str) -> PrivateFirebird:
     return server
 
 
-def _prepare_root(root: Path, library: Path, port: int) -> None:
+def _launch(root: Path) -> subprocess.Popen[bytes]:
+    """Start the server program in `root`, its output appended to `root/server.out`."""
+    with (root / "server.out").open("ab") as log:
+        return subprocess.Popen(
+            [str(SERVER_PROGRAM)],
+            env=_environment(root),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C of pytest reaches the server only through stop()
+        )
+
+
+def _prepare_root(root: Path, library: Path, port: int, settings: str) -> None:
     for folder in ("lock", "tmp", "databases"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     for name in _LINKED:
@@ -122,7 +146,7 @@ def _prepare_root(root: Path, library: Path, port: int) -> None:
         f"DatabaseAccess = Restrict {root / 'databases'}\n"
         "WireCrypt = Required\n"
         "AuthServer = Srp256, Srp\n"
-        "UserManager = Srp\n"
+        "UserManager = Srp\n" + settings
     )
 
 

@@ -11,6 +11,7 @@ polling as a fallback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -59,7 +60,7 @@ from ixidir.config import load_config, split_address
 from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
 from ixidir.directory.lockout import Purge
-from ixidir.directory.ports import Change, StorageError
+from ixidir.directory.ports import Change, StorageError, StorageUnavailable
 from ixidir.errors import LDAPError
 from ixidir.server.bindguard import BindGuard
 from ixidir.server.extended import standard_handlers
@@ -75,6 +76,7 @@ from ixidir.storage import FirebirdEntryStore
 from ixidir.storage.bindfailures import FirebirdBindFailures
 from ixidir.storage.changelog import HistoryPruned
 from ixidir.storage.committed import CommittedSequence
+from ixidir.storage.entries import POLL_SECONDS
 from ixidir.storage.migrations import utc_now as changelog_clock
 from ixidir.storage.writer import CounterWriter
 
@@ -85,6 +87,9 @@ BIND_COUNTS_KEPT_SECONDS = 24 * 60 * 60
 WORKER_STOP_SECONDS = 10
 # How long the follower waits for an event before it polls the changelog anyway.
 FOLLOW_POLL_SECONDS = 1.0
+# How often the follower tries again while the database is unreachable (a Firebird server
+# restarting, a cut network); each try is one connection attempt on the follower's thread.
+FOLLOW_RETRY_SECONDS = 1.0
 # How long a thread running Python may keep the GIL while another waits for it. CPython's 5 ms
 # default lets a writer thread inside firebird-driver (pure Python around each call) hold the
 # event loop off for up to 5 ms a time: under 20 binds/s + 20 modifies/s, routing p99 measured
@@ -494,6 +499,8 @@ class Follower:
         self._kicked = threading.Event()
         self._thread = threading.Thread(target=self._run, name="changelog-follower", daemon=True)
         self._seen = directory.sequence
+        self._said_polling = False
+        self._lost_since: float | None = None  # when the database became unreachable
 
     def start(self) -> None:
         self._thread.start()
@@ -518,26 +525,67 @@ class Follower:
         store = self._store
         try:
             while not self._stopping.is_set():
-                if not self._kicked.is_set():
-                    store.wait_for_change(FOLLOW_POLL_SECONDS)
-                self._kicked.clear()
-                acknowledged = self._committed.read()
-                # This server's own writes are in memory already (applied in order, so the
-                # directory's sequence has no gap below it): read only what comes after.
                 try:
-                    changes = store.changes_since(max(self._seen, self._directory.sequence))
-                except HistoryPruned as pruned:
-                    self._seen = resync(self._directory, store, self._reactor, pruned)
+                    self._follow(store)
+                except StorageUnavailable as lost:
+                    self._unreachable(lost)
                     continue
-                if changes:
-                    self._seen = changes[-1].sequence
-                    self._reactor.callFromThread(self._apply, changes)
-                if self._seen < acknowledged and self._committed.settle(store.last_sequence):
-                    log.warn("the node's committed sequence was ahead of the database; lowered")
+                if self._lost_since is not None:
+                    log.info(
+                        "the changelog follower reached the database again after {seconds:.0f} s",
+                        seconds=time.monotonic() - self._lost_since,
+                    )
+                    self._lost_since = None
         except Exception:  # noqa: BLE001 (a dead follower must be loud, never silent)
             log.failure("the changelog follower stopped; changes by other processes are not seen")
         finally:
-            store.close()
+            with contextlib.suppress(StorageError):  # a connection the server dropped
+                store.close()
+
+    def _follow(self, store: FirebirdEntryStore) -> None:
+        """Wait for a change (or a kick) and hand what is new to the reactor."""
+        if not self._kicked.is_set():
+            store.wait_for_change(FOLLOW_POLL_SECONDS)
+            self._say_if_polling()
+        self._kicked.clear()
+        acknowledged = self._committed.read()
+        # This server's own writes are in memory already (applied in order, so the
+        # directory's sequence has no gap below it): read only what comes after.
+        try:
+            changes = store.changes_since(max(self._seen, self._directory.sequence))
+        except HistoryPruned as pruned:
+            self._seen = resync(self._directory, store, self._reactor, pruned)
+            return
+        if changes:
+            self._seen = changes[-1].sequence
+            self._reactor.callFromThread(self._apply, changes)
+        if self._seen < acknowledged and self._committed.settle(store.last_sequence):
+            log.warn("the node's committed sequence was ahead of the database; lowered")
+
+    def _unreachable(self, lost: StorageUnavailable) -> None:
+        """The database is out of reach: say so once, then try again every few moments (the
+        store reconnects at its next call) instead of never following again."""
+        if self._lost_since is None:
+            self._lost_since = time.monotonic()
+            log.warn(
+                "the changelog follower lost the database ({why}); trying again every "
+                "{seconds:.0f} s",
+                why=lost,
+                seconds=FOLLOW_RETRY_SECONDS,
+            )
+        self._stopping.wait(FOLLOW_RETRY_SECONDS)
+
+    def _say_if_polling(self) -> None:
+        """Warn once when the Firebird server cannot deliver change events to this process."""
+        why = self._store.events_unavailable
+        if why is not None and not self._said_polling:
+            self._said_polling = True
+            log.warn(
+                "no Firebird change events ({why}): polling the changelog every {ms:.0f} ms; "
+                "let this node reach the server's RemoteAuxPort to be told at once",
+                why=why,
+                ms=POLL_SECONDS * 1000,
+            )
 
     def _apply(self, changes: list[Change]) -> None:
         self._directory.apply_changes(changes)

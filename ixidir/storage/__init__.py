@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from firebird.driver import Connection
@@ -50,10 +51,14 @@ def open_entry_store(
         data_dir, dsn, create=create, user=user, password=password, runtime_root=runtime_root,
         cache_pages=cache_pages,
     )  # fmt: skip
+    reconnect = partial(
+        open_connection, data_dir, dsn, create=False, user=user, password=password,
+        runtime_root=runtime_root, cache_pages=cache_pages,
+    )  # fmt: skip
     # The node's committed sequence lives beside the configuration (a data directory that
     # does not exist, e.g. a DSN-only test store's, has no node to share it with).
     node = data_dir if data_dir is not None and data_dir.is_dir() else None
-    return FirebirdEntryStore(connection, committed_in=node)
+    return FirebirdEntryStore(connection, committed_in=node, reconnect=reconnect)
 
 
 def open_connection(

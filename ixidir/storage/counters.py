@@ -28,7 +28,11 @@ from firebird.driver import Error as DriverError
 from ixidir.directory.ports import StorageError
 from ixidir.limits.policy import MAX_COUNT, MAX_LIMIT, Limit, Service
 from ixidir.limits.ports import Reservation
-from ixidir.storage.database import EMBEDDED_USER, close_connection, translate
+from ixidir.storage.database import (
+    EMBEDDED_USER,
+    RenewsConnection,
+    close_connection,
+)
 from ixidir.storage.rows import check_uuid
 
 # Seconds a reservation waits for a concurrent one on the same row before giving up.
@@ -76,7 +80,7 @@ _DELETE_USER = "DELETE FROM DAILY_COUNTERS WHERE USER_UUID = ?"
 _T = TypeVar("_T")
 
 
-class FirebirdCounterStore:
+class FirebirdCounterStore(RenewsConnection):
     """Daily counters in the entries' Firebird database; implements limits.ports.CounterStore.
 
     Every call is its own committed transaction (forced writes: on disk when it returns). Not
@@ -84,8 +88,19 @@ class FirebirdCounterStore:
     share one database. Absent rows count as 0, so reset and purge simply delete rows.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(
+        self, connection: Connection, *, reconnect: Callable[[], Connection] | None = None
+    ) -> None:
+        """`reconnect` opens a new connection to the same database, for when the server
+        dropped this one (as entries.FirebirdEntryStore)."""
+        self._reconnect = reconnect
+        self.generation = 0  # counts connections: CounterWriter builds its transaction anew
+        self._attach(connection)
+
+    def _attach(self, connection: Connection) -> None:
         self._connection = connection
+        self._lost = False
+        self.generation += 1
         # Building a TPB loads the client library, so it happens here and not at import.
         self._write = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=LOCK_TIMEOUT)
@@ -162,6 +177,7 @@ class FirebirdCounterStore:
         Retrying is safe: the failed attempt was rolled back and each attempt is one atomic
         statement that decides on the committed state it sees.
         """
+        self._renew()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 self._write.begin()
@@ -172,17 +188,18 @@ class FirebirdCounterStore:
             except DriverError as exc:
                 self._abandon()
                 if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
-                    raise translate(exc, f"{doing} a daily counter") from exc
+                    raise self._failed(exc, f"{doing} a daily counter") from exc
         raise StorageError(f"{doing} a daily counter: no attempt left")  # pragma: no cover
 
     def _reading(self, query: Callable[[Any], _T]) -> _T:
+        self._renew()
         try:
             self._read.begin()
             with self._read.cursor() as cursor:
                 result = query(cursor)
             self._read.commit()
         except DriverError as exc:
-            raise translate(exc, "reading a daily counter") from exc
+            raise self._failed(exc, "reading a daily counter") from exc
         return result
 
     def _abandon(self) -> None:
@@ -209,10 +226,12 @@ def open_counter_store(
     # Deferred: the package's __init__ may come to re-export this module.
     from ixidir.storage import open_connection
 
-    connection = open_connection(
-        data_dir, dsn, create=False, user=user, password=password, runtime_root=runtime_root
-    )
-    return FirebirdCounterStore(connection)
+    def connect() -> Connection:
+        return open_connection(
+            data_dir, dsn, create=False, user=user, password=password, runtime_root=runtime_root
+        )
+
+    return FirebirdCounterStore(connect(), reconnect=connect)
 
 
 def _check_count(count: int) -> None:

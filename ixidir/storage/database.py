@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -239,3 +241,40 @@ def is_lost_race(exc: DriverError) -> bool:
 def _message(exc: DriverError) -> str:
     """The driver's message on one line (Firebird joins its status vector with newlines)."""
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class RenewsConnection:
+    """What the stores share about a connection the server dropped (a restart of the Firebird
+    server, a cut network): the operation that finds it gone is reported unavailable, and the
+    next one runs on a new connection from `_reconnect`. A commit whose outcome is unknown is
+    never retried silently (if it did commit, followers apply it from the changelog)."""
+
+    _connection: Connection
+    _reconnect: Callable[[], Connection] | None
+    _lost: bool
+
+    def _attach(self, connection: Connection) -> None:
+        raise NotImplementedError
+
+    def _let_go(self) -> None:
+        """Release what hangs on the lost connection, before it is closed."""
+
+    def _failed(self, exc: DriverError, doing: str) -> StorageError:
+        """The StorageError for `exc`; a connection found gone is renewed before the next call."""
+        error = translate(exc, doing)
+        if isinstance(error, StorageUnavailable):
+            self._lost = True
+        return error
+
+    def _renew(self) -> None:
+        """Replace a lost connection, before an operation (nothing to do while it works)."""
+        if not self._lost or self._reconnect is None:
+            return
+        self._let_go()
+        with suppress(DriverError):
+            self._connection.close()
+        try:
+            connection = self._reconnect()
+        except DriverError as exc:
+            raise translate(exc, "reconnecting to the database") from exc
+        self._attach(connection)

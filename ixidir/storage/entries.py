@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
@@ -23,6 +25,7 @@ from ixidir.directory.ports import (
     RekeyEntry,
     StorageConflict,
     StorageError,
+    StorageUnavailable,
     StoredEntry,
 )
 from ixidir.storage.attributes import decode_attributes
@@ -39,7 +42,7 @@ from ixidir.storage.bulk import (
 )
 from ixidir.storage.changelog import HEAD, SELECT_HEADS, check_history
 from ixidir.storage.committed import CommittedSequence
-from ixidir.storage.database import is_lost_race, translate
+from ixidir.storage.database import RenewsConnection, is_lost_race, translate
 from ixidir.storage.literals import bind_literals, blocks, quoted
 from ixidir.storage.migrations import CHANGE_EVENT, utc_now
 from ixidir.storage.rows import (
@@ -56,6 +59,11 @@ from ixidir.storage.rows import (
 
 # Seconds a write waits for another process's write to commit before giving up.
 WRITE_LOCK_TIMEOUT = 10
+# How often `wait_for_change` asks for the last sequence when the server cannot deliver events
+# (its auxiliary port, RemoteAuxPort, unreachable from this node, e.g. behind a firewall): a
+# node then sees another's write within about this long plus one query, at ~20 small queries
+# a second per follower, instead of failing.
+POLL_SECONDS = 0.05
 # Rows fetched per call while streaming entries at start-up.
 LOAD_BATCH = 1000
 # Attempts of one change that lost a race for a row (an update conflict). Firebird 3 has no
@@ -78,7 +86,7 @@ _CHANGE_STAMP = (
 _T = TypeVar("_T")
 
 
-class FirebirdEntryStore:
+class FirebirdEntryStore(RenewsConnection):
     """Entries and their changelog in one Firebird database.
 
     Not thread-safe: one instance is used by one thread at a time (the server runs it in its own
@@ -92,19 +100,41 @@ class FirebirdEntryStore:
     The store's own commits count as changes too: skip sequences already applied.
     Events are only listened for from the first `wait_for_change`, because firebird-driver 2.1's
     EventCollector can crash the process when it is closed while a notification is in flight
-    (seen in about one test run in ten); stores that never wait never risk it.
+    (seen in about one test run in ten); stores that never wait never risk it. Where the server
+    cannot deliver events (`events_unavailable` says why), `wait_for_change` polls instead.
 
     Always `close()` it (or use `with`): firebird-driver's event thread is not a daemon thread,
     so a store left open keeps the process from exiting.
     """
 
-    def __init__(self, connection: Connection, *, committed_in: Path | None = None) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        committed_in: Path | None = None,
+        reconnect: Callable[[], Connection] | None = None,
+    ) -> None:
         """`committed_in`: the data directory whose committed sequence (committed.py) every
         commit raises before it returns, so before the write is acknowledged; opened at the
-        first commit (a store that only reads leaves no file). None where no server reads it."""
-        self._connection = connection
+        first commit (a store that only reads leaves no file). None where no server reads it.
+        `reconnect` opens a new connection to the same database: a server that cannot deliver
+        events breaks the connection that asked for them, and a follower goes on polling on a
+        new one (without it, that failure is an error)."""
         self._committed_in = committed_in
         self._committed: CommittedSequence | None = None
+        self._reconnect = reconnect
+        self._attach(connection)
+        self._events: EventCollector | None = None
+        self.events_unavailable: str | None = None
+        """Why change events could not be listened for (then `wait_for_change` polls)."""
+        self._callbacks: list[object] = []
+        self._reported = 0  # the newest sequence this store has handed to its caller
+        self.loaded_sequence = 0
+        """The last sequence contained in what the latest `load()` returned."""
+
+    def _attach(self, connection: Connection) -> None:
+        self._connection = connection
+        self._lost = False  # an operation found the connection gone: renew it before the next
         # Building a TPB loads the client library, so it happens here and not at import.
         self._write = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=WRITE_LOCK_TIMEOUT)
@@ -116,11 +146,6 @@ class FirebirdEntryStore:
         self._read = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, access_mode=TraAccessMode.READ)
         )
-        self._events: EventCollector | None = None
-        self._callbacks: list[object] = []
-        self._reported = 0  # the newest sequence this store has handed to its caller
-        self.loaded_sequence = 0
-        """The last sequence contained in what the latest `load()` returned."""
 
     def __enter__(self) -> Self:
         return self
@@ -141,11 +166,21 @@ class FirebirdEntryStore:
             self._committed.close()
         try:
             if self._events is not None:
-                self._keep_callbacks_alive(self._events)
-                self._events.close()
+                self._stop_listening(self._events)
             self._connection.close()
         except DriverError as exc:
             raise translate(exc, "closing the database") from exc
+
+    def _stop_listening(self, events: EventCollector) -> None:
+        """Close `events` (DriverError still raised).
+
+        When the connection broke, firebird-driver 2.1's event thread died on the error and
+        left notifications queued; close() then puts its stop marker into that PriorityQueue,
+        which compares it with a queued one and raises TypeError. The thread is gone already,
+        and the connection too, so there is nothing left to stop."""
+        self._keep_callbacks_alive(events)
+        with contextlib.suppress(TypeError):
+            events.close()
 
     def _keep_callbacks_alive(self, events: EventCollector) -> None:
         """Hold the event callbacks for as long as this store object lives.
@@ -156,7 +191,14 @@ class FirebirdEntryStore:
         reference makes a late callback harmless.
         """
         blocks = getattr(events, "_EventCollector__event_blocks", [])
-        self._callbacks = [getattr(block, "_EventBlock__callback", None) for block in blocks]
+        self._callbacks += [getattr(block, "_EventBlock__callback", None) for block in blocks]
+
+    def _let_go(self) -> None:
+        """Stop the lost connection's event collector; the next wait listens anew."""
+        if self._events is not None:
+            with contextlib.suppress(DriverError):
+                self._stop_listening(self._events)
+            self._events = None
 
     def load(self) -> Iterator[StoredEntry]:
         """Every stored entry, from one snapshot whose last sequence becomes `loaded_sequence`.
@@ -165,6 +207,7 @@ class FirebirdEntryStore:
         (`loaded_sequence`) afterwards. Most entries arrive packed many to a fetch
         (storage.bulk.read_entries), the others (large attributes) LOAD_BATCH rows at a time.
         """
+        self._renew()
         snapshot = self._connection.transaction_manager(
             tpb(Isolation.SNAPSHOT, access_mode=TraAccessMode.READ)
         )
@@ -182,7 +225,7 @@ class FirebirdEntryStore:
                     yield from map(entry_from_row, rows)
             snapshot.commit()
         except DriverError as exc:
-            raise translate(exc, "loading the entries") from exc
+            raise self._failed(exc, "loading the entries") from exc
         finally:
             snapshot.close()
 
@@ -196,6 +239,7 @@ class FirebirdEntryStore:
         """
         if not writes:
             return self.last_sequence()
+        self._renew()
         for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
             try:
                 self._write.begin()
@@ -205,9 +249,10 @@ class FirebirdEntryStore:
                 self._abandon()
                 if attempt < MAX_COMMIT_ATTEMPTS and is_lost_race(exc):
                     continue  # rolled back whole: run the same writes again
-                raise translate(exc, "committing a change") from exc
-            except StorageError:
+                raise self._failed(exc, "committing a change") from exc
+            except StorageError as error:
                 self._abandon()
+                self._lost = self._lost or isinstance(error, StorageUnavailable)
                 raise
             self._publish(sequence)
             return sequence
@@ -222,6 +267,7 @@ class FirebirdEntryStore:
         nothing of the batch is written then and the caller commits the others again. Any other
         failure is raised as `commit` raises it.
         """
+        self._renew()
         together = len(changes) > 1
         attempt = 1
         while True:
@@ -242,9 +288,10 @@ class FirebirdEntryStore:
                 if attempt < MAX_COMMIT_ATTEMPTS and is_lost_race(exc):
                     attempt += 1
                     continue  # rolled back whole (Firebird 3, several nodes): run it again
-                raise translate(exc, "committing changes") from exc
-            except StorageError:
+                raise self._failed(exc, "committing changes") from exc
+            except StorageError as error:
                 self._abandon()
+                self._lost = self._lost or isinstance(error, StorageUnavailable)
                 raise
             if sequences:
                 self._publish(sequences[-1])
@@ -317,20 +364,35 @@ class FirebirdEntryStore:
         (read it with `changes_since`) or a change event arrived since the previous wait; False
         on timeout. It may wake with nothing new: the sequence, not the event, is the truth.
         """
+        self._renew()
         events = self._listen()
-        if (
-            self._reading(
-                "reading the last sequence",
-                lambda cursor: _single_int(cursor.execute(_LAST_SEQUENCE).fetchone()),
-            )
-            > self._reported
-        ):
-            events.flush()
+        if self._has_news():
+            if events is not None:
+                events.flush()
             return True
+        if events is None:
+            return self._poll(timeout)
         counts = events.wait(timeout)
         if counts.get(CHANGE_EVENT, 0):
             events.flush()
             return True
+        return False
+
+    def _has_news(self) -> bool:
+        """Whether the database holds a sequence newer than any this store has reported."""
+        last = self._reading(
+            "reading the last sequence",
+            lambda cursor: _single_int(cursor.execute(_LAST_SEQUENCE).fetchone()),
+        )
+        return last > self._reported
+
+    def _poll(self, timeout: float) -> bool:
+        """`wait_for_change` without events: ask for the last sequence every POLL_SECONDS."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(POLL_SECONDS, left))
+            if self._has_news():
+                return True
         return False
 
     def _write_all(self, writes: Sequence[EntryWrite]) -> int:
@@ -487,6 +549,7 @@ class FirebirdEntryStore:
 
     def _reading(self, doing: str, query: Callable[[Any], _T]) -> _T:
         """Run `query` with a cursor in a short read-only transaction."""
+        self._renew()
         try:
             self._read.begin()
             with self._read.cursor() as cursor:
@@ -494,19 +557,38 @@ class FirebirdEntryStore:
                 result = query(cursor)
             self._read.commit()
         except DriverError as exc:
-            raise translate(exc, doing) from exc
+            raise self._failed(exc, doing) from exc
         return result
 
-    def _listen(self) -> EventCollector:
-        """Start collecting change events, once."""
-        if self._events is None:
+    def _listen(self) -> EventCollector | None:
+        """Start collecting change events, once; None when the server cannot deliver them."""
+        if self._events is None and self.events_unavailable is None:
             try:
                 events = self._connection.event_collector([CHANGE_EVENT])
-                events.begin()
             except DriverError as exc:
                 raise translate(exc, "listening for change events") from exc
+            try:
+                events.begin()
+            except DriverError as exc:
+                self._without_events(events, exc)
+                return None
             self._events = events
         return self._events
+
+    def _without_events(self, events: EventCollector, exc: DriverError) -> None:
+        """Listening failed (the server's auxiliary port unreachable), which also broke this
+        connection: stop the collector, reconnect, and poll from now on."""
+        if self._reconnect is None:
+            raise translate(exc, "listening for change events") from exc
+        with contextlib.suppress(DriverError):
+            self._stop_listening(events)  # begin() started its thread (not a daemon)
+        with contextlib.suppress(DriverError):
+            self._connection.close()
+        self.events_unavailable = str(exc).replace("\n", " ") or repr(exc)
+        try:
+            self._attach(self._reconnect())
+        except DriverError as error:
+            raise translate(error, "reconnecting after change events failed") from error
 
 
 class _Statements:

@@ -38,7 +38,6 @@ from ixidir.storage.counters import (
     FirebirdCounterStore,
 )
 from ixidir.storage.counters import _is_retryable as is_retryable  # the store's own rule
-from ixidir.storage.database import translate
 from ixidir.storage.literals import BLOCK_STATEMENTS, bind_literals, quoted
 
 _UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
@@ -51,10 +50,20 @@ class CounterWriter:
 
     def __init__(self, store: FirebirdCounterStore) -> None:
         self._store = store
-        connection: Connection = store._connection
-        self._write = connection.transaction_manager(
-            tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=LOCK_TIMEOUT)
-        )
+        self._generation = 0
+        self._transaction()
+
+    def _transaction(self) -> Any:
+        """The writer's transaction on the store's connection, renewed with it (the server
+        dropped the old one: see FirebirdCounterStore._renew)."""
+        self._store._renew()
+        if self._generation != self._store.generation:
+            connection: Connection = self._store._connection
+            self._write = connection.transaction_manager(
+                tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=LOCK_TIMEOUT)
+            )
+            self._generation = self._store.generation
+        return self._write
 
     def close(self) -> None:
         self._store.close()
@@ -79,6 +88,7 @@ class CounterWriter:
 
     def _committed(self, ops: Sequence[CounterOp]) -> list[Reservation | int | Exception]:
         """One transaction for all, again from the start after a lost race."""
+        self._transaction()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 self._write.begin()
@@ -89,7 +99,7 @@ class CounterWriter:
             except DriverError as exc:
                 self._abandon()
                 if attempt == MAX_ATTEMPTS or not is_retryable(exc):
-                    raise translate(exc, "counting a batch of daily sends") from exc
+                    raise self._store._failed(exc, "counting a batch of daily sends") from exc
         raise StorageError("counting a batch of daily sends: no attempt left")  # pragma: no cover
 
     def _abandon(self) -> None:

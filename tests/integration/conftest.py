@@ -80,10 +80,13 @@ def init_data_dir(data_dir: Path, *, demo: bool = True) -> None:
         ixidir(data_dir, "import", str(DEMO_LDIF))
 
 
-def start_server(data_dir: Path, *extra: str, workers: int | None = None) -> RunningServer:
-    """Start `ixidir serve --listen 127.0.0.1:0 [extra...]` and wait for its listening line
-    (the LDAP one: it comes first; `startup_log` holds the lines before it); `workers` None
-    leaves the count to the configuration (its default)."""
+def start_server(
+    data_dir: Path, *extra: str, workers: int | None = None, listen: str = "127.0.0.1:0"
+) -> RunningServer:
+    """Start `ixidir serve --listen LISTEN [extra...]` and wait for its listening line (the
+    LDAP one: it comes first; `startup_log` holds the lines before it); `workers` None leaves
+    the count to the configuration (its default); `listen` names a port to restart a server
+    on the port its clients know."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [
@@ -94,7 +97,7 @@ def start_server(data_dir: Path, *extra: str, workers: int | None = None) -> Run
             str(data_dir),
             "serve",
             "--listen",
-            "127.0.0.1:0",
+            listen,
             # Never the default 127.0.0.1:9391: test servers run in parallel (extra may override).
             "--metrics-listen",
             "127.0.0.1:0",

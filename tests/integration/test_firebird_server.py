@@ -9,7 +9,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import ldap3
@@ -27,6 +26,7 @@ from .conftest import (
     start_server,
     stop_server,
 )
+from .nodes import Node, init_node, password_files
 
 PEOPLE = f"ou=people,{BASE_DN}"
 CLIENTS = 8
@@ -35,46 +35,6 @@ ADDS_EACH = 12
 # one user"); the others must be refused as constraintViolation, the real reason.
 CONTESTED = ("+49 8142 4799900", "+49 8142 4799901", "+49 8142 4799902")
 FOLLOW_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class Node:
-    data_dir: Path
-    dsn: str
-
-
-def _password_files(tmp_path: Path, server: PrivateFirebird) -> tuple[Path, Path]:
-    admin = tmp_path / "admin-password"
-    admin.write_text(ADMIN_PASSWORD + "\n")
-    storage = tmp_path / "storage-password"
-    storage.write_text(server.password + "\n")
-    return admin, storage
-
-
-def init_node(
-    data_dir: Path,
-    server: PrivateFirebird,
-    dsn: str,
-    *extra: str,
-    admin_password: Path,
-    storage_password: Path,
-) -> subprocess.CompletedProcess[str]:
-    return ixidir(
-        data_dir,
-        "init",
-        "--base-dn",
-        BASE_DN,
-        "--admin-password-file",
-        str(admin_password),
-        "--storage-dsn",
-        dsn,
-        "--storage-user",
-        server.user,
-        "--storage-password-file",
-        str(storage_password),
-        *extra,
-        check=False,
-    )
 
 
 def _assert_one_line_failure(result: subprocess.CompletedProcess[str], *phrases: str) -> None:
@@ -93,7 +53,7 @@ def two_nodes(
 ) -> tuple[Node, Node]:
     """Node a creates the site's database on the server (country 43), node b joins it."""
     tmp_path = tmp_path_factory.mktemp("nodes")
-    admin, storage = _password_files(tmp_path, firebird_server)
+    admin, storage = password_files(tmp_path, firebird_server)
     dsn = firebird_server.new_dsn("site")
     first = init_node(
         tmp_path / "a",
@@ -127,7 +87,7 @@ def test_the_joining_node_writes_only_its_own_configuration(two_nodes: tuple[Nod
 def test_a_node_with_the_wrong_admin_password_or_other_site_flags_may_not_join(
     firebird_server: PrivateFirebird, two_nodes: tuple[Node, Node], tmp_path: Path
 ) -> None:
-    admin, storage = _password_files(tmp_path, firebird_server)
+    admin, storage = password_files(tmp_path, firebird_server)
     dsn = two_nodes[0].dsn
     wrong = tmp_path / "wrong-admin"
     wrong.write_text("not-the-password\n")
@@ -224,7 +184,7 @@ def _people_count(server: RunningServer, *, minimum: int) -> int:
 def test_usual_failures_are_one_line_without_a_traceback(
     firebird_server: PrivateFirebird, two_nodes: tuple[Node, Node], tmp_path: Path
 ) -> None:
-    admin, storage = _password_files(tmp_path, firebird_server)
+    admin, storage = password_files(tmp_path, firebird_server)
     dsn = two_nodes[0].dsn
     down = dsn.replace(f":{firebird_server.port}:", ":1:")
     result = init_node(
@@ -256,7 +216,7 @@ def test_usual_failures_are_one_line_without_a_traceback(
 def test_an_older_ixidir_refuses_a_database_a_newer_one_migrated(
     firebird_server: PrivateFirebird, two_nodes: tuple[Node, Node], tmp_path: Path
 ) -> None:
-    admin, storage = _password_files(tmp_path, firebird_server)
+    admin, storage = password_files(tmp_path, firebird_server)
     dsn = firebird_server.new_dsn("future")
     result = init_node(
         tmp_path / "h", firebird_server, dsn, admin_password=admin, storage_password=storage
@@ -290,7 +250,7 @@ def test_an_empty_database_on_the_server_gets_the_first_entries(
 ) -> None:
     """What a creating init leaves when it fails before its first entries (or a database the
     Firebird administrator created by hand): the next init fills it instead of joining it."""
-    admin, storage = _password_files(tmp_path, firebird_server)
+    admin, storage = password_files(tmp_path, firebird_server)
     dsn = firebird_server.new_dsn("empty")
     host, port, path = dsn.split(":", 2)
     created = subprocess.run(

@@ -31,6 +31,10 @@ USER = f"uid=jmueller,ou=people,{BASE_DN}"  # demo user: fax limit custom 50
 LIMITED = f"uid=limited,ou=people,{BASE_DN}"
 FAX, SMS = 0, 1
 PROCESSES, PER_PROCESS, LIMIT = 8, 50, 100
+LIMITED_LDIF = (
+    f"dn: {LIMITED}\nobjectClass: inetOrgPerson\nobjectClass: ixiUmsUser\nuid: limited\n"
+    f"cn: limited\nsn: Limited\nixiSmsDailyLimitMode: custom\nixiSmsDailyLimit: {LIMIT}\n"
+)
 
 
 def request_value(user: str, service: int, count: int = 1) -> bytes:
@@ -69,10 +73,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RunningSe
     data_dir = tmp_path_factory.mktemp("limits") / "data"
     init_data_dir(data_dir)
     ldif = data_dir.parent / "limited.ldif"
-    ldif.write_text(
-        f"dn: {LIMITED}\nobjectClass: inetOrgPerson\nobjectClass: ixiUmsUser\nuid: limited\n"
-        f"cn: limited\nsn: Limited\nixiSmsDailyLimitMode: custom\nixiSmsDailyLimit: {LIMIT}\n"
-    )
+    ldif.write_text(LIMITED_LDIF)
     ixidir(data_dir, "import", str(ldif))
     running = [start_server(data_dir), start_server(data_dir)]
     yield running

@@ -101,6 +101,18 @@ class Database:
         finally:
             connection.close()
 
+    @classmethod
+    def on_server(cls, server: PrivateFirebird, data_dir: Path, runtime_root: Path) -> Database:
+        """A new database file on `server`."""
+        return cls(
+            data_dir,
+            runtime_root,
+            dsn=server.new_dsn(),
+            user=server.user,
+            password=server.password,
+            server=server,
+        )
+
     def another(self, data_dir: Path) -> Database:
         """A second, distinct database on the same store."""
         dsn = None if self.server is None else self.server.new_dsn()
@@ -130,14 +142,7 @@ def database(request: pytest.FixtureRequest, data_dir: Path, runtime_root: Path)
     if request.param == "embedded":
         return Database(data_dir, runtime_root)
     server: PrivateFirebird = request.getfixturevalue("firebird_server")
-    return Database(
-        data_dir,
-        runtime_root,
-        dsn=server.new_dsn(),
-        user=server.user,
-        password=server.password,
-        server=server,
-    )
+    return Database.on_server(server, data_dir, runtime_root)
 
 
 @pytest.fixture
