@@ -125,6 +125,9 @@ class FirebirdEntryStore(RenewsConnection):
         self._reconnect = reconnect
         self._attach(connection)
         self._events: EventCollector | None = None
+        # The collector that already listened when the latest changelog read began (see
+        # wait_for_change); None before any such read.
+        self._read_while_listening: EventCollector | None = None
         self.events_unavailable: str | None = None
         """Why change events could not be listened for (then `wait_for_change` polls)."""
         self._callbacks: list[object] = []
@@ -344,9 +347,11 @@ class FirebirdEntryStore(RenewsConnection):
         An entry written by a change and deleted since is reported among its `deleted`.
         HistoryPruned when some of them were pruned (storage.changelog): reload instead.
         """
+        listening = self._events
         heads, rows = self._reading(
             "reading the changelog", lambda cursor: _changes(cursor, sequence)
         )
+        self._read_while_listening = listening
         check_history(heads, sequence)
         changes = _group_changes(rows)
         # The caller holds everything up to `sequence` already: a follower starting from a
@@ -366,12 +371,15 @@ class FirebirdEntryStore(RenewsConnection):
         """
         self._renew()
         events = self._listen()
-        if self._has_news():
-            if events is not None:
-                events.flush()
-            return True
         if events is None:
-            return self._poll(timeout)
+            return True if self._has_news() else self._poll(timeout)
+        # The collector queues every event from its start until a wait takes it: once a
+        # changelog read began while it listened, a later commit wakes the wait below, and the
+        # query for news (a transaction and a statement of Python driver code, on a thread
+        # whose GIL the event loop needs) is only needed for a collector that is new.
+        if self._read_while_listening is not events and self._has_news():
+            events.flush()
+            return True
         counts = events.wait(timeout)
         if counts.get(CHANGE_EVENT, 0):
             events.flush()

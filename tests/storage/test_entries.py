@@ -169,6 +169,21 @@ def test_a_change_wakes_a_waiter_on_another_connection(
         assert follower.changes_since(1) == []
 
 
+def test_a_commit_between_a_read_and_the_next_wait_wakes_that_wait(
+    store: FirebirdEntryStore, database: Database
+) -> None:
+    """A follower that read the changelog while listening asks no more whether there is news
+    before it waits: the commit's event, queued meanwhile, wakes the wait."""
+    with database.open() as follower:
+        follower.wait_for_change(0.01)  # listening from here on
+        seen = follower.last_sequence()
+        assert follower.changes_since(seen) == []
+        store.commit([PutEntry(person("queued"))])
+        assert follower.wait_for_change(30)
+        assert [change.sequence for change in follower.changes_since(seen)] == [seen + 1]
+        assert not follower.wait_for_change(0.2)  # and then nothing more
+
+
 def test_close_is_idempotent_and_the_store_is_a_context_manager(
     database: Database,
 ) -> None:
