@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes sharing the ports (SO_REUSEPORT; default from ixidir.toml, 2)",
     )
+    serve.add_argument(
+        "--web-listen",
+        metavar="HOST:PORT",
+        help="address of the web UI (default from ixidir.toml, 127.0.0.1:8391; '' = off)",
+    )
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
     imp = commands.add_parser(
@@ -275,6 +280,7 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
             from twisted.internet import reactor
 
             from ixidir.admin.serving import serve
+            from ixidir.web.serving import start_web
 
             return serve(
                 data_dir,
@@ -283,6 +289,8 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
                 listen_ldaps_on=args.listen_ldaps,
                 workers=args.workers,
                 is_worker=args.worker,
+                web=start_web,
+                web_listen_on=args.web_listen,
             )
         case "import":
             from ixidir.admin.transfer import import_ldif

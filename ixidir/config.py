@@ -44,6 +44,7 @@ FOLLOW_DEFAULT = frozenset(
         "idle_timeout",
         "max_pending_requests",
         "anonymous_max_pdu_size",
+        "web_listen",
     }
 )
 # Resource limits (issue 12 item 3; the README's "Resource limits" says why each default).
@@ -54,6 +55,7 @@ DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 256  # loopback is exempt (the connector r
 DEFAULT_IDLE_TIMEOUT = 3600  # seconds; a connector keeps its connection open between calls
 DEFAULT_MAX_PENDING_REQUESTS = 64  # then we stop reading from the connection (back-pressure)
 DEFAULT_ANONYMOUS_MAX_PDU_SIZE = 256 * 1024  # slapd's sockbuf_max_incoming default
+DEFAULT_WEB_LISTEN = "127.0.0.1:8391"  # DESIGN.md; loopback, so plain HTTP is allowed
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SIMPLE_BIND_TLS = ("off-host", "always", "never")  # as slapd's `security simple_bind`
 _ONE_OR_MORE = frozenset({"listen_ldaps"})  # a list of addresses, or one as a string
@@ -97,6 +99,8 @@ KEY_HELP = {
     "log_level": "one of debug, info, warning, error, critical",
     "snapshot_every_changes": "write a start-up snapshot after this many changes; 0 = not for that",
     "snapshot_every_minutes": "write one this many minutes after a change; 0 = not for that",
+    "web_listen": 'HOST:PORT of the web UI; "" = off; other than loopback it needs'
+    f" tls_certificate (HTTPS); left out = {DEFAULT_WEB_LISTEN}",
     "audit_log": "file the audit log is appended to (relative = to this folder);"
     " unset = audit.ldif here",
 }
@@ -170,6 +174,9 @@ class Config:
     # most about this many changes (warmstart.MAX_REPLAYED_CHANGES refuses more on a small site).
     snapshot_every_changes: int = 1000
     snapshot_every_minutes: int = 30
+    # The web UI (issue 15), served once per node; "" = off. Plain HTTP only on loopback:
+    # another address needs the TLS certificate (ixidir.web.serving refuses it otherwise).
+    web_listen: str = DEFAULT_WEB_LISTEN
 
     def __post_init__(self) -> None:
         _check_dn("base_dn", self.base_dn)
@@ -179,6 +186,8 @@ class Config:
             split_address(address)
         for address in self.listen_ldaps:
             split_address(address, key="listen_ldaps")
+        if self.web_listen:
+            split_address(self.web_listen, key="web_listen")
         for account in self.service_accounts:
             _check_dn("service_accounts", account)
         for key in ("indexed_attributes", "routing_attributes"):

@@ -52,6 +52,7 @@ from ixidir.admin.snapshots import periodic_snapshots
 from ixidir.admin.threads import ServerThreads
 from ixidir.admin.tls_serving import bind_policy, check_ldaps, load_tls, watch_certificate
 from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
+from ixidir.admin.web_serving import WebContext, WebStarter, check_web_address
 from ixidir.config import load_config
 from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
@@ -90,6 +91,8 @@ def serve(
     listen_ldaps_on: Sequence[str] | None = None,
     workers: int | None = None,
     is_worker: bool = False,
+    web: WebStarter | None = None,
+    web_listen_on: str | None = None,
 ) -> int:
     """Run the LDAP server on `reactor` until SIGINT/SIGTERM; returns the exit status.
 
@@ -110,6 +113,12 @@ def serve(
     ldaps = list(listen_ldaps_on or config.listen_ldaps)
     parsed_ldaps = parse_addresses(ldaps, source="--listen-ldaps or 'listen_ldaps'")
     check_ldaps(ldaps, tls)
+    # The web UI once per node: in this process, never in the workers it starts.
+    web_address = "" if is_worker or web is None else _web_address(config.web_listen, web_listen_on)
+    if web_address:
+        source = "--web-listen" if web_listen_on is not None else "'web_listen' in ixidir.toml"
+        check_web_address(web_address, tls, source=source)
+        check_bindable(parse_addresses([web_address], source=source))
     reserved: list[socket.socket] = []
     children: Children = []
     if count > 1:
@@ -182,6 +191,12 @@ def serve(
     try:
         ports = listen(reactor, factory, addresses, reuse_port=count > 1 or is_worker)
         ldaps_ports = listen(reactor, factory, ldaps, tls=tls, reuse_port=count > 1 or is_worker)
+        web_ports: Sequence[Any] = ()
+        if web_address and web is not None:
+            web_ports = web(
+                WebContext(reactor, web_address, directory, threads.offload, config.base_dn,
+                           tls, audit, log)
+            )  # fmt: skip
     except CannotListenError as error:
         _stop_workers(children)
         raise AdminError(bind_failure(error.interface, error.port, error.socketError)) from None
@@ -210,7 +225,7 @@ def serve(
         snapshots = periodic_snapshots(data_dir, config, directory, reactor=reactor)
         reactor.callWhenRunning(snapshots.start)
         reactor.addSystemEventTrigger("before", "shutdown", snapshots.stop)
-    reactor.callWhenRunning(_announce, ports, ldaps_ports)
+    reactor.callWhenRunning(_announce, ports, ldaps_ports, web_ports, tls is not None)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
     reactor.addSystemEventTrigger("before", "shutdown", threads.stop)
     reactor.run()
@@ -340,11 +355,20 @@ def _save_snapshot(data_dir: Path, directory: Directory, store: FirebirdEntrySto
     )
 
 
-def _announce(ports: Sequence[Any], ldaps_ports: Sequence[Any]) -> None:
+def _web_address(configured: str, given: str | None) -> str:
+    return configured if given is None else given
+
+
+def _announce(
+    ports: Sequence[Any], ldaps_ports: Sequence[Any], web_ports: Sequence[Any], https: bool
+) -> None:
     for host, port in bound_addresses(ports):
         sys.stdout.write(f"listening on {format_address(host, port)}\n")
     for host, port in bound_addresses(ldaps_ports):
         sys.stdout.write(f"listening on ldaps://{format_address(host, port)}\n")
+    scheme = "https" if https else "http"
+    for host, port in bound_addresses(web_ports):
+        sys.stdout.write(f"web on {scheme}://{format_address(host, port)}\n")
     sys.stdout.flush()
 
 

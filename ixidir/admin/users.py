@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from ixidir.admin.auditing import record
 from ixidir.admin.errors import AdminError
@@ -23,7 +23,7 @@ from ixidir.admin.templates import (
     render_mail,
     render_uid,
 )
-from ixidir.directory.directory import Directory
+from ixidir.directory.dit import Entry
 from ixidir.directory.filter import And, Equality, Filter, Or
 from ixidir.directory.requests import (
     AddRequest,
@@ -35,6 +35,7 @@ from ixidir.directory.requests import (
     SearchRequest,
     SearchResultEntry,
 )
+from ixidir.directory.state import DirectoryState
 from ixidir.errors import LDAPError, UndefinedAttributeType
 from ixidir.schema import AttributeType, Schema
 from ixidir.server.audit import AuditLog, Deletion
@@ -68,11 +69,41 @@ _R = TypeVar("_R")
 _ANY_USER = Or(tuple(Equality("objectClass", name.encode()) for name in USER_CLASSES[1:]))
 
 
+class Facade(Protocol):
+    """The directory calls the use-cases make: the Directory itself for the commands, a bridge
+    that runs each call on the event loop for the web UI (ixidir.web.bridge)."""
+
+    @property
+    def state(self) -> DirectoryState: ...
+
+    def search(
+        self, principal: Principal, request: SearchRequest
+    ) -> Iterator[SearchResultEntry]: ...
+
+    def add(self, principal: Principal, request: AddRequest) -> None: ...
+
+    def modify(self, principal: Principal, request: ModifyRequest) -> None: ...
+
+    def delete(self, principal: Principal, dn: str) -> None: ...
+
+    def route(self, number: str) -> Entry | None: ...
+
+    def reset_voicemail(
+        self,
+        principal: Principal,
+        user_dn: str,
+        *,
+        new_pin: bool,
+        unlock: bool,
+        resend_welcome: bool,
+    ) -> bytes | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     """Where and as whom the use-cases act: the directory, the admin, our base DN."""
 
-    directory: Directory
+    directory: Facade
     principal: Principal
     base_dn: str
     audit: AuditLog | None = None  # changes are logged here once committed

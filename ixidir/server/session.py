@@ -14,7 +14,6 @@ from twisted.logger import Logger
 
 from ixidir.directory.filter import Filter
 from ixidir.directory.filtertext import format_filter
-from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.ops.compare import SecretCheck
 from ixidir.directory.passwords import SecretHashes
 from ixidir.directory.pins import PinCheck, PinOutcome
@@ -29,6 +28,7 @@ from ixidir.directory.requests import (
 from ixidir.directory.state import PreparedWrite
 from ixidir.errors import AuthMethodNotSupported, ConfidentialityRequired, ProtocolError, ResultCode
 from ixidir.server.audit import AuditLog, Origin, audited_change
+from ixidir.server.binding import bind_steps
 from ixidir.server.codec import entry_operation, result_operation
 from ixidir.server.controls import (
     PAGED_RESULTS_OID,
@@ -56,14 +56,11 @@ from ixidir.server.messages import (
     ResultKind,
     UnbindRequest,
 )
-from ixidir.server.pending import Compute, Delay, Pending, Write
+from ixidir.server.pending import Compute, Pending, Write
 from ixidir.server.pin_ext import verified_pin
 from ixidir.server.results import extended_result_for, result_for
 
 SUCCESS = ResultCode.SUCCESS
-# Seconds before a remembered wrong password is refused again: about one PBKDF2 verification
-# (~270 ms), the pace a client retrying it had before the refusal was remembered.
-REPEATED_FAILURE_DELAY = 0.25
 _SUCCESS_DONE = result_operation(Result(ResultKind.SEARCH_DONE, SUCCESS))
 
 
@@ -246,19 +243,7 @@ class Session:
         if request.password and self.password_needs_tls and not self.tls_active:
             raise ConfidentialityRequired("a password bind needs TLS here: StartTLS or LDAPS")
         # The directory decides anonymous (RFC 4513 §5.1.1) and unauthenticated (§5.1.2) binds.
-        started = self._directory.begin_bind(request.dn, request.password)
-        if isinstance(started, BindCheck) and started.is_known_wrong:
-            # A password that failed against these hashes before fails again: no hash, but
-            # no faster answer either, or a client retrying it would flood the loop instead.
-            yield Pending(Delay(REPEATED_FAILURE_DELAY))
-            started = self._directory.finish_bind(started, None)
-        elif isinstance(started, BindCheck):
-            verified = Pending(Compute(started.verify))
-            yield verified
-            matched = verified.outcome()
-            started = self._directory.finish_bind(
-                started, matched if isinstance(matched, bytes) else None
-            )
+        started = yield from bind_steps(self._directory, request.dn, request.password)
         self.principal = started
 
     def _compare(self, request: CompareRequest) -> Generator[Pending, None, Result]:

@@ -83,7 +83,9 @@ def init_data_dir(data_dir: Path, *, demo: bool = True) -> None:
 def start_server(data_dir: Path, *extra: str, workers: int | None = None) -> RunningServer:
     """Start `ixidir serve --listen 127.0.0.1:0 [extra...]` and wait for its listening line
     (the LDAP one: it comes first; `startup_log` holds the lines before it); `workers` None
-    leaves the count to the configuration (its default)."""
+    leaves the count to the configuration (its default). The web UI listens on a free port
+    (its default, 8391, would collide between servers) unless `extra` says otherwise."""
+    web = [] if "--web-listen" in extra else ["--web-listen", "127.0.0.1:0"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [
@@ -95,6 +97,7 @@ def start_server(data_dir: Path, *extra: str, workers: int | None = None) -> Run
             "serve",
             "--listen",
             "127.0.0.1:0",
+            *web,
             *extra,
             *([] if workers is None else ["--workers", str(workers)]),
         ],

@@ -29,11 +29,11 @@ from twisted.internet.task import Clock
 from ixidir.directory.directory import Directory
 from ixidir.directory.requests import AddRequest, SearchResultEntry
 from ixidir.errors import ResultCode
+from ixidir.server.binding import REPEATED_FAILURE_DELAY
 from ixidir.server.extended import standard_handlers
 from ixidir.server.messages import ExtendedResult, Result, ResultKind
 from ixidir.server.offload import ThreadOffload
 from ixidir.server.pin_ext import VERIFY_PIN_OID, pin_handlers
-from ixidir.server.session import REPEATED_FAILURE_DELAY
 from ixidir.server.writes import WriteQueue
 
 from . import wire
