@@ -350,7 +350,7 @@ class _PageOf:
             await self.app.on_thread(set_user, self.use_cases, uid, assignments)
         except AdminError as error:
             names = {f.attr: f.attr for g in USER_GROUPS for f in g.fields}
-            where = field_of(str(error), names) or "_form"
+            where = field_of(str(error), names, submitted) or "_form"
             return await self.user(
                 uid, errors={where: str(error)}, values=submitted,
                 status=HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -371,7 +371,7 @@ class _PageOf:
             try:
                 preview = await self.app.on_thread(_preview, self.use_cases, values)
             except AdminError as error:
-                errors[field_of(str(error), NEW_USER_ATTRS) or "_form"] = str(error)
+                errors[field_of(str(error), NEW_USER_ATTRS, values) or "_form"] = str(error)
         if errors or _arg(self.request, "action") == "preview":
             status = HTTPStatus.UNPROCESSABLE_ENTITY if errors else HTTPStatus.OK
             return self.page(
@@ -386,7 +386,7 @@ class _PageOf:
         try:
             made = await self.app.on_thread(add_user, self.use_cases, new)
         except AdminError as error:
-            errors[field_of(str(error), NEW_USER_ATTRS) or "_form"] = str(error)
+            errors[field_of(str(error), NEW_USER_ATTRS, values) or "_form"] = str(error)
             return self.page(
                 "new_user.html", status=HTTPStatus.UNPROCESSABLE_ENTITY, values=values,
                 errors=errors, preview=preview,

@@ -8,7 +8,10 @@ is not here: every value goes to the admin use-cases, which check it as the CLI 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+_NUMBER_TOKEN = re.compile(r"\+?[0-9][0-9 ()/-]{4,}[0-9]")
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's name for "a message id, translated later")
@@ -101,11 +104,24 @@ NEW_USER_ATTRS = {
 }  # fmt: skip
 
 
-def field_of(message: str, names: dict[str, str]) -> str | None:
-    """The form field a use-case's refusal is about: the attribute it names first."""
+def field_of(
+    message: str, names: dict[str, str], values: Mapping[str, str] | None = None
+) -> str | None:
+    """The form field a use-case's refusal is about: the attribute it names first, else the
+    field holding the number it names ("telephone number +49... already routes to ...")."""
     found = []
     for attr, key in names.items():
         match = re.search(rf"\b{attr}\b", message)
         if match:
             found.append((match.start(), key))
-    return min(found)[1] if found else None
+    if found:
+        return min(found)[1]
+    named = {_digits(token) for token in _NUMBER_TOKEN.findall(message)}
+    for key, value in (values or {}).items():
+        if _digits(value) and any(_digits(line) in named for line in value.splitlines()):
+            return key
+    return None
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -35,6 +36,10 @@ class RunningServer:
     port: int
     process: subprocess.Popen[str]
     startup_log: str = ""  # what the server printed up to its listening line
+
+    @property
+    def server_output(self) -> IO[str] | None:
+        return self.process.stdout
 
     @property
     def url(self) -> str:
@@ -121,6 +126,23 @@ def start_server(data_dir: Path, *extra: str, workers: int | None = None) -> Run
             )
     process.kill()
     raise RuntimeError("ixidir serve did not start:\n" + "".join(seen))
+
+
+_WEB_ON = re.compile(r"web on (?P<url>https?://\S+)")
+
+
+def web_url(server: RunningServer) -> str:
+    """The web UI's URL from the server's `web on URL` line (it follows the listening lines)."""
+    assert server.server_output is not None
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        line = server.server_output.readline()
+        if not line:
+            break
+        match = _WEB_ON.search(line)
+        if match:
+            return match["url"]
+    raise RuntimeError("ixidir serve printed no `web on` line")
 
 
 def stop_server(server: RunningServer) -> None:

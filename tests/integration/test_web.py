@@ -1,0 +1,224 @@
+"""The web UI over plain HTTP(S) requests against a real `ixidir serve` (two workers: the web
+UI is served once, by the parent): login through the LDAP bind, cookies, CSRF, the pages."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from .conftest import (
+    ADMIN_PASSWORD,
+    RunningServer,
+    init_data_dir,
+    ixidir,
+    start_server,
+    stop_server,
+    web_url,
+)
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class Browser:
+    """A cookie jar and http.client: what a browser does, minus the rendering."""
+
+    url: str
+    cookies: dict[str, str] = field(default_factory=dict)
+    set_cookies: list[str] = field(default_factory=list)
+
+    def request(
+        self, method: str, path: str, form: dict[str, str] | None = None, **headers: str
+    ) -> tuple[int, dict[str, str], str]:
+        parts = urlsplit(self.url)
+        context = ssl._create_unverified_context()  # noqa: S323 (the self-signed test certificate)
+        connection = (
+            http.client.HTTPSConnection(parts.netloc, context=context, timeout=30)
+            if parts.scheme == "https"
+            else http.client.HTTPConnection(parts.netloc, timeout=30)
+        )
+        body = urlencode(form) if form is not None else None
+        sent = {k.replace("_", "-"): v for k, v in headers.items()}
+        if body is not None:
+            sent["content-type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            sent["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        connection.request(method, path, body=body, headers=sent)
+        response = connection.getresponse()
+        text = response.read().decode("utf-8")
+        self.set_cookies = response.headers.get_all("set-cookie") or []
+        for line in self.set_cookies:
+            for name, morsel in SimpleCookie(line).items():
+                if morsel.value:
+                    self.cookies[name] = morsel.value
+                else:
+                    self.cookies.pop(name, None)
+        connection.close()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+
+    def login(self, user: str = "admin", password: str = ADMIN_PASSWORD) -> int:
+        _, _, page = self.request("GET", "/login")
+        token = _CSRF.search(page)
+        assert token is not None
+        status, _, _ = self.request(
+            "POST", "/login", {"csrf": token[1], "user": user, "password": password}
+        )
+        return status
+
+    def csrf(self, path: str) -> str:
+        _, _, page = self.request("GET", path)
+        token = _CSRF.search(page)
+        assert token is not None
+        return token[1]
+
+
+@pytest.fixture(scope="module")
+def web(server: RunningServer) -> str:
+    return web_url(server)
+
+
+def test_served_once_over_https_with_the_ldap_certificate(web: str) -> None:
+    assert web.startswith("https://127.0.0.1:")
+    status, headers, _ = Browser(web).request("GET", "/users")
+    assert (status, urlsplit(headers["location"]).path) == (303, "/login")
+
+
+def test_login_with_a_wrong_password_is_refused(web: str) -> None:
+    browser = Browser(web)
+    assert browser.login(password="wrong") == 401
+    assert "ixidir_session" not in browser.cookies
+    assert browser.login(user="uid=jmueller,ou=people,dc=example,dc=com") == 401  # a user
+
+
+def test_login_as_admin_sets_a_strict_httponly_secure_cookie_and_logout_ends_it(web: str) -> None:
+    browser = Browser(web)
+    assert browser.login(user="cn=admin,dc=example,dc=com") == 303
+    cookie = next(c for c in browser.set_cookies if c.startswith("ixidir_session="))
+    assert {"HttpOnly", "SameSite=Strict", "Secure"} <= {p.strip() for p in cookie.split(";")}
+    status, _, page = browser.request("GET", "/users")
+    assert status == 200
+    assert "jmueller" in page
+    token = _CSRF.search(page)
+    assert token is not None
+    assert browser.request("POST", "/logout", {"csrf": token[1]})[0] == 303
+    assert browser.request("GET", "/users")[0] == 303
+
+
+def test_a_post_without_the_session_csrf_token_is_refused(web: str) -> None:
+    browser = Browser(web)
+    assert browser.login() == 303
+    form = {"telephoneNumber": "+49 8142 555"}
+    assert browser.request("POST", "/users/jmueller", {**form, "csrf": "forged"})[0] == 403
+    assert browser.request("POST", "/users/jmueller", form)[0] == 403
+    assert browser.request("POST", "/login", {"user": "admin", "password": "x"})[0] == 403
+
+
+def test_list_search_by_number_and_language(web: str) -> None:
+    browser = Browser(web)
+    browser.login()
+    status, _, page = browser.request("GET", "/users?q=08142%2F4799-123", accept_language="de")
+    assert status == 200
+    assert "Jürgen Müller" in page
+    assert "1 Benutzer" in page
+    assert 'lang="de"' in page
+    browser.request("GET", "/language?to=en&next=/users")
+    assert 'lang="en"' in browser.request("GET", "/users", accept_language="de")[2]
+
+
+def test_settings_are_saved_through_the_use_case_and_refusals_shown_by_the_field(
+    web: str, server: RunningServer
+) -> None:
+    browser = Browser(web)
+    browser.login()
+    token = browser.csrf("/users/aweiss")
+    status, _, page = browser.request(
+        "POST", "/users/aweiss", {"csrf": token, "telephoneNumber": "08142 1"}
+    )
+    assert status == 422
+    assert 'id="error-telephoneNumber"' in page
+    assert "international form" in page
+    status, headers, _ = browser.request(
+        "POST", "/users/aweiss", {"csrf": token, "telephoneNumber": "+49 8142 4711"}
+    )
+    assert status == 303
+    assert headers["location"].endswith("done=saved")
+    found = server.ldap("ldapsearch", "-b", "dc=example,dc=com", "uid=aweiss", "telephoneNumber")
+    assert "telephoneNumber: +49 8142 4711" in found.stdout  # in the directory, over LDAP
+
+
+def test_new_user_and_delete(web: str, server: RunningServer) -> None:
+    browser = Browser(web)
+    browser.login()
+    token = browser.csrf("/users/new")
+    form = {"csrf": token, "given_name": "Jörg", "surname": "", "action": "create"}
+    status, _, page = browser.request("POST", "/users/new", form)
+    assert status == 422
+    assert 'id="error-surname"' in page
+    form.update(surname="Bär", mail="joerg.baer@example.com", fax="+49 8142 4799-123")
+    status, _, page = browser.request("POST", "/users/new", form)
+    assert status == 422
+    assert 'id="error-fax"' in page
+    assert "jmueller" in page
+    form.update(fax="+49 8142 4799 777")
+    status, headers, _ = browser.request("POST", "/users/new", form)
+    assert status == 303
+    assert headers["location"].startswith("/users/jbaer")
+    routed = ixidir(server.data_dir, "route", "08142 4799777", check=False)
+    assert routed.returncode == 0
+    assert "joerg.baer@example.com" in routed.stdout
+    assert browser.request("POST", "/users/jbaer/delete", {"csrf": token})[0] == 303
+    assert browser.request("GET", "/users/jbaer")[0] == 404
+
+
+def test_plain_http_on_a_network_address_is_refused_at_start(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    init_data_dir(data_dir, demo=False)
+    toml = data_dir / "ixidir.toml"
+    text = toml.read_text()
+    toml.write_text(re.sub(r"(?m)^tls_(certificate|key) = .*\n", "", text))
+    done = ixidir(data_dir, "serve", "--listen", "127.0.0.1:0", "--web-listen", "0.0.0.0:0",
+                  check=False)  # fmt: skip
+    assert done.returncode != 0
+    assert "--web-listen" in done.stderr
+    assert "HTTPS" in done.stderr
+
+
+@pytest.fixture
+def plain_server(tmp_path: Path) -> Iterator[RunningServer]:
+    data_dir = tmp_path / "data"
+    init_data_dir(data_dir, demo=False)
+    toml = data_dir / "ixidir.toml"
+    toml.write_text(re.sub(r"(?m)^tls_(certificate|key) = .*\n", "", toml.read_text()))
+    running = start_server(data_dir, workers=1)
+    yield running
+    stop_server(running)
+
+
+def test_plain_http_on_loopback_without_a_certificate(plain_server: RunningServer) -> None:
+    url = web_url(plain_server)
+    assert url.startswith("http://127.0.0.1:")
+    browser = Browser(url)
+    assert browser.login() == 303
+    cookie = next(c for c in browser.set_cookies if c.startswith("ixidir_session="))
+    assert "Secure" not in cookie
+
+
+def test_web_listen_empty_switches_it_off(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    init_data_dir(data_dir, demo=False)
+    running = start_server(data_dir, "--web-listen", "", workers=1)
+    try:
+        running.process.terminate()
+        rest, _ = running.process.communicate(timeout=30)
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+    assert "web on" not in running.startup_log + rest

@@ -1,0 +1,39 @@
+"""The catalogs and the choice of language (Accept-Language, then the remembered cookie)."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from babel.messages.pofile import read_po
+
+from ixidir.web.i18n import choose, load_languages
+
+
+def test_the_browser_language_is_chosen_unless_one_was_remembered() -> None:
+    assert choose(None, "de-DE,de;q=0.9,en;q=0.8") == "de"
+    assert choose(None, "fr-FR, en;q=0.5, de;q=0.7") == "de"  # by quality, not by position
+    assert choose(None, "fr, it") == "en"
+    assert choose(None, None) == "en"
+    assert choose("en", "de") == "en"
+    assert choose("xx", "de") == "de"  # a cookie naming no catalog is ignored
+
+
+def test_german_catalog_translates_every_message_and_formats_numbers() -> None:
+    german = load_languages()["de"]
+    assert german.gettext("Users") == "Benutzer"
+    assert german.number(100000) == "100.000"
+    assert load_languages()["en"].number(100000) == "100,000"
+    source = files("ixidir.web").joinpath("locale", "de", "LC_MESSAGES", "messages.po")
+    with source.open("rb") as po:
+        catalog = read_po(po, locale="de")
+    untranslated = [message.id for message in catalog if message.id and not message.string]
+    assert untranslated == []
+
+
+def test_both_catalogs_hold_the_same_messages() -> None:
+    ids = {}
+    for code in ("de", "en"):
+        source = files("ixidir.web").joinpath("locale", code, "LC_MESSAGES", "messages.po")
+        with source.open("rb") as po:
+            ids[code] = {message.id for message in read_po(po, locale=code) if message.id}
+    assert ids["de"] == ids["en"]
