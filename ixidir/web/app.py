@@ -124,6 +124,8 @@ class WebApp(Resource):
         path = (request.path or b"/").decode("utf-8", "replace")
         method = (request.method or b"GET").decode("ascii", "replace")
         language = self._language(request)
+        if path == "/favicon.ico":
+            return Reply(HTTPStatus.NOT_FOUND, b"", b"text/plain")
         if path.startswith("/static/"):
             return _static(path[len("/static/") :])
         if path == "/language" and method == "GET":
@@ -163,7 +165,9 @@ class WebApp(Resource):
             error = "Wrong user name or password, or not an administrator or service account."
         else:
             status, error, name = HTTPStatus.OK, "", ""
-        token = new_token()
+        # The token already given stays valid: a second tab (or a browser's favicon request
+        # redirected here) must not invalidate the form shown in the first.
+        token = _cookie(request, LOGIN_CSRF_COOKIE) or new_token()
         page = self.render_page(
             language, "login.html", csrf=token, error=error, user=name, path="/login"
         )
