@@ -8,7 +8,7 @@ from directory.tree import ADMIN, BASE, make_directory
 
 from ixidir.admin.initialize import first_entries
 from ixidir.admin.user_list import UserList
-from ixidir.admin.users import NewUser, Session, add_user, delete_user, set_templates
+from ixidir.admin.users import NewUser, Session, add_user, delete_user, set_templates, set_user
 
 
 @pytest.fixture
@@ -74,3 +74,20 @@ def test_a_write_shows_in_the_next_page(session: Session) -> None:
     assert page.total == 12
     assert page.rows[0].display_name == "Aaron Aal"
     assert "zadler" not in {row.uid for row in page.rows}
+
+
+def test_rows_moved_after_writes_match_a_fresh_sort(session: Session) -> None:
+    listing = UserList()
+    for sort in ("displayName", "mail", "uid", "facsimileTelephoneNumber"):
+        listing.page(session, sort=sort)  # sorted once; the writes below move rows in them
+    set_user(session, "zadler", ["displayName=Aaaa First"])
+    set_user(session, "bmeier05", ["displayName=zzz Last", "mail=a@example.com"])
+    delete_user(session, "bmeier03")
+    add_user(session, NewUser("Mia", "Mitte", fax=("+49 8142 4799200",)))
+    for sort in ("displayName", "mail", "uid", "facsimileTelephoneNumber"):
+        for descending in (False, True):
+            moved = listing.page(session, sort=sort, descending=descending, size=500).rows
+            fresh = UserList().page(session, sort=sort, descending=descending, size=500).rows
+            assert [row.dn for row in moved] == [row.dn for row in fresh]
+    names = [row.display_name for row in listing.page(session, size=500).rows]
+    assert (names[0], names[-1], len(names)) == ("Aaaa First", "zzz Last", 12)
