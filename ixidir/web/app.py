@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from http import HTTPStatus
 from importlib.resources import files
@@ -40,6 +41,7 @@ from ixidir.admin.users import (
     read_templates,
     set_user,
 )
+from ixidir.admin.voicemail import ResetActions, mailbox_status, reset_voicemail
 from ixidir.directory.requests import AccessClass, Principal
 from ixidir.errors import LDAPError
 from ixidir.server.audit import AuditLog
@@ -49,6 +51,7 @@ from ixidir.server.pending import Pending
 from ixidir.web.bridge import LoopDirectory
 from ixidir.web.fields import (
     MANDATORY,
+    N_,
     NEW_USER_ATTRS,
     NEW_USER_FIELDS,
     USER_GROUPS,
@@ -65,6 +68,14 @@ CSP = (
     b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     b"frame-ancestors 'none'"
 )
+# The vendor's five reset actions (manual §4.4.2.5), in its order, by form value.
+RESETS = {
+    "resend": ResetActions(resend_welcome=True),
+    "new-pin": ResetActions(new_pin=True, resend_welcome=True),
+    "unlock": ResetActions(unlock=True),
+    "unlock-resend": ResetActions(unlock=True, resend_welcome=True),
+    "unlock-new-pin": ResetActions(unlock=True, new_pin=True, resend_welcome=True),
+}
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -169,7 +180,7 @@ class WebApp(Resource):
                 reply.cookies.append(self.cookie(LOGIN_CSRF_COOKIE, "", max_age=0))
                 return reply
             status: int = HTTPStatus.UNAUTHORIZED
-            error = "Wrong user name or password, or not an administrator or service account."
+            error = N_("Wrong user name or password, or not an administrator or service account.")
         else:
             status, error, name = HTTPStatus.OK, "", ""
         # The token already given stays valid: a second tab (or a browser's favicon request
@@ -272,6 +283,8 @@ class _PageOf:
                 return await self.confirm_delete(uid)
             case "POST", ["users", uid, "delete"]:
                 return await self.delete(uid)
+            case "POST", ["users", uid, "voicemail"]:
+                return await self.reset_mailbox(uid)
         return self.missing()
 
     async def find(self, uid: str) -> User | None:
@@ -279,6 +292,14 @@ class _PageOf:
             return await self.app.on_thread(find_user, self.use_cases, uid)
         except AdminError:
             return None
+
+    async def user_to_change(self, uid: str) -> User | Reply:
+        """The user, or the reply refusing a change (read-only account, no such user)."""
+        refused = self.forbidden_unless_writer()
+        if refused:
+            return refused
+        found = await self.find(uid)
+        return self.missing() if found is None else found
 
     def missing(self) -> Reply:
         return self.page("missing.html", status=HTTPStatus.NOT_FOUND)
@@ -330,18 +351,20 @@ class _PageOf:
             return self.missing()
         shown = {f.attr: _shown(found, f.attr, f.multi) for g in USER_GROUPS for f in g.fields}
         shown.update(values or {})
+        mailbox = await self.app.on_thread(
+            mailbox_status, self.use_cases, found.dn, now=datetime.now(UTC)
+        )
         return self.page(
-            "user.html", status=status, user=found, groups=USER_GROUPS, values=shown,
+            "user.html",
+            mailbox=mailbox,
+            resets=RESETS, status=status, user=found, groups=USER_GROUPS, values=shown,
             errors=errors or {}, done=_arg(self.request, "done") or "",
         )  # fmt: skip
 
     async def save_user(self, uid: str) -> Reply:
-        refused = self.forbidden_unless_writer()
-        if refused:
-            return refused
-        found = await self.find(uid)
-        if found is None:
-            return self.missing()
+        found = await self.user_to_change(uid)
+        if isinstance(found, Reply):
+            return found
         assignments: list[str] = []
         submitted: dict[str, str] = {}
         for group in USER_GROUPS:
@@ -375,7 +398,7 @@ class _PageOf:
             return refused
         values = {f.attr: (_arg(self.request, f.attr) or "").strip() for f in NEW_USER_FIELDS}
         errors = {
-            key: "This field is required." for key in sorted(MANDATORY) if not values.get(key)
+            key: N_("This field is required.") for key in sorted(MANDATORY) if not values.get(key)
         }
         preview = None
         if not errors:
@@ -404,13 +427,31 @@ class _PageOf:
             )  # fmt: skip
         return _redirect(f"/users/{quote(made.first('uid'))}?done=created")
 
+    # --- voice mailbox ---
+    async def reset_mailbox(self, uid: str) -> Reply:
+        """The manual's five reset actions (§4.4.2.5); a new PIN is shown on this reply only."""
+        found = await self.user_to_change(uid)
+        if isinstance(found, Reply):
+            return found
+        chosen = RESETS.get(_arg(self.request, "reset") or "")
+        if chosen is None:
+            return await self.user(
+                uid, errors={"reset": N_("Choose what the reset does.")},
+                status=HTTPStatus.UNPROCESSABLE_ENTITY,
+            )  # fmt: skip
+        try:
+            outcome = await self.app.on_thread(reset_voicemail, self.use_cases, found.dn, chosen)
+        except AdminError as error:
+            return await self.user(
+                uid, errors={"reset": str(error)}, status=HTTPStatus.UNPROCESSABLE_ENTITY
+            )
+        pin = outcome.pin.decode("ascii") if outcome.pin is not None else None
+        return self.page("voicemail.html", user=found, actions=chosen, pin=pin)
+
     # --- delete ---
     async def confirm_delete(self, uid: str) -> Reply:
-        refused = self.forbidden_unless_writer()
-        if refused:
-            return refused
-        found = await self.find(uid)
-        return self.page("delete.html", user=found) if found else self.missing()
+        found = await self.user_to_change(uid)
+        return found if isinstance(found, Reply) else self.page("delete.html", user=found)
 
     async def delete(self, uid: str) -> Reply:
         refused = self.forbidden_unless_writer()

@@ -12,6 +12,7 @@ answered), exactly as an LDAP modify does (server/session.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
 from twisted.internet.defer import Deferred
@@ -28,7 +29,6 @@ from ixidir.directory.requests import (
     SearchResultEntry,
 )
 from ixidir.directory.state import DirectoryState, PreparedWrite
-from ixidir.errors import UnwillingToPerform
 from ixidir.server.offload import Offload
 from ixidir.server.pending import Write
 
@@ -79,9 +79,16 @@ class LoopDirectory:
         unlock: bool,
         resend_welcome: bool,
     ) -> bytes | None:
-        """Not offered by the web UI yet: the directory's reset hashes and commits in one
-        synchronous call, which must not run on the loop (it needs a two-step form first)."""
-        raise UnwillingToPerform("the voice-mailbox reset is not offered by the web UI yet")
+        """The directory's reset in its three steps: planned on the loop (the PIN drawn),
+        hashed here, written through the queue; returns the new PIN, its only clear copy."""
+        directory = self._directory
+        plan = self._on_loop(
+            partial(directory.plan_reset_voicemail, principal, user_dn, new_pin=new_pin,
+                    unlock=unlock, resend_welcome=resend_welcome)
+        )  # fmt: skip
+        pin_hash = plan.hashed()
+        self._write(lambda: directory.prepare_reset_voicemail(principal, plan, pin_hash))
+        return plan.pin
 
     def _hashes(self, request: AddRequest | ModifyRequest) -> SecretHashes | None:
         """Hash the request's cleartext secrets on this thread (PBKDF2: never on the loop)."""

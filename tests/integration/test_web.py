@@ -24,6 +24,8 @@ from .conftest import (
     web_url,
 )
 
+SERVICE_DN = "cn=connector,dc=example,dc=com"
+SERVICE_PASSWORD = "Serv1ce-secret"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -196,7 +198,15 @@ def plain_server(tmp_path: Path) -> Iterator[RunningServer]:
     data_dir = tmp_path / "data"
     init_data_dir(data_dir, demo=False)
     toml = data_dir / "ixidir.toml"
-    toml.write_text(re.sub(r"(?m)^tls_(certificate|key) = .*\n", "", toml.read_text()))
+    text = re.sub(r"(?m)^tls_(certificate|key) = .*\n", "", toml.read_text())
+    text = re.sub(r"(?m)^service_accounts = .*$", f'service_accounts = ["{SERVICE_DN}"]', text)
+    toml.write_text(text)
+    account = tmp_path / "service.ldif"
+    account.write_text(
+        f"dn: {SERVICE_DN}\nobjectClass: person\ncn: connector\nsn: connector\n"
+        f"userPassword: {SERVICE_PASSWORD}\n"
+    )
+    ixidir(data_dir, "import", str(account))
     running = start_server(data_dir, workers=1)
     yield running
     stop_server(running)
@@ -211,6 +221,19 @@ def test_plain_http_on_loopback_without_a_certificate(plain_server: RunningServe
     assert "Secure" not in cookie
 
 
+def test_a_service_account_only_reads(plain_server: RunningServer) -> None:
+    browser = Browser(web_url(plain_server))
+    assert browser.login(user=SERVICE_DN, password=SERVICE_PASSWORD) == 303
+    status, _, page = browser.request("GET", "/users")
+    assert status == 200
+    assert "(read only)" in page
+    assert 'href="/users/new"' not in page
+    token = _CSRF.search(page)
+    assert token is not None
+    form = {"csrf": token[1], "given_name": "A", "surname": "B", "action": "create"}
+    assert browser.request("POST", "/users/new", form)[0] == 403
+
+
 def test_web_listen_empty_switches_it_off(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     init_data_dir(data_dir, demo=False)
@@ -222,3 +245,25 @@ def test_web_listen_empty_switches_it_off(tmp_path: Path) -> None:
         if running.process.poll() is None:
             running.process.kill()
     assert "web on" not in running.startup_log + rest
+
+
+def test_voicemail_reset_shows_the_new_pin_once(web: str, server: RunningServer) -> None:
+    browser = Browser(web)
+    browser.login()
+    token = browser.csrf("/users/mhuber")
+    status, _, page = browser.request("POST", "/users/mhuber/voicemail", {"csrf": token})
+    assert status == 422
+    assert 'id="error-reset"' in page  # no action chosen
+    status, _, page = browser.request(
+        "POST", "/users/mhuber/voicemail", {"csrf": token, "reset": "unlock-new-pin"}
+    )
+    assert status == 200
+    pin = re.search(r'id="new-pin">(\d+)<', page)
+    assert pin is not None
+    dn = "uid=mhuber,ou=people,dc=example,dc=com"
+    compared = server.ldap("ldapcompare", dn, f"ixiVmPin:{pin[1]}")
+    assert "TRUE" in compared.stdout  # the PIN shown is the one stored (as a hash)
+    _, _, again = browser.request("GET", "/users/mhuber")
+    assert pin[1] not in again
+    assert 'id="mailbox-pin">A PIN is set.' in again
+    assert "The welcome mail will be sent with the next call." in again

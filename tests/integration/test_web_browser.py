@@ -135,7 +135,7 @@ def test_new_user_form_errors_preview_create_and_delete(
 def test_settings_grouped_with_an_error_by_its_field(browser: webdriver.Chrome, web: str) -> None:
     login(browser, web)
     browser.get(web + "/users/sbaeuerle")
-    legends = [e.text for e in browser.find_elements(By.TAG_NAME, "legend")]
+    legends = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "form.settings legend")]
     assert legends == ["General", "Fax", "SMS", "Voice mailbox", "Message waiting indication",
                        "Daily limits"]  # fmt: skip
     limit = browser.find_element(By.ID, "ixiFaxDailyLimitMode")
@@ -160,3 +160,15 @@ def test_a_forged_csrf_token_is_refused(browser: webdriver.Chrome, web: str) -> 
     )
     browser.find_element(By.ID, "save").click()
     assert browser.find_element(By.ID, "refused").is_displayed()
+
+
+def test_voicemail_reset_with_a_new_pin(browser: webdriver.Chrome, web: str) -> None:
+    login(browser, web)
+    browser.get(web + "/users/lschaefer")
+    browser.find_element(By.ID, "reset-new-pin").click()  # the label's radio button
+    browser.find_element(By.ID, "reset").click()
+    pin = browser.find_element(By.ID, "new-pin").text
+    assert pin.isdigit()
+    browser.back()  # the PIN is not kept anywhere a reload would show it
+    browser.get(web + "/users/lschaefer")
+    assert pin not in browser.page_source
