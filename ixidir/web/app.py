@@ -29,9 +29,12 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from ixidir.admin.errors import AdminError
+from ixidir.admin.site import SITE_ATTRIBUTES, read_site, set_site
 from ixidir.admin.templates import render_display_name, render_mail, render_uid
+from ixidir.admin.user_commands import EXAMPLE
 from ixidir.admin.user_list import DEFAULT_PAGE_SIZE, SORT_COLUMNS, UserList
 from ixidir.admin.users import (
+    TEMPLATE_ATTRS,
     NewUser,
     Session,
     User,
@@ -39,6 +42,7 @@ from ixidir.admin.users import (
     delete_user,
     find_user,
     read_templates,
+    set_templates,
     set_user,
 )
 from ixidir.admin.voicemail import ResetActions, mailbox_status, reset_voicemail
@@ -54,6 +58,8 @@ from ixidir.web.fields import (
     N_,
     NEW_USER_ATTRS,
     NEW_USER_FIELDS,
+    SITE_GROUPS,
+    TEMPLATE_FIELDS,
     USER_GROUPS,
     field_of,
 )
@@ -271,6 +277,10 @@ class _PageOf:
                 reply = _redirect("/login")
                 reply.cookies.append(self.app.cookie(SESSION_COOKIE, "", max_age=0))
                 return reply
+            case "GET", ["settings"]:
+                return await self.settings()
+            case "POST", ["settings"]:
+                return await self.save_settings()
             case "GET", ["users", "new"]:
                 return self.page("new_user.html", values={}, errors={}, preview=None)
             case "POST", ["users", "new"]:
@@ -427,6 +437,51 @@ class _PageOf:
             )  # fmt: skip
         return _redirect(f"/users/{quote(made.first('uid'))}?done=created")
 
+    # --- site settings and templates ---
+    async def settings(
+        self,
+        *,
+        errors: Mapping[str, str] | None = None,
+        values: Mapping[str, str] | None = None,
+        status: int = HTTPStatus.OK,
+    ) -> Reply:
+        stored = await self.app.on_thread(_settings, self.use_cases)
+        shown = {**stored, **(values or {})}
+        examples = {
+            key: _example(key, shown.get(key, "")) for key in ("display_name", "uid", "mail")
+        }
+        return self.page(
+            "settings.html", status=status, groups=SITE_GROUPS, template_fields=TEMPLATE_FIELDS,
+            values=shown, examples=examples, errors=errors or {},
+            done=_arg(self.request, "done") or "",
+        )  # fmt: skip
+
+    async def save_settings(self) -> Reply:
+        refused = self.forbidden_unless_writer()
+        if refused:
+            return refused
+        stored = await self.app.on_thread(_settings, self.use_cases)
+        submitted = {
+            key: value.strip() for key in stored if (value := _arg(self.request, key)) is not None
+        }
+        changed = {key: value for key, value in submitted.items() if value != stored[key]}
+        site = {key: value for key, value in changed.items() if key in SITE_ATTRIBUTES}
+        templates = {key: value for key, value in changed.items() if key in TEMPLATE_ATTRS}
+        try:
+            if templates:
+                await self.app.on_thread(set_templates, self.use_cases, templates)
+            if site:
+                await self.app.on_thread(set_site, self.use_cases, site)
+        except AdminError as error:
+            names = {name: name for name in SITE_ATTRIBUTES}
+            names.update({attr: key for key, attr in TEMPLATE_ATTRS.items()})
+            where = field_of(str(error), names, changed) or "_form"
+            return await self.settings(
+                errors={where: str(error)}, values=submitted,
+                status=HTTPStatus.UNPROCESSABLE_ENTITY,
+            )  # fmt: skip
+        return _redirect("/settings?done=" + ("saved" if changed else "unchanged"))
+
     # --- voice mailbox ---
     async def reset_mailbox(self, uid: str) -> Reply:
         """The manual's five reset actions (§4.4.2.5); a new PIN is shown on this reply only."""
@@ -484,6 +539,28 @@ def _preview(session: Session, values: Mapping[str, str]) -> dict[str, str]:
         "uid": fields["uid"],
         "mail": mail,
     }
+
+
+def _settings(session: Session) -> dict[str, str]:
+    """The site settings and the templates, as the settings form shows them."""
+    templates = read_templates(session)
+    return {
+        **read_site(session),
+        "display_name": templates.display_name,
+        "uid": templates.uid,
+        "mail": templates.mail or "",
+    }
+
+
+def _example(key: str, template: str) -> str:
+    """A template applied to the manual's sample user, or why it cannot be."""
+    render = {"display_name": render_display_name, "uid": render_uid, "mail": render_mail}[key]
+    if not template:
+        return ""
+    try:
+        return render(template, EXAMPLE)
+    except AdminError as error:
+        return str(error)
 
 
 def _shown(user: User, attr: str, multi: bool) -> str:

@@ -84,6 +84,35 @@ USER_GROUPS = (
     )),
 )  # fmt: skip
 
+SITE_GROUPS = (
+    Group("numbering", N_("Numbering"), (
+        Field("ixiSiteCountryCode", N_("Country code")),
+        Field("ixiSiteAreaCode", N_("Area code (without the leading 0)")),
+        Field("ixiSiteNationalPrefix", N_("National prefix")),
+        Field("ixiSiteInternationalPrefix", N_("International prefix")),
+    )),
+    Group("limits", N_("Daily limits"), (
+        Field("ixiDailyLimitEnabled", N_("Daily limits on (TRUE/FALSE)")),
+        Field("ixiDailyLimitTimeZone", N_("Time zone of the day (e.g. Europe/Berlin)")),
+        Field("ixiFaxDailyLimitMode", N_("Faxes a day (infinite, custom)")),
+        Field("ixiFaxDailyLimit", N_("Custom fax limit")),
+        Field("ixiSmsDailyLimitMode", N_("SMS a day (infinite, custom)")),
+        Field("ixiSmsDailyLimit", N_("Custom SMS limit")),
+        Field("ixiVoiceDailyLimitMode", N_("Voice calls a day (infinite, custom)")),
+        Field("ixiVoiceDailyLimit", N_("Custom voice limit")),
+    )),
+    Group("pin", N_("Voice-mailbox PIN lock"), (
+        Field("ixiVmPinMaxFailures", N_("Wrong PINs before the lock")),
+        Field("ixiVmPinLockoutSeconds", N_("Lock seconds (0: until unlocked here)")),
+    )),
+)  # fmt: skip
+# The templates for new users (manual §4.1.2.1), by ixidir.admin.users.TEMPLATE_ATTRS key.
+TEMPLATE_FIELDS = (
+    Field("display_name", N_("Display name template")),
+    Field("uid", N_("User ID template")),
+    Field("mail", N_("Mail template")),
+)
+
 # The new-user form: (form name, label, mandatory); names are NewUser's fields.
 NEW_USER_FIELDS = (
     Field("given_name", N_("Given name")),

@@ -267,3 +267,29 @@ def test_voicemail_reset_shows_the_new_pin_once(web: str, server: RunningServer)
     assert pin[1] not in again
     assert 'id="mailbox-pin">A PIN is set.' in again
     assert "The welcome mail will be sent with the next call." in again
+
+
+def test_site_settings_and_templates(web: str, server: RunningServer) -> None:
+    browser = Browser(web)
+    browser.login()
+    status, _, page = browser.request("GET", "/settings", accept_language="de")
+    assert status == 200
+    assert "Server-Einstellungen" in page
+    assert 'id="ixiSiteAreaCode" name="ixiSiteAreaCode" value="8142"' in page
+    token = _CSRF.search(page)
+    assert token is not None
+    bad = {"csrf": token[1], "ixiSiteCountryCode": "neunundvierzig"}
+    status, _, page = browser.request("POST", "/settings", bad)
+    assert status == 422
+    assert 'id="error-ixiSiteCountryCode"' in page
+    good = {"csrf": token[1], "mail": "{givenName}.{sn}@beispiel.de", "ixiVmPinMaxFailures": "5"}
+    status, headers, _ = browser.request("POST", "/settings", good)
+    assert status == 303
+    assert headers["location"].endswith("done=saved")
+    _, _, page = browser.request("GET", "/settings")
+    assert "juergen.mueller@beispiel.de" in page  # the template's example
+    shown = ixidir(server.data_dir, "user", "templates")
+    assert "{givenName}.{sn}@beispiel.de" in shown.stdout  # the CLI reads what the page stored
+    found = server.ldap("ldapsearch", "-b", "cn=ums-defaults,dc=example,dc=com", "-s", "base",
+                        "ixiVmPinMaxFailures")  # fmt: skip
+    assert "ixiVmPinMaxFailures: 5" in found.stdout

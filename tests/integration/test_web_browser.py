@@ -60,13 +60,19 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     made.quit()
 
 
+def go(browser: webdriver.Chrome, element_id: str) -> None:
+    """Click what leads to another page and wait until that page is there (the clicked
+    element gone), so nothing is read from the page being left."""
+    element = browser.find_element(By.ID, element_id)
+    element.click()
+    WebDriverWait(browser, WAIT_SECONDS).until(staleness_of(element))
+
+
 def login(browser: webdriver.Chrome, web: str, password: str = ADMIN_PASSWORD) -> None:
     browser.get(web + "/login")
     browser.find_element(By.ID, "user").send_keys("admin")
     browser.find_element(By.ID, "password").send_keys(password)
-    button = browser.find_element(By.ID, "login")
-    button.click()
-    WebDriverWait(browser, WAIT_SECONDS).until(staleness_of(button))  # the next page is there
+    go(browser, "login")
 
 
 def test_login_wrong_password_and_logout(browser: webdriver.Chrome, web: str) -> None:
@@ -76,7 +82,7 @@ def test_login_wrong_password_and_logout(browser: webdriver.Chrome, web: str) ->
     login(browser, web)
     assert at(browser, "/users")
     assert "Jürgen Müller" in browser.find_element(By.ID, "users").text
-    browser.find_element(By.ID, "logout").click()
+    go(browser, "logout")
     assert at(browser, "/login")
     browser.get(web + "/users")
     assert at(browser, "/login")  # the session is gone
@@ -85,22 +91,22 @@ def test_login_wrong_password_and_logout(browser: webdriver.Chrome, web: str) ->
 def test_list_search_sort_and_language_switch(browser: webdriver.Chrome, web: str) -> None:
     login(browser, web)
     browser.find_element(By.ID, "q").send_keys("+49 (8142) 4799-123")
-    browser.find_element(By.ID, "search").click()
+    go(browser, "search")
     rows = browser.find_elements(By.CSS_SELECTOR, "#users tbody tr")
     assert rows[0].text.startswith("Jürgen Müller")
     assert len(rows) == 1
     browser.get(web + "/users")
-    browser.find_element(By.ID, "sort-displayName").click()  # sorted already: now descending
+    go(browser, "sort-displayName")  # sorted already: now descending
     names = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#users td:first-child")]
     assert names == sorted(names, key=str.casefold, reverse=True)
-    browser.find_element(By.ID, "lang-de").click()
+    go(browser, "lang-de")
     WebDriverWait(browser, WAIT_SECONDS).until(
         lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de"
     )
     assert browser.find_element(By.TAG_NAME, "h1").text == "Benutzer"
     browser.get(web + "/users/new")  # remembered on the next page
     assert browser.find_element(By.TAG_NAME, "h1").text == "Neuer Benutzer"
-    browser.find_element(By.ID, "lang-en").click()
+    go(browser, "lang-en")
     WebDriverWait(browser, WAIT_SECONDS).until(
         lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     )
@@ -114,19 +120,19 @@ def test_new_user_form_errors_preview_create_and_delete(
     browser.get(web + "/users/new")
     browser.find_element(By.ID, "given_name").send_keys("Renée")
     browser.execute_script("document.getElementById('surname').removeAttribute('required')")
-    browser.find_element(By.ID, "create").click()
+    go(browser, "create")
     assert browser.find_element(By.ID, "error-surname").text == "This field is required."
     browser.find_element(By.ID, "surname").send_keys("Öztürk")
     browser.find_element(By.ID, "mail").send_keys("renee.oeztuerk@example.com")
-    browser.find_element(By.ID, "preview-button").click()
+    go(browser, "preview-button")
     assert browser.find_element(By.ID, "preview-uid").text == "roeztuerk"
     assert browser.find_element(By.ID, "preview-display-name").text == "Renée Öztürk"
-    browser.find_element(By.ID, "create").click()
+    go(browser, "create")
     assert browser.find_element(By.ID, "user-name").text == "Renée Öztürk"
     assert browser.find_element(By.ID, "done").is_displayed()
-    browser.find_element(By.ID, "delete").click()
+    go(browser, "delete")
     assert "Renée Öztürk" in browser.find_element(By.ID, "question").text
-    browser.find_element(By.ID, "confirm-delete").click()
+    go(browser, "confirm-delete")
     assert browser.find_element(By.ID, "done").is_displayed()
     browser.get(web + "/users?q=Öztürk")
     assert browser.find_element(By.ID, "none").is_displayed()
@@ -141,12 +147,12 @@ def test_settings_grouped_with_an_error_by_its_field(browser: webdriver.Chrome, 
     limit = browser.find_element(By.ID, "ixiFaxDailyLimitMode")
     limit.clear()
     limit.send_keys("sometimes")
-    browser.find_element(By.ID, "save").click()
+    go(browser, "save")
     assert "ixiFaxDailyLimitMode" in browser.find_element(By.ID, "error-ixiFaxDailyLimitMode").text
     limit = browser.find_element(By.ID, "ixiFaxDailyLimitMode")
     limit.clear()
     limit.send_keys("infinite")
-    browser.find_element(By.ID, "save").click()
+    go(browser, "save")
     assert browser.find_element(By.ID, "done").is_displayed()
     value = browser.find_element(By.ID, "ixiFaxDailyLimitMode").get_attribute("value")
     assert value == "infinite"
@@ -158,7 +164,7 @@ def test_a_forged_csrf_token_is_refused(browser: webdriver.Chrome, web: str) -> 
     browser.execute_script(
         "document.querySelector('form.settings input[name=csrf]').value = 'forged'"
     )
-    browser.find_element(By.ID, "save").click()
+    go(browser, "save")
     assert browser.find_element(By.ID, "refused").is_displayed()
 
 
@@ -166,9 +172,30 @@ def test_voicemail_reset_with_a_new_pin(browser: webdriver.Chrome, web: str) -> 
     login(browser, web)
     browser.get(web + "/users/lschaefer")
     browser.find_element(By.ID, "reset-new-pin").click()  # the label's radio button
-    browser.find_element(By.ID, "reset").click()
+    go(browser, "reset")
     pin = browser.find_element(By.ID, "new-pin").text
     assert pin.isdigit()
     browser.back()  # the PIN is not kept anywhere a reload would show it
     browser.get(web + "/users/lschaefer")
     assert pin not in browser.page_source
+
+
+def test_site_settings_page(browser: webdriver.Chrome, web: str) -> None:
+    login(browser, web)
+    go(browser, "nav-settings")
+    zone = browser.find_element(By.ID, "ixiDailyLimitTimeZone")
+    assert zone.get_attribute("value") == "Europe/Berlin"
+    zone.clear()
+    zone.send_keys("Mars/Olympus_Mons")
+    go(browser, "save")
+    assert (
+        "ixiDailyLimitTimeZone" in browser.find_element(By.ID, "error-ixiDailyLimitTimeZone").text
+    )
+    zone = browser.find_element(By.ID, "ixiDailyLimitTimeZone")
+    zone.clear()
+    zone.send_keys("Europe/Vienna")
+    go(browser, "save")
+    assert browser.find_element(By.ID, "done").is_displayed()
+    assert browser.find_element(By.ID, "ixiDailyLimitTimeZone").get_attribute("value") == (
+        "Europe/Vienna"
+    )
