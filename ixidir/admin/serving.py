@@ -195,7 +195,7 @@ def serve(
         if web_address and web is not None:
             web_ports = web(
                 WebContext(reactor, web_address, directory, threads.offload, config.base_dn,
-                           tls, audit, log)
+                           tls, audit, log, data_dir)
             )  # fmt: skip
     except CannotListenError as error:
         _stop_workers(children)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from twisted.logger import Logger
@@ -32,6 +33,7 @@ class WebContext:
     tls: ServerTLS | None  # the LDAP certificate: HTTPS when set
     audit: AuditLog | None
     log: Logger
+    data_dir: Path  # LDIF export and import run the commands on it
 
 
 # Starts listening; returns the listening ports (for the `web on` line).

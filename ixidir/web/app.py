@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 from http import HTTPStatus
 from importlib.resources import files
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -65,6 +66,7 @@ from ixidir.web.fields import (
 )
 from ixidir.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Language, choose, load_languages
 from ixidir.web.sessions import SESSION_COOKIE, Sessions, WebSession, new_token, same_token
+from ixidir.web.transfer import Uploads, export_ldif, run_command
 
 LOGIN_CSRF_COOKIE = "ixidir_login"
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 60 * 60
@@ -95,6 +97,7 @@ class WebSetup:
     offload: Offload
     base_dn: str
     secure: bool  # served over HTTPS: cookies get Secure
+    data_dir: Path | None = None  # for export and import (the commands run as child processes)
     audit: AuditLog | None = None
     log: Logger = field(default_factory=lambda: Logger(namespace="ixidir.web"))
 
@@ -113,12 +116,15 @@ class WebApp(Resource):
 
     def __init__(self, setup: WebSetup, pool: ThreadPool) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self._setup = setup
+        self.setup = setup
         self._pool = pool
         self._bridge = LoopDirectory(setup.directory, setup.reactor, setup.offload)
         self.sessions = Sessions(setup.reactor.seconds)
         self._languages = load_languages()
-        self.users = UserList()  # the list use-case, cached per directory generation
+        self.users = UserList()
+        self.uploads = (
+            Uploads(setup.data_dir, setup.reactor.seconds) if setup.data_dir is not None else None
+        )  # the list use-case, cached per directory generation
         folder = str(files("ixidir.web").joinpath("templates"))
         self._pages = {code: _environment(folder, lang) for code, lang in self._languages.items()}
 
@@ -139,7 +145,7 @@ class WebApp(Resource):
                 spent = (time.perf_counter() - started) * 1000
                 reply.headers[b"server-timing"] = f"app;dur={spent:.2f}".encode("ascii")
         except Exception:  # noqa: BLE001 (logged; the browser gets a plain 500)
-            self._setup.log.failure("web request failed")
+            self.setup.log.failure("web request failed")
             reply = Reply(HTTPStatus.INTERNAL_SERVER_ERROR, b"internal error", b"text/plain")
         if not gone:  # else the browser went away meanwhile
             _respond(request, reply)
@@ -201,11 +207,9 @@ class WebApp(Resource):
 
     async def _bind(self, name: str, password: bytes) -> Principal | None:
         """The LDAP bind's own steps (throttling and lockout included, wherever they live)."""
-        dn = name if "=" in name else f"cn={name},{self._setup.base_dn}"
+        dn = name if "=" in name else f"cn={name},{self.setup.base_dn}"
         try:
-            return await _drive(
-                bind_steps(self._setup.directory, dn, password), self._setup.offload
-            )
+            return await _drive(bind_steps(self.setup.directory, dn, password), self.setup.offload)
         except LDAPError:
             return None
 
@@ -231,7 +235,7 @@ class WebApp(Resource):
         parts = [f"{name}={value}", "Path=/", "HttpOnly", "SameSite=Strict"]
         if max_age is not None:
             parts.append(f"Max-Age={max_age}")
-        if self._setup.secure:
+        if self.setup.secure:
             parts.append("Secure")
         return "; ".join(parts).encode("ascii")
 
@@ -246,12 +250,12 @@ class WebApp(Resource):
     ) -> _R:
         """Run a use-case on the web pool (its directory calls hop back to the loop)."""
         result: _R = await deferToThreadPool(
-            self._setup.reactor, self._pool, function, *args, **kwargs
+            self.setup.reactor, self._pool, function, *args, **kwargs
         )
         return result
 
     def use_case_session(self, principal: Principal) -> Session:
-        return Session(self._bridge, principal, self._setup.base_dn, self._setup.audit)
+        return Session(self._bridge, principal, self.setup.base_dn, self.setup.audit)
 
 
 class _PageOf:
@@ -281,6 +285,14 @@ class _PageOf:
                 return await self.settings()
             case "POST", ["settings"]:
                 return await self.save_settings()
+            case "GET", ["transfer"]:
+                return self.transfer_page()
+            case "GET", ["export.ldif"]:
+                return await self.export()
+            case "POST", ["import"]:
+                return await self.import_dry_run()
+            case "POST", ["import", "confirm"]:
+                return await self.import_now()
             case "GET", ["users", "new"]:
                 return self.page("new_user.html", values={}, errors={}, preview=None)
             case "POST", ["users", "new"]:
@@ -481,6 +493,60 @@ class _PageOf:
                 status=HTTPStatus.UNPROCESSABLE_ENTITY,
             )  # fmt: skip
         return _redirect("/settings?done=" + ("saved" if changed else "unchanged"))
+
+    # --- LDIF export and import (the commands, as child processes: transfer.py) ---
+    def transfer_page(self, **values: Any) -> Reply:
+        status = values.pop("status", HTTPStatus.OK)
+        return self.page("transfer.html", status=status, **values)
+
+    async def export(self) -> Reply:
+        refused = self.forbidden_unless_writer()  # the export holds the password hashes
+        if refused or self.app.setup.data_dir is None:
+            return refused or self.missing()
+        content, problem = await export_ldif(self.app.setup.reactor, self.app.setup.data_dir)
+        if problem:
+            return self.transfer_page(output=problem, status=HTTPStatus.INTERNAL_SERVER_ERROR)
+        reply = Reply(HTTPStatus.OK, content, b"text/plain; charset=utf-8")
+        reply.headers[b"content-disposition"] = b'attachment; filename="ixidir-export.ldif"'
+        return reply
+
+    async def import_dry_run(self) -> Reply:
+        refused = self.forbidden_unless_writer()
+        uploads, data_dir = self.app.uploads, self.app.setup.data_dir
+        if refused or uploads is None or data_dir is None:
+            return refused or self.missing()
+        content = (self.request.args or {}).get(b"file", [b""])[0]
+        if not content.strip():
+            return self.transfer_page(
+                errors={"file": N_("Choose an LDIF file.")}, status=HTTPStatus.UNPROCESSABLE_ENTITY
+            )
+        token, path = uploads.keep(content)
+        checked = await run_command(
+            self.app.setup.reactor, data_dir, "import", str(path), "--dry-run"
+        )
+        if checked.status != 0:
+            uploads.drop(token)
+        status = HTTPStatus.OK if checked.status == 0 else HTTPStatus.UNPROCESSABLE_ENTITY
+        return self.transfer_page(
+            status=status, output=checked.output, checked=checked.status == 0, token=token
+        )
+
+    async def import_now(self) -> Reply:
+        refused = self.forbidden_unless_writer()
+        uploads, data_dir = self.app.uploads, self.app.setup.data_dir
+        if refused or uploads is None or data_dir is None:
+            return refused or self.missing()
+        token = _arg(self.request, "token") or ""
+        found = uploads.find(token)
+        if found is None:
+            return self.transfer_page(
+                errors={"file": N_("The upload is gone: upload the file again.")},
+                status=HTTPStatus.CONFLICT,
+            )
+        done = await run_command(self.app.setup.reactor, data_dir, "import", str(found))
+        uploads.drop(token)
+        status = HTTPStatus.OK if done.status == 0 else HTTPStatus.UNPROCESSABLE_ENTITY
+        return self.transfer_page(status=status, output=done.output, imported=done.status == 0)
 
     # --- voice mailbox ---
     async def reset_mailbox(self, uid: str) -> Reply:

@@ -36,6 +36,7 @@ def start_web(context: WebContext) -> Sequence[Any]:
         secure=context.tls is not None,
         audit=context.audit,
         log=context.log,
+        data_dir=context.data_dir,
     )
     site = _QuietSite(WebApp(setup, pool))  # type: ignore[no-untyped-call]
     site.displayTracebacks = False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import re
 import ssl
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -38,7 +39,12 @@ class Browser:
     set_cookies: list[str] = field(default_factory=list)
 
     def request(
-        self, method: str, path: str, form: dict[str, str] | None = None, **headers: str
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        files: dict[str, bytes] | None = None,
+        **headers: str,
     ) -> tuple[int, dict[str, str], str]:
         parts = urlsplit(self.url)
         context = ssl._create_unverified_context()  # noqa: S323 (the self-signed test certificate)
@@ -47,9 +53,11 @@ class Browser:
             if parts.scheme == "https"
             else http.client.HTTPConnection(parts.netloc, timeout=30)
         )
-        body = urlencode(form) if form is not None else None
+        body: str | bytes | None = urlencode(form) if form is not None else None
         sent = {k.replace("_", "-"): v for k, v in headers.items()}
-        if body is not None:
+        if files is not None:
+            body, sent["content-type"] = _multipart(form or {}, files)
+        elif body is not None:
             sent["content-type"] = "application/x-www-form-urlencoded"
         if self.cookies:
             sent["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -80,6 +88,23 @@ class Browser:
         token = _CSRF.search(page)
         assert token is not None
         return token[1]
+
+
+def _multipart(form: dict[str, str], files: dict[str, bytes]) -> tuple[bytes, str]:
+    boundary = "ixidir-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in form.items()
+    ]
+    parts += [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}.ldif"'
+        f"\r\nContent-Type: text/plain\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+        for name, content in files.items()
+    ]
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 @pytest.fixture(scope="module")
@@ -293,3 +318,43 @@ def test_site_settings_and_templates(web: str, server: RunningServer) -> None:
     found = server.ldap("ldapsearch", "-b", "cn=ums-defaults,dc=example,dc=com", "-s", "base",
                         "ixiVmPinMaxFailures")  # fmt: skip
     assert "ixiVmPinMaxFailures: 5" in found.stdout
+
+
+def test_export_and_import_run_the_commands(web: str) -> None:
+    browser = Browser(web)
+    browser.login()
+    status, headers, ldif = browser.request("GET", "/export.ldif")
+    assert status == 200
+    assert headers["content-disposition"].startswith("attachment")
+    assert "dn: uid=jmueller,ou=people,dc=example,dc=com" in ldif
+    token = browser.csrf("/transfer")
+    clash = (
+        "dn: uid=fax2,ou=people,dc=example,dc=com\nobjectClass: inetOrgPerson\n"
+        "uid: fax2\ncn: fax2\nsn: Zwei\nfacsimileTelephoneNumber: +49 8142 4799-123\n"
+    )
+    status, _, page = browser.request(
+        "POST", "/import", {"csrf": token}, files={"file": clash.encode()}
+    )
+    assert status == 422
+    assert "line 1" in page  # the command's own message: the line, the DN, the holder
+    assert "jmueller" in page
+    assert 'id="import-now"' not in page
+    good = clash.replace("4799-123", "4799 555").encode()
+    status, _, page = browser.request("POST", "/import", {"csrf": token}, files={"file": good})
+    assert status == 200
+    assert "dry run" in page
+    assert browser.request("GET", "/users/fax2")[0] == 404  # nothing written by the dry run
+    upload = re.search(r'name="token" value="([^"]+)"', page)
+    assert upload is not None
+    status, _, page = browser.request(
+        "POST", "/import/confirm", {"csrf": token, "token": upload[1]}
+    )
+    assert status == 200
+    assert "imported 1 entries" in page
+    # The server's changelog follower applies what the command committed (milliseconds).
+    deadline = time.monotonic() + 30
+    while browser.request("GET", "/users/fax2")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert browser.request("GET", "/users/fax2")[0] == 200
+    again = browser.request("POST", "/import/confirm", {"csrf": token, "token": upload[1]})
+    assert again[0] == 409  # an upload is imported once

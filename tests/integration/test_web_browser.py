@@ -199,3 +199,25 @@ def test_site_settings_page(browser: webdriver.Chrome, web: str) -> None:
     assert browser.find_element(By.ID, "ixiDailyLimitTimeZone").get_attribute("value") == (
         "Europe/Vienna"
     )
+
+
+def test_import_with_a_dry_run_first(browser: webdriver.Chrome, web: str, tmp_path: Path) -> None:
+    login(browser, web)
+    ldif = tmp_path / "one.ldif"
+    ldif.write_text(
+        "dn: uid=import1,ou=people,dc=example,dc=com\nobjectClass: inetOrgPerson\n"
+        "uid: import1\ncn: import1\nsn: Eins\ndisplayName: Ingrid Import\n"
+    )
+    go(browser, "nav-transfer")
+    browser.find_element(By.ID, "file").send_keys(str(ldif))
+    go(browser, "dry-run")
+    assert "dry run" in browser.find_element(By.ID, "output").text
+    go(browser, "import-now")
+    assert "imported 1 entries" in browser.find_element(By.ID, "output").text
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda b: _shows(b, web + "/users?q=Ingrid"))
+
+
+def _shows(browser: webdriver.Chrome, url: str) -> bool:
+    """Load `url` again until the imported user is there (the follower applies the import)."""
+    browser.get(url)
+    return "Ingrid Import" in browser.page_source
