@@ -10,6 +10,7 @@ and, under HTTPS, Secure.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from ixidir.admin.errors import AdminError
+from ixidir.admin.limits_commands import reset_count
 from ixidir.admin.site import SITE_ATTRIBUTES, read_site, set_site
 from ixidir.admin.templates import render_display_name, render_mail, render_uid
 from ixidir.admin.user_commands import EXAMPLE
@@ -47,8 +49,10 @@ from ixidir.admin.users import (
     set_user,
 )
 from ixidir.admin.voicemail import ResetActions, mailbox_status, reset_voicemail
+from ixidir.directory.limits import DailyLimits, ServiceUsage
 from ixidir.directory.requests import AccessClass, Principal
 from ixidir.errors import LDAPError
+from ixidir.limits import Service
 from ixidir.server.audit import AuditLog
 from ixidir.server.binding import bind_steps
 from ixidir.server.offload import Offload
@@ -76,6 +80,8 @@ CSP = (
     b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     b"frame-ancestors 'none'"
 )
+# Today's count reset: one service or all (`ixidir limits reset [--service S]`).
+COUNT_RESETS: dict[str, Service | None] = {"all": None} | {s.name.lower(): s for s in Service}
 # The vendor's five reset actions (manual §4.4.2.5), in its order, by form value.
 RESETS = {
     "resend": ResetActions(resend_welcome=True),
@@ -98,6 +104,7 @@ class WebSetup:
     base_dn: str
     secure: bool  # served over HTTPS: cookies get Secure
     data_dir: Path | None = None  # for export and import (the commands run as child processes)
+    limits: DailyLimits | None = None  # today's counts, on the web's own counter connection
     audit: AuditLog | None = None
     log: Logger = field(default_factory=lambda: Logger(namespace="ixidir.web"))
 
@@ -122,6 +129,7 @@ class WebApp(Resource):
         self.sessions = Sessions(setup.reactor.seconds)
         self._languages = load_languages()
         self.users = UserList()
+        self._counting = threading.Lock()  # the web's one counter connection, one thread at a time
         self.uploads = (
             Uploads(setup.data_dir, setup.reactor.seconds) if setup.data_dir is not None else None
         )  # the list use-case, cached per directory generation
@@ -254,6 +262,21 @@ class WebApp(Resource):
         )
         return result
 
+    def counting(self, call: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """Run a daily-limits call on the web's counter connection (on a web thread)."""
+        with self._counting:
+            return call(*args, **kwargs)
+
+    async def counts(self, principal: Principal, dn: str) -> list[ServiceUsage] | None:
+        """Today's counts of a user, None when this server keeps none or cannot read them."""
+        limits = self.setup.limits
+        if limits is None:
+            return None
+        try:
+            return await self.on_thread(self.counting, limits.usage, principal, dn)
+        except LDAPError:
+            return None
+
     def use_case_session(self, principal: Principal) -> Session:
         return Session(self._bridge, principal, self.setup.base_dn, self.setup.audit)
 
@@ -305,6 +328,8 @@ class _PageOf:
                 return await self.confirm_delete(uid)
             case "POST", ["users", uid, "delete"]:
                 return await self.delete(uid)
+            case "POST", ["users", uid, "counts"]:
+                return await self.reset_counts(uid)
             case "POST", ["users", uid, "voicemail"]:
                 return await self.reset_mailbox(uid)
         return self.missing()
@@ -376,8 +401,10 @@ class _PageOf:
         mailbox = await self.app.on_thread(
             mailbox_status, self.use_cases, found.dn, now=datetime.now(UTC)
         )
+        counts = await self.app.counts(self.session.principal, found.dn)
         return self.page(
             "user.html",
+            counts=counts,
             mailbox=mailbox,
             resets=RESETS, status=status, user=found, groups=USER_GROUPS, values=shown,
             errors=errors or {}, done=_arg(self.request, "done") or "",
@@ -547,6 +574,27 @@ class _PageOf:
         uploads.drop(token)
         status = HTTPStatus.OK if done.status == 0 else HTTPStatus.UNPROCESSABLE_ENTITY
         return self.transfer_page(status=status, output=done.output, imported=done.status == 0)
+
+    # --- today's counts ---
+    async def reset_counts(self, uid: str) -> Reply:
+        found = await self.user_to_change(uid)
+        if isinstance(found, Reply):
+            return found
+        limits = self.app.setup.limits
+        chosen = _arg(self.request, "service") or ""
+        if limits is None or chosen not in COUNT_RESETS:
+            return self.missing()
+        try:
+            await self.app.on_thread(
+                self.app.counting, reset_count, limits, self.session.principal, found.dn,
+                COUNT_RESETS[chosen], self.app.setup.audit,
+            )  # fmt: skip
+        except (LDAPError, AdminError) as error:
+            text = error.message if isinstance(error, LDAPError) else str(error)
+            return await self.user(
+                uid, errors={"counts": text}, status=HTTPStatus.UNPROCESSABLE_ENTITY
+            )
+        return _redirect(f"/users/{quote(uid)}?done=counted")
 
     # --- voice mailbox ---
     async def reset_mailbox(self, uid: str) -> Reply:

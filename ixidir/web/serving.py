@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 from twisted.internet.protocol import Factory
 from twisted.python.threadpool import ThreadPool
 from twisted.web.server import Site
 
+from ixidir.admin.runtime import open_counters, utc_now
 from ixidir.admin.web_serving import WebContext
+from ixidir.config import load_config
+from ixidir.directory.limits import DailyLimits
 from ixidir.server.listen import listen
 from ixidir.web.app import WebApp, WebSetup
 
@@ -38,6 +42,14 @@ def start_web(context: WebContext) -> Sequence[Any]:
         log=context.log,
         data_dir=context.data_dir,
     )
+    # Today's counts: a DailyLimits of the web's own, on its own counter connection, used only
+    # from the web threads (one at a time: WebApp holds a lock), never by LDAP searches.
+    counters = open_counters(context.data_dir, load_config(context.data_dir))
+    limits = DailyLimits(
+        directory=context.directory, counters=counters, clock=utc_now, answers_reads=False
+    )
+    setup = replace(setup, limits=limits)
+    reactor.addSystemEventTrigger("after", "shutdown", counters.close)
     site = _QuietSite(WebApp(setup, pool))  # type: ignore[no-untyped-call]
     site.displayTracebacks = False
     site.noisy = False

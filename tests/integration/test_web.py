@@ -24,6 +24,7 @@ from .conftest import (
     stop_server,
     web_url,
 )
+from .test_limits import FAX, RESERVE, connect, extended, request_value
 
 SERVICE_DN = "cn=connector,dc=example,dc=com"
 SERVICE_PASSWORD = "Serv1ce-secret"
@@ -358,3 +359,28 @@ def test_export_and_import_run_the_commands(web: str) -> None:
     assert browser.request("GET", "/users/fax2")[0] == 200
     again = browser.request("POST", "/import/confirm", {"csrf": token, "token": upload[1]})
     assert again[0] == 409  # an upload is imported once
+
+
+def test_todays_counts_and_their_reset(web: str, server: RunningServer) -> None:
+    connection = connect(server)
+    user = "uid=jmueller,ou=people,dc=example,dc=com"
+    assert extended(connection, RESERVE, request_value(user, FAX, 3))[0] == 0
+    browser = Browser(web)
+    browser.login()
+    _, _, page = browser.request("GET", "/users/jmueller")
+    fax = re.search(r'id="count-fax">(.*?)</tr>', page, re.DOTALL)
+    assert fax is not None
+    assert '<td class="used">3</td>' in fax[1]
+    token = _CSRF.search(page)
+    assert token is not None
+    status, headers, _ = browser.request(
+        "POST", "/users/jmueller/counts", {"csrf": token[1], "service": "fax"}
+    )
+    assert status == 303
+    assert headers["location"].endswith("done=counted")
+    _, _, page = browser.request("GET", "/users/jmueller")
+    fax = re.search(r'id="count-fax">(.*?)</tr>', page, re.DOTALL)
+    assert fax is not None
+    assert '<td class="used">0</td>' in fax[1]
+    found = server.ldap("ldapsearch", "-b", user, "-s", "base", "ixiFaxSentToday")
+    assert "ixiFaxSentToday: 0" in found.stdout  # LDAP reads the same counters
