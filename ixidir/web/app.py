@@ -713,6 +713,7 @@ def _environment(folder: str, language: Language) -> Environment:
         language.translations.gettext, language.translations.ngettext, newstyle=True
     )
     pages.filters["number"] = language.number
+    pages.filters["moment"] = language.datetime
     pages.globals.update(fields=NEW_USER_FIELDS, mandatory=MANDATORY)
     return pages
 

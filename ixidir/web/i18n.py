@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.resources import files
 
 from babel import Locale
@@ -40,8 +41,9 @@ class Language:
     def name(self) -> str:
         return Locale.parse(self.code).get_display_name(self.code) or self.code
 
-    def datetime(self, value: object) -> str:
-        return format_datetime(value, format="medium", locale=self.code)  # type: ignore[arg-type]
+    def datetime(self, value: datetime) -> str:
+        """A moment in this locale's medium format, in UTC (said in the text)."""
+        return format_datetime(value, format="medium", tzinfo=UTC, locale=self.code)
 
 
 def load_languages() -> dict[str, Language]:

@@ -293,6 +293,8 @@ def test_voicemail_reset_shows_the_new_pin_once(web: str, server: RunningServer)
     assert pin[1] not in again
     assert 'id="mailbox-pin">A PIN is set.' in again
     assert "The welcome mail will be sent with the next call." in again
+    _, _, german = browser.request("GET", "/users/mhuber", accept_language="de")
+    assert re.search(r"PIN zuletzt geändert: \d\d\.\d\d\.\d{4}, \d\d:\d\d:\d\d UTC", german)
 
 
 def test_site_settings_and_templates(web: str, server: RunningServer) -> None:

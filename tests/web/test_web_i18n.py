@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from importlib.resources import files
 
 from babel.messages.extract import extract_from_dir
@@ -56,3 +57,10 @@ def test_every_message_of_the_pages_and_the_code_is_in_the_catalogs() -> None:
     with source.open("rb") as po:
         catalog = {message.id for message in read_po(po, locale="de") if message.id}
     assert used == catalog
+
+
+def test_dates_per_locale() -> None:
+    moment = datetime(2026, 12, 7, 9, 5, tzinfo=UTC)
+    languages = load_languages()
+    assert languages["de"].datetime(moment) == "07.12.2026, 09:05:00"
+    assert languages["en"].datetime(moment).startswith("Dec 7, 2026")
