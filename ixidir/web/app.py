@@ -10,6 +10,7 @@ and, under HTTPS, Secure.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -44,6 +45,7 @@ from ixidir.admin.users import (
     add_user,
     delete_user,
     find_user,
+    free_uid,
     read_templates,
     set_templates,
     set_user,
@@ -74,11 +76,12 @@ from ixidir.web.transfer import Uploads, export_ldif, run_command
 
 LOGIN_CSRF_COOKIE = "ixidir_login"
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 60 * 60
-STATIC_TYPES = {".css": b"text/css; charset=utf-8"}
-# Content-Security-Policy: no script at all, styles only from ixidir itself.
+STATIC_TYPES = {".css": b"text/css; charset=utf-8", ".js": b"text/javascript; charset=utf-8"}
+# Content-Security-Policy: scripts, styles and requests only from ixidir itself (one small
+# script of ours: the new-user preview), nothing inline, no frames.
 CSP = (
-    b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    b"frame-ancestors 'none'"
+    b"default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    b"img-src 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 # Today's count reset: one service or all (`ixidir limits reset [--service S]`).
 COUNT_RESETS: dict[str, Service | None] = {"all": None} | {s.name.lower(): s for s in Service}
@@ -262,6 +265,13 @@ class WebApp(Resource):
         )
         return result
 
+    def warm_up(self) -> None:
+        session = self.use_case_session(
+            Principal(f"cn=admin,{self.setup.base_dn}", AccessClass.ADMIN)
+        )
+        warmed = deferToThreadPool(self.setup.reactor, self._pool, self.users.page, session)
+        warmed.addErrback(lambda failure: self.setup.log.failure("user list warm-up", failure))
+
     def counting(self, call: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
         """Run a daily-limits call on the web's counter connection (on a web thread)."""
         with self._counting:
@@ -316,6 +326,8 @@ class _PageOf:
                 return await self.import_dry_run()
             case "POST", ["import", "confirm"]:
                 return await self.import_now()
+            case "GET", ["users", "preview"]:
+                return await self.preview()
             case "GET", ["users", "new"]:
                 return self.page("new_user.html", values={}, errors={}, preview=None)
             case "POST", ["users", "new"]:
@@ -441,6 +453,17 @@ class _PageOf:
         return _redirect(f"/users/{quote(uid)}?done=saved")
 
     # --- new user ---
+    async def preview(self) -> Reply:
+        """The names the templates give (JSON, for preview.js); {} until both names are there."""
+        values = {f.attr: (_arg(self.request, f.attr) or "").strip() for f in NEW_USER_FIELDS}
+        shown: dict[str, str] = {}
+        if values["given_name"] and values["surname"]:
+            try:
+                shown = await self.app.on_thread(_preview, self.use_cases, values)
+            except AdminError as error:
+                shown = {"error": str(error)}
+        return Reply(HTTPStatus.OK, json.dumps(shown).encode(), b"application/json")
+
     async def new_user(self) -> Reply:
         refused = self.forbidden_unless_writer()
         if refused:
@@ -644,7 +667,7 @@ def _preview(session: Session, values: Mapping[str, str]) -> dict[str, str]:
     fields.update(
         {"company": values["company"], "o": values["company"]} if values["company"] else {}
     )
-    fields["uid"] = render_uid(templates.uid, fields)
+    fields["uid"] = free_uid(session, render_uid(templates.uid, fields))
     mail = values["mail"]
     if not mail and templates.mail is not None:
         mail = render_mail(templates.mail, fields)

@@ -221,3 +221,14 @@ def _shows(browser: webdriver.Chrome, url: str) -> bool:
     """Load `url` again until the imported user is there (the follower applies the import)."""
     browser.get(url)
     return "Ingrid Import" in browser.page_source
+
+
+def test_new_user_names_are_previewed_as_you_type(browser: webdriver.Chrome, web: str) -> None:
+    login(browser, web)
+    browser.get(web + "/users/new")
+    browser.find_element(By.ID, "given_name").send_keys("Jürgen")
+    browser.find_element(By.ID, "surname").send_keys("Müller")
+    preview = browser.find_element(By.ID, "preview-uid")
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda _: preview.text == "jmueller2")
+    assert browser.find_element(By.ID, "preview-display-name").text == "Jürgen Müller"
+    assert browser.current_url.endswith("/users/new")  # nothing was submitted
