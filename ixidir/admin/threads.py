@@ -46,7 +46,7 @@ class ServerThreads:
             ThreadPool(minthreads=1, maxthreads=1, name="ixidir-counter-writer"),
         ]
         hashing, entry_writer, counter_writer = (self._runner(reactor, p) for p in self._pools)
-        self.writes = WriteQueue(directory, entry_store, entry_writer)
+        self.writes = WriteQueue(directory, entry_store, entry_writer, clock=reactor)
         self.counts: GroupCommit[CounterJob, Any] | None = None
         if counters is not None:
             batch = counters
@@ -54,6 +54,7 @@ class ServerThreads:
                 run=counter_writer,
                 commit=lambda jobs: list(batch.run_batch([op for op, _ in jobs])),
                 finish=counted,
+                clock=reactor,
             )
         self.offload = ThreadOffload(
             compute=hashing, writes=self.writes, clock=reactor, counters=self.counts

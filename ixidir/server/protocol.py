@@ -23,7 +23,6 @@ from twisted.python.failure import Failure
 
 from ixidir.directory.requests import AddRequest, ModifyDNRequest, ModifyRequest, SearchRequest
 from ixidir.errors import ResultCode
-from ixidir.server import lane
 from ixidir.server.admission import Admission, ConnectionLimits, IdleTimer
 from ixidir.server.audit import AuditLog
 from ixidir.server.codec import CodecError, LDAPCodec, envelope
@@ -33,6 +32,7 @@ from ixidir.server.facade import Directory
 from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
 from ixidir.server.freshness import Freshness
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
+from ixidir.server.lane import RoutingLane
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID
 from ixidir.server.listen import format_address
 from ixidir.server.messages import (
@@ -95,6 +95,9 @@ class LDAPServerFactory(Factory):
         self.extended = dict(standard_handlers() if extended is None else extended)
         self.answers = AnswerCache()  # shared by all connections (DESIGN.md fast path)
         self.searches = SearchReader()  # and the shapes of their searches (pdus)
+        # The routing lane, but at debug level, where every uncached search is logged so the
+        # filters a real connector sends can be captured (the general search logs them).
+        self.lane = None if log_searches else RoutingLane(directory, self.searches)
         self.noisy = False  # no "starting factory" lines; our own log says what matters
         self.limits = limits if limits is not None else ConnectionLimits()
         self.admission = Admission(
@@ -154,7 +157,8 @@ class LDAPServerProtocol(Protocol):
         self._max_pending = limits.max_pending_requests
         self._admitted = False
         self._idle: IdleTimer | None = None
-        self._work: deque[Work] = deque()
+        # A search answered from the answer cache or the routing lane is queued as its bytes.
+        self._work: deque[Work | bytes] = deque()
         self._barriers = 0  # queued Work items with barrier=True
         self._paused = False
         self._reading_paused = False
@@ -213,13 +217,16 @@ class LDAPServerProtocol(Protocol):
 
     def _read_messages(self) -> None:
         codec = self._codec
+        # Once for all the requests read now: they all arrived before this check, so any
+        # write acknowledged before one of them arrived is seen (freshness.py).
+        if self._must_wait():
+            return
+        # slapd's sockbuf_max_incoming(_auth): a smaller PDU limit until a bind succeeds (a
+        # bind's result is sent by the pump, never while requests are read).
+        bound = self._session.principal.dn
+        codec.max_pdu_size = self._bound_pdu_size if bound else self._anonymous_pdu_size
         try:
             while len(self._work) < self._max_pending and not self._closing:
-                if self._must_wait():
-                    return
-                # slapd's sockbuf_max_incoming(_auth): a smaller PDU limit until a bind succeeds
-                bound = self._session.principal.dn
-                codec.max_pdu_size = self._bound_pdu_size if bound else self._anonymous_pdu_size
                 pdu = codec.next_frame()
                 if pdu is None:
                     return
@@ -256,32 +263,29 @@ class LDAPServerProtocol(Protocol):
                 self._pump()
 
     def _accept_frame(self, pdu: bytes) -> None:
-        """What happens to a request: a repeated search is answered from the answer cache; any
-        other PDU is decoded; a search then goes to the routing lane, else the general search;
-        every other request to the session."""
+        """What happens to a request: a search is answered from the answer cache when it
+        repeats, else by the routing lane when it looks up a number; any other PDU is decoded,
+        and a search then goes to the general search, every other request to the session."""
         search = split_search(pdu) if self._barriers == 0 else None
         principal = self._session.principal
         generation = self._config.directory.generation
         if search is not None:
-            answer = self._config.answers.get(principal, search.operation, generation)
+            answers, routing = self._config.answers, self._config.lane
+            answer = answers.get(principal, search.operation, generation)
+            if answer is None and routing is not None:
+                answer = routing.answer(principal, search.operation, generation)
+                if answer is not None:
+                    answers.put(principal, search.operation, generation, answer)
             if answer is not None:
-                self._queue(search.message_id, iter((wrap(search.message_id, answer),)))
+                self._work.append(wrap(search.message_id, answer))
                 return
         message = self._codec.decode(pdu)
         request = message.request
         if search is None or not isinstance(request, SearchRequest):
             self._accept(message)
             return
-        operations = lane.answer(self._config.directory, principal, request)
-        if operations is not None:
-            self._session.log_search(request)
-            self._config.answers.put(principal, search.operation, generation, operations)
-            self._queue(search.message_id, iter((wrap(search.message_id, operations),)))
-            return
-        self._queue(search.message_id, self._capture(search, principal, generation, request))
-
-    def _queue(self, message_id: int, items: Iterator[Item]) -> None:
-        self._work.append(Work(message_id, items, barrier=False))
+        items = self._capture(search, principal, generation, request)
+        self._work.append(Work(search.message_id, items, barrier=False))
 
     def _capture(
         self, search: SearchFrame, principal: Hashable, generation: int, request: SearchRequest
@@ -326,8 +330,12 @@ class LDAPServerProtocol(Protocol):
         self._out.loseConnection()
 
     def _cancel(self, matches: Callable[[int], bool]) -> None:
-        """Drop queued or in-progress work whose message ID matches (abandon, close)."""
-        for work in [work for work in self._work if matches(work.message_id)]:
+        """Drop queued or in-progress work whose message ID matches (abandon, close); an
+        answer already complete is sent all the same (RFC 4511 §4.11), unless the connection
+        closes."""
+        if self._closing:
+            self._work = deque(work for work in self._work if not isinstance(work, bytes))
+        for work in [w for w in self._work if isinstance(w, Work) and matches(w.message_id)]:
             if work is self._work[0]:
                 self._waiting = None  # its job still completes (a write is still applied)
             self._work.remove(work)
@@ -379,6 +387,10 @@ class LDAPServerProtocol(Protocol):
     def _fill(self, pending: list[bytes]) -> int:
         """Add up to WRITE_BATCH_BYTES of the head request's replies to `pending`."""
         work = self._work[0]
+        if isinstance(work, bytes):
+            self._work.popleft()
+            pending.append(work)
+            return len(work)
         size = 0
         items = work.items
         if work.ahead is not None:
@@ -421,11 +433,11 @@ class LDAPServerProtocol(Protocol):
         that must hash first waits (its commit would otherwise overtake the writes before it).
         """
         head = self._work[0]
-        kind = head.runs_ahead
+        kind = head.runs_ahead if isinstance(head, Work) else None
         if kind is None or self._waiting is None or not isinstance(self._waiting.job, kind):
             return
         for work in islice(self._work, 1, RUN_AHEAD + 1):
-            if work.runs_ahead is not kind:
+            if isinstance(work, bytes) or work.runs_ahead is not kind:
                 return
             if work.ahead is None:
                 work.ahead = next(work.items, None)
