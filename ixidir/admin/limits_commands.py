@@ -17,7 +17,7 @@ from ixidir.admin.tables import print_table
 from ixidir.directory.limits import DailyLimits, ServiceUsage
 from ixidir.directory.requests import Principal
 from ixidir.limits import Service
-from ixidir.server.audit import Action, AuditLog
+from ixidir.server.audit import Action, AuditLog, Origin
 
 NAME = "limits"
 _SERVICES = {service.name.lower(): service for service in Service}
@@ -57,11 +57,12 @@ def reset_count(
     user_dn: str,
     service: Service | None,
     audit: AuditLog | None,
+    origin: Origin | None = None,
 ) -> str:
     """Set today's count of one service (None: all) back to zero, audited; says which."""
     limits.reset(admin, user_dn, service)
     which = service.name.lower() if service is not None else "fax, sms and voice"
-    record(audit, admin, Action("limitReset", user_dn, (("services", which),)))
+    record(audit, admin, Action("limitReset", user_dn, (("services", which),)), origin=origin)
     return which
 
 

@@ -78,4 +78,4 @@ def set_site(session: Session, changes: Mapping[str, str]) -> None:
         raise AdminError(
             f"cannot change the site settings on {session.defaults_dn}: {describe(error)}"
         ) from None
-    record(session.audit, session.principal, request)
+    record(session.audit, session.principal, request, origin=session.origin)

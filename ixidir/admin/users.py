@@ -38,7 +38,7 @@ from ixidir.directory.requests import (
 from ixidir.directory.state import DirectoryState
 from ixidir.errors import LDAPError, UndefinedAttributeType
 from ixidir.schema import AttributeType, Schema
-from ixidir.server.audit import AuditLog, Deletion
+from ixidir.server.audit import AuditLog, Deletion, Origin
 
 PEOPLE_RDN = "ou=people"
 DEFAULTS_RDN = "cn=ums-defaults"
@@ -107,6 +107,7 @@ class Session:
     principal: Principal
     base_dn: str
     audit: AuditLog | None = None  # changes are logged here once committed
+    origin: Origin | None = None  # who the audit log names; None: this command process
 
     @property
     def schema(self) -> Schema:
@@ -180,7 +181,7 @@ def set_templates(session: Session, changes: Mapping[str, str]) -> None:
     request = ModifyRequest(session.defaults_dn, tuple(modifications))
     _call(f"cannot change the templates on {session.defaults_dn}", session.directory.modify,
           session.principal, request)  # fmt: skip
-    record(session.audit, session.principal, request)
+    record(session.audit, session.principal, request, origin=session.origin)
 
 
 # --- add ---
@@ -210,7 +211,7 @@ def add_user(session: Session, new: NewUser) -> User:
     dn = f"uid={_escape(uid)},{session.people_dn}"
     request = AddRequest(dn, tuple((k, tuple(v.encode() for v in vs)) for k, vs in attrs.items()))
     _call(f"cannot add {dn}", session.directory.add, session.principal, request)
-    record(session.audit, session.principal, request)
+    record(session.audit, session.principal, request, origin=session.origin)
     return find_user(session, uid)
 
 
@@ -308,14 +309,14 @@ def set_user(session: Session, uid: str, assignments: Sequence[str]) -> User:
     changes = tuple(Modification(ModOp.REPLACE, name, values) for name, values in parsed.items())
     request = ModifyRequest(user.dn, changes)
     _call(f"cannot change {user.dn}", session.directory.modify, session.principal, request)
-    record(session.audit, session.principal, request)
+    record(session.audit, session.principal, request, origin=session.origin)
     return find_user(session, uid)
 
 
 def delete_user(session: Session, uid: str) -> str:
     user = find_user(session, uid)
     _call(f"cannot delete {user.dn}", session.directory.delete, session.principal, user.dn)
-    record(session.audit, session.principal, Deletion(user.dn))
+    record(session.audit, session.principal, Deletion(user.dn), origin=session.origin)
     return user.dn
 
 

@@ -33,7 +33,7 @@ from ixidir.admin.users import Session
 from ixidir.directory.limits import DailyLimits, ServiceUsage
 from ixidir.directory.requests import AccessClass, Principal
 from ixidir.errors import LDAPError
-from ixidir.server.audit import AuditLog
+from ixidir.server.audit import AuditLog, Origin
 from ixidir.server.binding import bind_steps
 from ixidir.server.offload import Offload
 from ixidir.server.pending import Pending
@@ -232,8 +232,10 @@ class WebApp(Resource):
         except LDAPError:
             return None
 
-    def use_case_session(self, principal: Principal) -> Session:
-        return Session(self._bridge, principal, self.setup.base_dn, self.setup.audit)
+    def use_case_session(self, principal: Principal, client: str = "web") -> Session:
+        """The use-cases' session; the audit log names the web UI and the browser's address."""
+        origin = Origin(principal.dn, client, "web")
+        return Session(self._bridge, principal, self.setup.base_dn, self.setup.audit, origin)
 
 
 async def _drive(steps: Generator[Pending, None, _R], offload: Offload) -> _R:

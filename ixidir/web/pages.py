@@ -46,7 +46,7 @@ from ixidir.web.fields import (
     USER_GROUPS,
     field_of,
 )
-from ixidir.web.replies import Reply, arg, int_arg, redirect
+from ixidir.web.replies import Reply, arg, client_of, int_arg, redirect
 from ixidir.web.sessions import SESSION_COOKIE, WebSession
 from ixidir.web.transfer import export_ldif, run_command
 
@@ -76,7 +76,7 @@ class Pages:
         self.session = session
         self.language = language
         self.path = path
-        self.use_cases = app.use_case_session(session.principal)
+        self.use_cases = app.use_case_session(session.principal, client_of(request))
 
     async def dispatch(self, method: str) -> Reply:
         parts = [p for p in self.path.split("/") if p]
@@ -384,7 +384,7 @@ class Pages:
         try:
             await self.app.on_thread(
                 self.app.counting, reset_count, limits, self.session.principal, found.dn,
-                COUNT_RESETS[chosen], self.app.setup.audit,
+                COUNT_RESETS[chosen], self.app.setup.audit, self.use_cases.origin,
             )  # fmt: skip
         except (LDAPError, AdminError) as error:
             text = error.message if isinstance(error, LDAPError) else str(error)

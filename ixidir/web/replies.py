@@ -77,3 +77,10 @@ def int_arg(text: str | None, default: int) -> int:
         return int(text) if text else default
     except ValueError:
         return default
+
+
+def client_of(request: Any) -> str:
+    """The browser's address as the audit log writes LDAP clients' (`IP=192.0.2.7:50312`)."""
+    address = request.getClientAddress()
+    host, port = getattr(address, "host", "?"), getattr(address, "port", 0)
+    return f"IP={host}:{port}"

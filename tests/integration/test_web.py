@@ -24,6 +24,7 @@ from .conftest import (
     stop_server,
     web_url,
 )
+from .test_audit import _log
 from .test_limits import FAX, RESERVE, connect, extended, request_value
 
 SERVICE_DN = "cn=connector,dc=example,dc=com"
@@ -321,6 +322,10 @@ def test_site_settings_and_templates(web: str, server: RunningServer) -> None:
     found = server.ldap("ldapsearch", "-b", "cn=ums-defaults,dc=example,dc=com", "-s", "base",
                         "ixiVmPinMaxFailures")  # fmt: skip
     assert "ixiVmPinMaxFailures: 5" in found.stdout
+    logged = _log(server, containing="ixiVmPinMaxFailures")  # the audit log names the browser
+    assert re.search(
+        r"# modify \S+ IP=127\.0\.0\.1:\d+ web result=0 by cn=admin,dc=example", logged
+    )
 
 
 def test_export_and_import_run_the_commands(web: str) -> None:
