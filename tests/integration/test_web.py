@@ -391,3 +391,16 @@ def test_todays_counts_and_their_reset(web: str, server: RunningServer) -> None:
     assert '<td class="used">0</td>' in fax[1]
     found = server.ldap("ldapsearch", "-b", user, "-s", "base", "ixiFaxSentToday")
     assert "ixiFaxSentToday: 0" in found.stdout  # LDAP reads the same counters
+
+
+def test_any_address_over_https_with_the_certificate(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    init_data_dir(data_dir, demo=False)  # init makes the certificate
+    running = start_server(data_dir, "--web-listen", "0.0.0.0:0", workers=1)
+    try:
+        url = web_url(running)
+        assert url.startswith("https://0.0.0.0:")
+        port = urlsplit(url).port
+        assert Browser(f"https://127.0.0.1:{port}").login() == 303
+    finally:
+        stop_server(running)
