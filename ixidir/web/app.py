@@ -172,8 +172,8 @@ class WebApp(Resource):
     def _switch_language(self, request: Request) -> Reply:
         wanted = arg(request, "to") or ""
         back = arg(request, "next") or "/users"
-        if not back.startswith("/") or back.startswith("//"):
-            back = "/users"
+        if not back.startswith("/") or back.startswith("//") or "\\" in back:
+            back = "/users"  # only a page of ours (browsers read "/\\host" as "//host")
         reply = redirect(back)
         if wanted in LANGUAGES:
             reply.cookies.append(

@@ -159,6 +159,9 @@ def test_list_search_by_number_and_language(web: str) -> None:
     assert "1 Benutzer" in page
     assert 'lang="de"' in page
     browser.request("GET", "/language?to=en&next=/users")
+    for elsewhere in ("//example.com/", "/\\example.com/", "https://example.com/"):
+        _, headers, _ = browser.request("GET", "/language?" + urlencode({"next": elsewhere}))
+        assert headers["location"] == "/users"  # never a redirect off this server
     assert 'lang="en"' in browser.request("GET", "/users", accept_language="de")[2]
 
 
