@@ -154,7 +154,16 @@ def running_ixidir(
         log = (work / "serve.log").open("wb")
         started = time.monotonic()
         process = subprocess.Popen(
-            [*command, "--data", str(data), "serve", "--listen", "127.0.0.1:0", *serve_args],
+            [
+                *command,
+                "--data",
+                str(data),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                *([] if "--web-listen" in serve_args else ["--web-listen", ""]),
+                *serve_args,
+            ],
             stdout=subprocess.PIPE,
             stderr=log,
         )

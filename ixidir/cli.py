@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help='address to serve Prometheus metrics on ("" = none; default from ixidir.toml)',
     )
+    serve.add_argument(
+        "--web-listen",
+        metavar="HOST:PORT",
+        help="address of the web UI (default from ixidir.toml, 127.0.0.1:8391; '' = off)",
+    )
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
     status = commands.add_parser(
@@ -294,6 +299,7 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
             from twisted.internet import reactor
 
             from ixidir.admin.serving import serve
+            from ixidir.web.serving import start_web
 
             return serve(
                 data_dir,
@@ -303,6 +309,8 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
                 metrics_listen_on=args.metrics_listen,
                 workers=args.workers,
                 is_worker=args.worker,
+                web=start_web,
+                web_listen_on=args.web_listen,
             )
         case "import":
             from ixidir.admin.transfer import import_ldif

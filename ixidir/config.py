@@ -44,6 +44,7 @@ FOLLOW_DEFAULT = frozenset(
         "idle_timeout",
         "max_pending_requests",
         "anonymous_max_pdu_size",
+        "web_listen",
     }
 )
 # Resource limits (issue 12 item 3; the README's "Resource limits" says why each default).
@@ -55,6 +56,7 @@ DEFAULT_IDLE_TIMEOUT = 3600  # seconds; a connector keeps its connection open be
 DEFAULT_MAX_PENDING_REQUESTS = 64  # then we stop reading from the connection (back-pressure)
 DEFAULT_ANONYMOUS_MAX_PDU_SIZE = 256 * 1024  # slapd's sockbuf_max_incoming default
 DEFAULT_METRICS_LISTEN = "127.0.0.1:9391"  # loopback: the figures are for this site's monitoring
+DEFAULT_WEB_LISTEN = "127.0.0.1:8391"  # DESIGN.md; loopback, so plain HTTP is allowed
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SIMPLE_BIND_TLS = ("off-host", "always", "never")  # as slapd's `security simple_bind`
 _ONE_OR_MORE = frozenset({"listen_ldaps"})  # a list of addresses, or one as a string
@@ -99,6 +101,8 @@ KEY_HELP = {
     "snapshot_every_changes": "write a start-up snapshot after this many changes; 0 = not for that",
     "snapshot_every_minutes": "write one this many minutes after a change; 0 = not for that",
     "metrics_listen": 'HOST:PORT serving Prometheus metrics at /metrics, once per node; "" = none',
+    "web_listen": 'HOST:PORT of the web UI; "" = off; other than loopback it needs'
+    f" tls_certificate (HTTPS); left out = {DEFAULT_WEB_LISTEN}",
     "audit_log": "file the audit log is appended to (relative = to this folder);"
     " unset = audit.ldif here",
 }
@@ -174,6 +178,9 @@ class Config:
     snapshot_every_minutes: int = 30
     # Prometheus metrics of every worker, served by the parent process ("" = off; issue 14).
     metrics_listen: str = DEFAULT_METRICS_LISTEN
+    # The web UI (issue 15), served once per node; "" = off. Plain HTTP only on loopback:
+    # another address needs the TLS certificate (ixidir.web.serving refuses it otherwise).
+    web_listen: str = DEFAULT_WEB_LISTEN
 
     def __post_init__(self) -> None:
         _check_dn("base_dn", self.base_dn)
@@ -183,6 +190,8 @@ class Config:
             split_address(address)
         for address in self.listen_ldaps:
             split_address(address, key="listen_ldaps")
+        if self.web_listen:
+            split_address(self.web_listen, key="web_listen")
         for account in self.service_accounts:
             _check_dn("service_accounts", account)
         for key in ("indexed_attributes", "routing_attributes"):

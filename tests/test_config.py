@@ -87,6 +87,7 @@ log_level = "debug"
 snapshot_every_changes = 0
 snapshot_every_minutes = 5
 metrics_listen = "[::1]:9391"
+web_listen = "0.0.0.0:8443"
 """
     write_toml(tmp_path, text)
     config = load_config(tmp_path)
@@ -100,6 +101,7 @@ metrics_listen = "[::1]:9391"
     assert (config.listen_ldaps, config.simple_bind_tls) == (("0.0.0.0:636",), "always")
     assert (config.snapshot_every_changes, config.snapshot_every_minutes) == (0, 5)
     assert config.metrics_listen == "[::1]:9391"
+    assert config.web_listen == "0.0.0.0:8443"
     assert {item.name for item in fields(Config)} == set(tomllib.loads(text))
 
 
@@ -302,3 +304,13 @@ def test_listen_ldaps_takes_one_address_as_a_string(
     text = f'base_dn = "o=ixi"\ntls_certificate = "c"\ntls_key = "k"\nlisten_ldaps = {value}\n'
     write_toml(tmp_path, text)
     assert load_config(tmp_path).listen_ldaps == addresses
+
+
+def test_the_web_ui_listens_on_loopback_unless_configured(tmp_path: Path) -> None:
+    write_toml(tmp_path, 'base_dn = "o=ixi"\n')
+    assert load_config(tmp_path).web_listen == "127.0.0.1:8391"
+    write_toml(tmp_path, 'base_dn = "o=ixi"\nweb_listen = ""\n')
+    assert load_config(tmp_path).web_listen == ""  # off
+    write_toml(tmp_path, 'base_dn = "o=ixi"\nweb_listen = "8391"\n')
+    with pytest.raises(ConfigError, match="web_listen"):
+        load_config(tmp_path)

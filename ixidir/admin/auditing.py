@@ -28,16 +28,21 @@ def command_origin(admin: Principal) -> Origin:
     return Origin(admin.dn, f"cli uid={os.getuid()}", f"pid={os.getpid()}")
 
 
-def record(audit: AuditLog | None, admin: Principal, change: Change) -> None:
-    """Log a change a command made, once it is committed (nothing when there is no log)."""
+def record(
+    audit: AuditLog | None, admin: Principal, change: Change, *, origin: Origin | None = None
+) -> None:
+    """Log a change a command made, once it is committed (nothing when there is no log).
+    `origin` None: this command process (the web UI names its client instead)."""
     if audit is not None:
-        record_many(audit, admin, (change,))
+        record_many(audit, admin, (change,), origin=origin)
 
 
-def record_many(audit: AuditLog, admin: Principal, changes: Iterable[Change]) -> None:
+def record_many(
+    audit: AuditLog, admin: Principal, changes: Iterable[Change], *, origin: Origin | None = None
+) -> None:
     """Log committed changes in one append; a failure says the changes are made all the same."""
     try:
-        audit.record_many(command_origin(admin), changes)
+        audit.record_many(origin or command_origin(admin), changes)
     except OSError as error:
         raise AdminError(
             f"the change is made, but {audit.path} could not be written: {error.strerror}"

@@ -15,8 +15,9 @@ from ixidir.admin.auditing import open_audit_log, record
 from ixidir.admin.runtime import open_counters, opened, utc_now
 from ixidir.admin.tables import print_table
 from ixidir.directory.limits import DailyLimits, ServiceUsage
+from ixidir.directory.requests import Principal
 from ixidir.limits import Service
-from ixidir.server.audit import Action
+from ixidir.server.audit import Action, AuditLog, Origin
 
 NAME = "limits"
 _SERVICES = {service.name.lower(): service for service in Service}
@@ -40,16 +41,29 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
             user = _user_dn(args.user, data.config.base_dn)
             if args.limits_command == "reset":
                 service = _SERVICES[args.service] if args.service else None
-                limits.reset(data.admin, user, service)
-                which = args.service or "fax, sms and voice"
-                reset = Action("limitReset", user, (("services", which),))
-                record(open_audit_log(data_dir, data.config), data.admin, reset)
+                audit = open_audit_log(data_dir, data.config)
+                which = reset_count(limits, data.admin, user, service, audit)
                 sys.stdout.write(f"reset today's {which} count of {user}\n")
                 return 0
             _print_usage(user, limits.usage(data.admin, user))
             return 0
         finally:
             counters.close()
+
+
+def reset_count(
+    limits: DailyLimits,
+    admin: Principal,
+    user_dn: str,
+    service: Service | None,
+    audit: AuditLog | None,
+    origin: Origin | None = None,
+) -> str:
+    """Set today's count of one service (None: all) back to zero, audited; says which."""
+    limits.reset(admin, user_dn, service)
+    which = service.name.lower() if service is not None else "fax, sms and voice"
+    record(audit, admin, Action("limitReset", user_dn, (("services", which),)), origin=origin)
+    return which
 
 
 def _user_dn(user: str, base_dn: str) -> str:

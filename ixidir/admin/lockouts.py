@@ -64,7 +64,7 @@ def bind_failures(data: Opened) -> Iterator[FirebirdBindFailures]:
 
 
 def bind_state(session: Session, data: Opened, dn: str, *, now: datetime) -> BindState:
-    throttle = session.directory.bind_throttles().account
+    throttle = data.directory.bind_throttles().account
     with bind_failures(data) as store:
         failures = store.failures(account(_key(session, dn)))
     return BindState(dn, failures, throttle, is_locked(failures, throttle, now))

@@ -56,6 +56,7 @@ from ixidir.admin.snapshots import periodic_snapshots
 from ixidir.admin.threads import ServerThreads
 from ixidir.admin.tls_serving import bind_policy, check_ldaps, load_tls, watch_certificate
 from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot, snapshot_path
+from ixidir.admin.web_serving import WebContext, WebStarter, check_web_address
 from ixidir.config import load_config, split_address
 from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
@@ -107,6 +108,8 @@ def serve(
     metrics_listen_on: str | None = None,
     workers: int | None = None,
     is_worker: bool = False,
+    web: WebStarter | None = None,
+    web_listen_on: str | None = None,
 ) -> int:
     """Run the LDAP server on `reactor` until SIGINT/SIGTERM; returns the exit status.
 
@@ -127,6 +130,12 @@ def serve(
     ldaps = list(listen_ldaps_on or config.listen_ldaps)
     parsed_ldaps = parse_addresses(ldaps, source="--listen-ldaps or 'listen_ldaps'")
     check_ldaps(ldaps, tls)
+    # The web UI once per node: in this process, never in the workers it starts.
+    web_address = "" if is_worker or web is None else _web_address(config.web_listen, web_listen_on)
+    if web_address:
+        source = "--web-listen" if web_listen_on is not None else "'web_listen' in ixidir.toml"
+        check_web_address(web_address, tls, source=source)
+        check_bindable(parse_addresses([web_address], source=source))
     reserved: list[socket.socket] = []
     children: Children = []
     if count > 1:
@@ -196,6 +205,14 @@ def serve(
         data_dir, config, on_error=lambda error: log.error("audit log: {error}", error=error)
     )
     audit.start()  # records are written by its thread, never on the reactor
+    # One guard for LDAP binds and web logins: the same counts, lockouts and address blocks.
+    guard = BindGuard(
+        throttles=directory.bind_throttles,
+        now=changelog_clock,
+        log=log,
+        audit=audit,
+        on_lock=metrics.lockout,
+    )
     factory = LDAPServerFactory(
         directory,
         max_pdu_size=config.max_pdu_size,
@@ -211,13 +228,7 @@ def serve(
         audit=audit,
         freshness=freshness,
         metrics=metrics,
-        guard=BindGuard(
-            throttles=directory.bind_throttles,
-            now=changelog_clock,
-            log=log,
-            audit=audit,
-            on_lock=metrics.lockout,
-        ),
+        guard=guard,
     )
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
@@ -239,6 +250,12 @@ def serve(
     try:
         ports = listen(reactor, factory, addresses, reuse_port=count > 1 or is_worker)
         ldaps_ports = listen(reactor, factory, ldaps, tls=tls, reuse_port=count > 1 or is_worker)
+        web_ports: Sequence[Any] = ()
+        if web_address and web is not None:
+            web_ports = web(
+                WebContext(reactor, web_address, directory, threads.offload, config.base_dn,
+                           tls, audit, log, data_dir, guard)
+            )  # fmt: skip
     except CannotListenError as error:
         _stop_workers(children)
         raise AdminError(bind_failure(error.interface, error.port, error.socketError)) from None
@@ -281,7 +298,7 @@ def serve(
         reactor.callWhenRunning(snapshots.start)
         reactor.addSystemEventTrigger("before", "shutdown", snapshots.stop)
     reactor.callWhenRunning(publisher.start)
-    reactor.callWhenRunning(_announce, ports, ldaps_ports, metrics_on)
+    reactor.callWhenRunning(_announce, ports, ldaps_ports, metrics_on, web_ports, tls is not None)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
     reactor.addSystemEventTrigger("before", "shutdown", threads.stop)
     reactor.run()
@@ -429,8 +446,16 @@ def _serve_metrics(address: str, collector: NodeCollector) -> tuple[str, int] | 
     return bound_host, bound_port
 
 
+def _web_address(configured: str, given: str | None) -> str:
+    return configured if given is None else given
+
+
 def _announce(
-    ports: Sequence[Any], ldaps_ports: Sequence[Any], metrics_on: tuple[str, int] | None
+    ports: Sequence[Any],
+    ldaps_ports: Sequence[Any],
+    metrics_on: tuple[str, int] | None,
+    web_ports: Sequence[Any],
+    https: bool,
 ) -> None:
     for host, port in bound_addresses(ports):
         sys.stdout.write(f"listening on {format_address(host, port)}\n")
@@ -438,6 +463,9 @@ def _announce(
         sys.stdout.write(f"listening on ldaps://{format_address(host, port)}\n")
     if metrics_on is not None:
         sys.stdout.write(f"metrics on http://{format_address(*metrics_on)}\n")
+    scheme = "https" if https else "http"
+    for host, port in bound_addresses(web_ports):
+        sys.stdout.write(f"web on {scheme}://{format_address(host, port)}\n")
     sys.stdout.flush()
 
 

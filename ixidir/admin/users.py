@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from ixidir.admin.auditing import record
 from ixidir.admin.errors import AdminError
@@ -23,7 +23,7 @@ from ixidir.admin.templates import (
     render_mail,
     render_uid,
 )
-from ixidir.directory.directory import Directory
+from ixidir.directory.dit import Entry
 from ixidir.directory.filter import And, Equality, Filter, Or
 from ixidir.directory.requests import (
     AddRequest,
@@ -35,9 +35,10 @@ from ixidir.directory.requests import (
     SearchRequest,
     SearchResultEntry,
 )
+from ixidir.directory.state import DirectoryState
 from ixidir.errors import LDAPError, UndefinedAttributeType
 from ixidir.schema import AttributeType, Schema
-from ixidir.server.audit import AuditLog, Deletion
+from ixidir.server.audit import AuditLog, Deletion, Origin
 
 PEOPLE_RDN = "ou=people"
 DEFAULTS_RDN = "cn=ums-defaults"
@@ -68,14 +69,45 @@ _R = TypeVar("_R")
 _ANY_USER = Or(tuple(Equality("objectClass", name.encode()) for name in USER_CLASSES[1:]))
 
 
+class Facade(Protocol):
+    """The directory calls the use-cases make: the Directory itself for the commands, a bridge
+    that runs each call on the event loop for the web UI (ixidir.web.bridge)."""
+
+    @property
+    def state(self) -> DirectoryState: ...
+
+    def search(
+        self, principal: Principal, request: SearchRequest
+    ) -> Iterator[SearchResultEntry]: ...
+
+    def add(self, principal: Principal, request: AddRequest) -> None: ...
+
+    def modify(self, principal: Principal, request: ModifyRequest) -> None: ...
+
+    def delete(self, principal: Principal, dn: str) -> None: ...
+
+    def route(self, number: str) -> Entry | None: ...
+
+    def reset_voicemail(
+        self,
+        principal: Principal,
+        user_dn: str,
+        *,
+        new_pin: bool,
+        unlock: bool,
+        resend_welcome: bool,
+    ) -> bytes | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     """Where and as whom the use-cases act: the directory, the admin, our base DN."""
 
-    directory: Directory
+    directory: Facade
     principal: Principal
     base_dn: str
     audit: AuditLog | None = None  # changes are logged here once committed
+    origin: Origin | None = None  # who the audit log names; None: this command process
 
     @property
     def schema(self) -> Schema:
@@ -149,7 +181,7 @@ def set_templates(session: Session, changes: Mapping[str, str]) -> None:
     request = ModifyRequest(session.defaults_dn, tuple(modifications))
     _call(f"cannot change the templates on {session.defaults_dn}", session.directory.modify,
           session.principal, request)  # fmt: skip
-    record(session.audit, session.principal, request)
+    record(session.audit, session.principal, request, origin=session.origin)
 
 
 # --- add ---
@@ -179,7 +211,7 @@ def add_user(session: Session, new: NewUser) -> User:
     dn = f"uid={_escape(uid)},{session.people_dn}"
     request = AddRequest(dn, tuple((k, tuple(v.encode() for v in vs)) for k, vs in attrs.items()))
     _call(f"cannot add {dn}", session.directory.add, session.principal, request)
-    record(session.audit, session.principal, request)
+    record(session.audit, session.principal, request, origin=session.origin)
     return find_user(session, uid)
 
 
@@ -277,14 +309,14 @@ def set_user(session: Session, uid: str, assignments: Sequence[str]) -> User:
     changes = tuple(Modification(ModOp.REPLACE, name, values) for name, values in parsed.items())
     request = ModifyRequest(user.dn, changes)
     _call(f"cannot change {user.dn}", session.directory.modify, session.principal, request)
-    record(session.audit, session.principal, request)
+    record(session.audit, session.principal, request, origin=session.origin)
     return find_user(session, uid)
 
 
 def delete_user(session: Session, uid: str) -> str:
     user = find_user(session, uid)
     _call(f"cannot delete {user.dn}", session.directory.delete, session.principal, user.dn)
-    record(session.audit, session.principal, Deletion(user.dn))
+    record(session.audit, session.principal, Deletion(user.dn), origin=session.origin)
     return user.dn
 
 

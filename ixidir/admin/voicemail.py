@@ -107,7 +107,12 @@ def reset_voicemail(session: Session, user: str, actions: ResetActions) -> Reset
     done = [("action", actions.describe())]
     if pin is not None:
         done.append((VM_PIN, MASK))
-    record(session.audit, session.principal, Action("voicemailReset", dn, tuple(done)))
+    record(
+        session.audit,
+        session.principal,
+        Action("voicemailReset", dn, tuple(done)),
+        origin=session.origin,
+    )
     return ResetOutcome(dn, actions, pin)
 
 
@@ -121,7 +126,7 @@ def set_pin(session: Session, user: str, pin: bytes) -> str:
         changes.insert(0, Modification(ModOp.ADD, "objectClass", (USER_CLASS.encode(),)))
     request = ModifyRequest(dn, tuple(changes))
     _naming(dn, session.directory.modify)(session.principal, request)
-    record(session.audit, session.principal, request)
+    record(session.audit, session.principal, request, origin=session.origin)
     return dn
 
 

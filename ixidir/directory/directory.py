@@ -33,7 +33,10 @@ from ixidir.directory.passwords import Cleartext, SecretHashes
 from ixidir.directory.pins import (
     PinCheck,
     PinResult,
+    ResetPlan,
     begin_verify_pin,
+    plan_reset,
+    reset_entry,
     reset_voicemail,
     settle_pin,
     verify_pin,
@@ -281,6 +284,28 @@ class Directory:
     def prepare_puts(self, entries: Sequence[Entry]) -> PreparedWrite:
         """Check server bookkeeping (PIN failure counts) like any write; nothing for none."""
         return self.state.prepare_write(puts=entries)
+
+    def plan_reset_voicemail(
+        self,
+        principal: Principal,
+        user_dn: str,
+        *,
+        new_pin: bool,
+        unlock: bool,
+        resend_welcome: bool,
+    ) -> ResetPlan:
+        """`reset_voicemail` in steps for a server: this, `plan.hashed()` on a thread, then
+        `prepare_reset_voicemail` on the loop and the write queue."""
+        return plan_reset(
+            self.state, principal, user_dn,
+            new_pin=new_pin, unlock=unlock, resend_welcome=resend_welcome,
+        )  # fmt: skip
+
+    def prepare_reset_voicemail(
+        self, principal: Principal, plan: ResetPlan, pin_hash: bytes | None
+    ) -> PreparedWrite:
+        entry = reset_entry(self.state, principal, plan, pin_hash)
+        return self.state.prepare_write(puts=[entry])
 
     def reset_voicemail(
         self,

@@ -80,13 +80,18 @@ class DailyLimits:
         counters: CounterStore,
         clock: Callable[[], datetime],
         keep_days: int = DEFAULT_KEEP_DAYS,
+        answers_reads: bool = True,
     ) -> None:
+        """`answers_reads`: this instance computes the ixi…SentToday attributes of searches.
+        Only one per directory may (its counter connection is used by the search's thread); a
+        second one for other threads (the web UI's) passes False."""
         self._state = directory.state
         self._counters = counters
         self._clock = clock
         self._keep_days = keep_days
-        for service, name in SENT_TODAY.items():
-            self._state.computed[name] = self._sent_today(service)
+        if answers_reads:
+            for service, name in SENT_TODAY.items():
+                self._state.computed[name] = self._sent_today(service)
 
     def _sent_today(self, service: Service) -> Callable[[Entry], tuple[bytes, ...] | None]:
         """The read-only ixi…SentToday attribute: today's count, for users with ixi settings."""

@@ -343,6 +343,71 @@ def _counted(state: DirectoryState, entry: Entry, changes: Mapping[str, bytes | 
 
 
 # --- reset (the manual's §4.4.2.5) ---
+@dataclass(frozen=True, slots=True)
+class ResetPlan:
+    """A reset decided, its new PIN drawn but not hashed yet: `hashed()` is pure CPU (PBKDF2),
+    so a server runs it on a thread and then prepares the write (`reset_entry`) on its loop."""
+
+    user_dn: str
+    unlock: bool
+    resend_welcome: bool
+    pin: bytes | None  # the new PIN's only clear copy, shown once
+    iterations: int
+
+    def hashed(self) -> bytes | None:
+        return None if self.pin is None else hash_pin(self.pin, self.iterations)
+
+
+def plan_reset(
+    state: DirectoryState,
+    principal: Principal,
+    user_dn: str,
+    *,
+    new_pin: bool,
+    unlock: bool,
+    resend_welcome: bool,
+    randbelow: Callable[[int], int] = secrets.randbelow,
+) -> ResetPlan:
+    """Check a reset and draw its PIN (never one of the user's own numbers)."""
+    if not state.is_admin(principal):
+        raise InsufficientAccessRights("only the administrator may reset a voice mailbox")
+    if not (new_pin or unlock or resend_welcome):
+        raise UnwillingToPerform("a voice-mailbox reset needs at least one action")
+    entry = _entry(state, user_dn)
+    pin = None
+    if new_pin:
+        attributes = {name: list(values) for name, values in entry.attributes.items()}
+        pin = generate_pin(user_numbers(attributes), randbelow=randbelow)
+    return ResetPlan(user_dn, unlock, resend_welcome, pin, state.settings.pin_iterations)
+
+
+def reset_entry(
+    state: DirectoryState, principal: Principal, plan: ResetPlan, pin_hash: bytes | None
+) -> Entry:
+    """The user's entry after the reset, checked against the schema, on today's entry."""
+    if not state.is_admin(principal):
+        raise InsufficientAccessRights("only the administrator may reset a voice mailbox")
+    entry = _entry(state, plan.user_dn)
+    attributes = {name: list(values) for name, values in entry.attributes.items()}
+    if plan.unlock:
+        for name in (PIN_LOCKED, PIN_LOCKED_AT, PIN_FAILED_COUNT):
+            attributes.pop(name, None)
+    moment = state.clock()
+    if pin_hash is not None:
+        attributes[VM_PIN] = [pin_hash]
+        attributes[PIN_CHANGED_AT] = [generalized_time(moment)]
+        # Failures counted against the old PIN mean nothing now; a lock stays until unlocked.
+        attributes.pop(PIN_FAILED_COUNT, None)
+    if plan.resend_welcome:
+        attributes[WELCOME_PENDING] = [_TRUE]
+    if pin_hash is not None or plan.resend_welcome:
+        _ensure_user_class(state, attributes)
+    state.schema.check_entry(attributes)
+    for name, values in modification_stamps(modifier=principal.dn, moment=moment).items():
+        attributes[name] = list(values)
+    return _rebuilt(state, entry, attributes)
+
+
 def reset_voicemail(
     state: DirectoryState,
     principal: Principal,
@@ -356,33 +421,14 @@ def reset_voicemail(
     """Unlock, give a new random PIN and/or ask for the welcome mail again; administrator only.
 
     Returns the new PIN (its only copy: only the hash is stored), or None without `new_pin`.
+    The synchronous path (the commands); a server plans, hashes and writes in three steps.
     """
-    if not state.is_admin(principal):
-        raise InsufficientAccessRights("only the administrator may reset a voice mailbox")
-    if not (new_pin or unlock or resend_welcome):
-        raise UnwillingToPerform("a voice-mailbox reset needs at least one action")
-    entry = _entry(state, user_dn)
-    attributes = {name: list(values) for name, values in entry.attributes.items()}
-    if unlock:
-        for name in (PIN_LOCKED, PIN_LOCKED_AT, PIN_FAILED_COUNT):
-            attributes.pop(name, None)
-    pin = None
-    moment = state.clock()
-    if new_pin:
-        pin = generate_pin(user_numbers(attributes), randbelow=randbelow)
-        attributes[VM_PIN] = [hash_pin(pin, state.settings.pin_iterations)]
-        attributes[PIN_CHANGED_AT] = [generalized_time(moment)]
-        # Failures counted against the old PIN mean nothing now; a lock stays until unlocked.
-        attributes.pop(PIN_FAILED_COUNT, None)
-    if resend_welcome:
-        attributes[WELCOME_PENDING] = [_TRUE]
-    if new_pin or resend_welcome:
-        _ensure_user_class(state, attributes)
-    state.schema.check_entry(attributes)
-    for name, values in modification_stamps(modifier=principal.dn, moment=moment).items():
-        attributes[name] = list(values)
-    state.write(puts=[_rebuilt(state, entry, attributes)])
-    return pin
+    plan = plan_reset(
+        state, principal, user_dn, new_pin=new_pin, unlock=unlock,
+        resend_welcome=resend_welcome, randbelow=randbelow,
+    )  # fmt: skip
+    state.write(puts=[reset_entry(state, principal, plan, plan.hashed())])
+    return plan.pin
 
 
 def _ensure_user_class(state: DirectoryState, attributes: Working) -> None:

@@ -28,7 +28,8 @@ from ixidir.directory.requests import (
 from ixidir.directory.state import PreparedWrite
 from ixidir.errors import AuthMethodNotSupported, ConfidentialityRequired, ProtocolError, ResultCode
 from ixidir.server.audit import AuditLog, Origin, audited_change
-from ixidir.server.bindguard import BindGuard, Caller, guarded_bind, plain_bind
+from ixidir.server.bindguard import BindGuard, Caller
+from ixidir.server.binding import bind_steps
 from ixidir.server.codec import entry_operation, result_operation
 from ixidir.server.controls import (
     PAGED_RESULTS_OID,
@@ -257,14 +258,10 @@ class Session:
         if request.password and self.password_needs_tls and not self.tls_active:
             raise ConfidentialityRequired("a password bind needs TLS here: StartTLS or LDAPS")
         # The directory decides anonymous (RFC 4513 §5.1.1) and unauthenticated (§5.1.2) binds.
-        if self._guard is None:
-            bound = yield from plain_bind(self._directory, request.dn, request.password)
-        else:
-            caller = Caller(self.peer_host, self.client, self.connection)
-            bound = yield from guarded_bind(
-                self._directory, self._guard, caller, request.dn, request.password
-            )
-        self.principal = bound
+        caller = Caller(self.peer_host, self.client, self.connection)
+        self.principal = yield from bind_steps(
+            self._directory, request.dn, request.password, guard=self._guard, caller=caller
+        )
 
     def _compare(self, request: CompareRequest) -> Generator[Pending, None, Result]:
         """A Compare against a secret verifies its hash on the pool; one on ixiVmPin by a

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -35,6 +36,10 @@ class RunningServer:
     port: int
     process: subprocess.Popen[str]
     startup_log: str = ""  # what the server printed up to its listening line
+
+    @property
+    def server_output(self) -> IO[str] | None:
+        return self.process.stdout
 
     @property
     def url(self) -> str:
@@ -86,7 +91,9 @@ def start_server(
     """Start `ixidir serve --listen LISTEN [extra...]` and wait for its listening line (the
     LDAP one: it comes first; `startup_log` holds the lines before it); `workers` None leaves
     the count to the configuration (its default); `listen` names a port to restart a server
-    on the port its clients know."""
+    on the port its clients know. The web UI and the metrics listen on free ports (their
+    defaults, 8391 and 9391, would collide between servers) unless `extra` says otherwise."""
+    web = [] if "--web-listen" in extra else ["--web-listen", "127.0.0.1:0"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [
@@ -101,6 +108,7 @@ def start_server(
             # Never the default 127.0.0.1:9391: test servers run in parallel (extra may override).
             "--metrics-listen",
             "127.0.0.1:0",
+            *web,
             *extra,
             *([] if workers is None else ["--workers", str(workers)]),
         ],
@@ -137,6 +145,23 @@ def metrics_url(server: RunningServer) -> str:
         if line.startswith("metrics on "):
             return line.removeprefix("metrics on ").strip()
     raise RuntimeError("ixidir serve printed no 'metrics on' line")
+
+
+_WEB_ON = re.compile(r"web on (?P<url>https?://\S+)")
+
+
+def web_url(server: RunningServer) -> str:
+    """The web UI's URL from the server's `web on URL` line (it follows the listening lines)."""
+    assert server.server_output is not None
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        line = server.server_output.readline()
+        if not line:
+            break
+        match = _WEB_ON.search(line)
+        if match:
+            return match["url"]
+    raise RuntimeError("ixidir serve printed no `web on` line")
 
 
 def stop_server(server: RunningServer) -> None:

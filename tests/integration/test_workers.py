@@ -27,7 +27,7 @@ def workers(
     init_data_dir(data_dir)
     process = subprocess.Popen(
         [sys.executable, "-m", "ixidir", "--data", str(data_dir), "serve",
-         "--listen", "127.0.0.1:0", "--workers", "2"],
+         "--listen", "127.0.0.1:0", "--workers", "2", "--web-listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )  # fmt: skip
@@ -96,7 +96,7 @@ def test_stopping_the_parent_stops_every_worker(tmp_path: Path) -> None:
     init_data_dir(data_dir, demo=False)
     process = subprocess.Popen(
         [sys.executable, "-m", "ixidir", "--data", str(data_dir), "serve",
-         "--listen", "127.0.0.1:0", "--workers", "2"],
+         "--listen", "127.0.0.1:0", "--workers", "2", "--web-listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     assert process.stdout is not None
