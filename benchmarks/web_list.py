@@ -8,6 +8,7 @@ are brought up to date). HTTP and the template are not in it.
 
     python benchmarks/web_list.py 10 20000
     python benchmarks/web_list.py --http 10 20000   # through `ixidir serve` and HTTP
+    python benchmarks/web_list.py --http --keep /tmp/ixidir-bench-data 10 100000  # kept folders
 
 With --http it starts a real `ixidir serve` (benchmarks/ixidir_server.py) per size, logs in as
 the administrator and reads the server's own time for GET /users?sort=displayName from the
@@ -91,13 +92,14 @@ def _rewrite(directory: Any, n: int) -> None:
     directory.state.generation += 1
 
 
-def measure_http(users: int, data_dir: Path) -> tuple[float, float]:
+def measure_http(users: int, data_dir: Path, keep: Path | None = None) -> tuple[float, float]:
     """(median unchanged, median after one LDAP modify) of the server's time, in seconds."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         web_port = probe.getsockname()[1]
     serve_args = ["--workers", "1", "--web-listen", f"127.0.0.1:{web_port}"]
-    with running_ixidir(users, data_dir=data_dir, serve_args=serve_args) as server:
+    kept = None if keep is None else keep / f"ixidir-{users}"
+    with running_ixidir(users, data_dir=data_dir, keep=kept, serve_args=serve_args) as server:
         web = _Web(web_port)
         web.login()
         quiet, written = [], []
@@ -155,19 +157,25 @@ class _Web:
 def main() -> None:
     args = sys.argv[1:]
     http_mode = "--http" in args
+    keep = None
+    if "--keep" in args:  # --keep DIR: the prepared folders of the other benchmarks (DIR/ixidir-N)
+        at = args.index("--keep")
+        keep = Path(args[at + 1])
+        del args[at : at + 2]
     sizes = [int(arg) for arg in args if arg != "--http"] or [10, 20000]
     if http_mode:
         exit_on_sigterm()
-        data_dir = Path(tempfile.mkdtemp(prefix="ixidir-bench-web-"))
+        data_dir = keep or Path(tempfile.mkdtemp(prefix="ixidir-bench-web-"))
         try:
             for users in sizes:
-                quiet, written = measure_http(users, data_dir)
+                quiet, written = measure_http(users, data_dir, keep)
                 print(
                     f"{users:>7} users (HTTP, server time): median {quiet * 1000:.2f} ms "
                     f"unchanged, {written * 1000:.2f} ms after one LDAP modify ({ROUNDS} each)"
                 )
         finally:
-            shutil.rmtree(data_dir, ignore_errors=True)
+            if keep is None:
+                shutil.rmtree(data_dir, ignore_errors=True)
         return
     for users in sizes:
         first, quiet, written = measure(users)
