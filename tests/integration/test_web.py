@@ -9,6 +9,7 @@ import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -420,3 +421,54 @@ def test_any_address_over_https_with_the_certificate(tmp_path: Path) -> None:
         assert Browser(f"https://127.0.0.1:{port}").login() == 303
     finally:
         stop_server(running)
+
+
+_UNNAMED = ("hidden", "submit", "button", "reset")  # controls a label does not name
+
+
+class _Controls(HTMLParser):
+    """The form controls of a page and the ids its labels name (basic accessibility)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str | None]] = []
+        self.labelled: set[str] = set()
+        self._open_labels = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "label":
+            self._open_labels += 1
+            if found.get("for"):
+                self.labelled.add(str(found["for"]))
+        elif tag in ("input", "select", "textarea") and found.get("type") not in _UNNAMED:
+            self.controls.append({**found, "_wrapped": "1" if self._open_labels else None})
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self._open_labels = max(0, self._open_labels - 1)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/login", "/users", "/users/new", "/users/jmueller", "/settings", "/transfer"],
+)
+def test_every_input_has_a_label(web: str, path: str) -> None:
+    """Issue 15 item 6: every form control is named by a label (for=id, around it, or
+    aria-label), so screen readers and keyboard users know what they are typing into."""
+    browser = Browser(web)
+    if path != "/login":
+        browser.login()
+    status, _, page = browser.request("GET", path)
+    assert status == 200
+    parser = _Controls()
+    parser.feed(page)
+    assert parser.controls, path
+    unnamed = [
+        control
+        for control in parser.controls
+        if not control.get("aria-label")
+        and not control["_wrapped"]
+        and control.get("id") not in parser.labelled
+    ]
+    assert unnamed == []
