@@ -16,6 +16,8 @@ from ixidir.errors import InvalidDNSyntax
 _ATTR_DESC = re.compile(r"(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)(?:;[A-Za-z0-9-]+)*")
 # RFC 2849 control: ldap-oid, optional criticality, optional value-spec.
 _CONTROL = re.compile(r" *([0-9]+(?:\.[0-9]+)+)(?: +(true|false))? *(:.*)?", re.IGNORECASE)
+# Bytes written as plain text by format_value (is_safe_string): printable ASCII, no controls.
+_PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e]*")
 _CHANGETYPES = ("add", "delete", "modify", "modrdn", "moddn")
 # RFC 2849 mod-spec operations, plus RFC 4525 `increment`.
 _MOD_OPS = ("add", "delete", "replace", "increment")
@@ -369,7 +371,7 @@ def is_safe_string(value: bytes) -> bool:
         return True
     if value[0] in b" :<" or value[-1] == 0x20:
         return False
-    return all(0x20 <= byte <= 0x7E for byte in value)
+    return _PRINTABLE_ASCII.fullmatch(value) is not None
 
 
 def _attrval(attr: str, value: bytes) -> str:

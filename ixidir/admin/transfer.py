@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ixidir.admin.auditing import open_audit_log, record_many
 from ixidir.admin.errors import AdminError
+from ixidir.admin.heap import loading_heap
 from ixidir.admin.initialize import DEFAULTS_RDN, PEOPLE_RDN
 from ixidir.admin.legacy import Item, ItemRefused, Notes, clean, plan, write
 from ixidir.admin.runtime import Opened, opened
@@ -41,6 +42,14 @@ def import_ldif(
     Names our schema does not know refuse the file unless `drop` allows them
     (ixidir.admin.unknowns).
     """
+    with loading_heap():  # the file's entries all live until the end: nothing to collect
+        return _import(data_dir, path, rebase=rebase, dry_run=dry_run, verbose=verbose, drop=drop)
+
+
+def _import(
+    data_dir: Path, path: Path, *, rebase: str | None, dry_run: bool, verbose: bool,
+    drop: DropPolicy,
+) -> int:  # fmt: skip
     source = str(path)
     try:
         with path.open(encoding="utf-8") as stream:
