@@ -16,6 +16,9 @@ from ixidir.errors import InvalidDNSyntax
 _ATTR_DESC = re.compile(r"(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)(?:;[A-Za-z0-9-]+)*")
 # RFC 2849 control: ldap-oid, optional criticality, optional value-spec.
 _CONTROL = re.compile(r" *([0-9]+(?:\.[0-9]+)+)(?: +(true|false))? *(:.*)?", re.IGNORECASE)
+# Attribute descriptions already found valid: a file repeats a few in every record.
+_VALID_DESCRIPTIONS: set[str] = set()
+_MAX_VALID_DESCRIPTIONS = 4096
 # Bytes written as plain text by format_value (is_safe_string): printable ASCII, no controls.
 _PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e]*")
 _CHANGETYPES = ("add", "delete", "modify", "modrdn", "moddn")
@@ -79,9 +82,9 @@ class LdifRecord:
     controls: tuple[Control, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
-    """A logical (unfolded) line: its first physical line number and its text."""
+class _Line(NamedTuple):
+    """A logical (unfolded) line: its first physical line number and its text (a tuple: one
+    per line of the file, made ~2x faster than a frozen dataclass)."""
 
     number: int
     text: str
@@ -179,8 +182,11 @@ class _RecordParser:
             raise self.fail(
                 f"expected 'attribute: value', found no colon in {_excerpt(line.text)}", line
             )
-        if not _ATTR_DESC.fullmatch(attr):
-            raise self.fail(f"invalid attribute description {attr!r}", line)
+        if attr not in _VALID_DESCRIPTIONS:
+            if not _ATTR_DESC.fullmatch(attr):
+                raise self.fail(f"invalid attribute description {attr!r}", line)
+            if len(_VALID_DESCRIPTIONS) < _MAX_VALID_DESCRIPTIONS:
+                _VALID_DESCRIPTIONS.add(attr)
         if rest.startswith(":"):
             try:
                 return attr, base64.b64decode(rest[1:].strip(" "), validate=True)
