@@ -6,6 +6,9 @@ counted). Wall seconds and CPU seconds (user + system of the child) are shown fo
 machine shared with other work the CPU ratio moves less than the wall ratio.
 
     python benchmarks/import_speed.py --users 20000 --rounds 2
+
+`--ixidir-command "/other/checkout/.venv/bin/python -m ixidir"` measures another build; run it
+from a folder that is no checkout (`python -m` looks in the current folder first).
 """
 
 from __future__ import annotations
