@@ -187,12 +187,13 @@ class _RecordParser:
                 raise self.fail(f"invalid attribute description {attr!r}", line)
             if len(_VALID_DESCRIPTIONS) < _MAX_VALID_DESCRIPTIONS:
                 _VALID_DESCRIPTIONS.add(attr)
-        if rest.startswith(":"):
+        kind = rest[:1]
+        if kind == ":":
             try:
                 return attr, base64.b64decode(rest[1:].strip(" "), validate=True)
             except binascii.Error:
                 raise self.fail(f"invalid base64 value for {attr!r}", line) from None
-        if rest.startswith("<"):
+        if kind == "<":
             raise self.fail(
                 f"{attr!r} refers to the URL {rest[1:].strip()!r}; ixidir does not fetch URLs,"
                 f" write the value inline (base64 with '{attr}::' for binary data)",
@@ -256,8 +257,11 @@ class _RecordParser:
 
     def attributes(self) -> list[tuple[str, bytes]]:
         found: list[tuple[str, bytes]] = []
-        while (item := self.next_line()) is not None:
-            line, attr, value = item
+        lines, split = self.lines, self.split
+        while self.pos < len(lines):  # next_line's loop, inlined: it runs for every line
+            line = lines[self.pos]
+            self.pos += 1
+            attr, value = split(line)
             if attr.lower() == "dn":
                 raise self.fail(
                     "a second 'dn:' in one record (records are separated by a blank line)", line
