@@ -5,8 +5,11 @@ and checks every answer:
 
 - `binds`: a new connection per bind, as a random user with that user's password (the users'
   `{SSHA}` userPassword, datagen.password); must succeed.
-- `wrong-binds`: a new connection per bind, as the administrator with a wrong password; must be
-  refused with invalidCredentials (49).
+- `wrong-binds`: a new connection per bind from the second loopback address (127.0.0.2, the
+  attacker's own), as one user (`STORM_UID`) with a wrong password; must be refused with
+  invalidCredentials (49), or, by ixidir once that address is blocked (issue 12's address
+  throttle), unwillingToPerform (53). Not the administrator: ixidir locks an account after 5
+  wrong passwords, and the routing clients bind as the administrator.
 - `modifies`: one connection bound as the administrator, replacing a random user's
   `description`; must succeed.
 - `reservations` (ixidir only): one administrator connection sending the daily-limit reserve
@@ -35,6 +38,12 @@ from limits_ldap import RESERVE, request_value
 from loadgen import LoadResult, Query, bind_message, parse_message, run_load, split_messages
 
 INVALID_CREDENTIALS = 49
+UNWILLING_TO_PERFORM = 53
+REFUSED = (INVALID_CREDENTIALS, UNWILLING_TO_PERFORM)
+# The user the storm guesses passwords for (locked by ixidir after 5; with --keep it stays
+# locked for ixiBindLockout, 10 minutes), and the address it guesses from.
+STORM_UID = "u0000000"
+ATTACKER_ADDRESS = "127.0.0.2"
 _SUCCESS = 0
 _TAG_BIND, _TAG_MODIFY, _TAG_EXTENDED = 0x61, 0x67, 0x78  # [APPLICATION n] responses
 _RECV_BYTES = 1 << 16
@@ -90,8 +99,9 @@ class ClientResult:
 class _Link:
     """A blocking LDAP connection to 127.0.0.1 that sends a message and reads its answer."""
 
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
+    def __init__(self, port: int, source: str | None = None) -> None:
+        address = None if source is None else (source, 0)
+        self.sock = socket.create_connection(("127.0.0.1", port), source_address=address)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = bytearray()
         self.next_id = 2
@@ -119,15 +129,17 @@ class _Link:
         self.sock.close()
 
 
-def _bind(port: int, dn: str, secret: str, expected_code: int) -> str | None:
-    """One bind on a new connection; None when its resultCode is the expected one."""
-    link = _Link(port)
+def _bind(
+    port: int, dn: str, secret: str, expected: Sequence[int], source: str | None = None
+) -> str | None:
+    """One bind on a new connection (from SOURCE); None when its resultCode is an expected one."""
+    link = _Link(port, source)
     try:
         code = _result_code(link.ask(bind_message(dn, secret)), _TAG_BIND)
         link.sock.sendall(pureldap.LDAPMessage(pureldap.LDAPUnbindRequest(), id=2).toWire())
     finally:
         link.close()
-    return None if code == expected_code else f"bind {dn}: resultCode {code!r}"
+    return None if code in expected else f"bind {dn}: resultCode {code!r}"
 
 
 def _result_code(answer: bytes, tag: int) -> int | bytes | str:
@@ -166,11 +178,14 @@ def _operation(
 
         def bind_user() -> str | None:
             uid, dn = user_dn()
-            return _bind(port, dn, password(uid), _SUCCESS)
+            return _bind(port, dn, password(uid), (_SUCCESS,))
 
         return bind_user, lambda: None
     if kind == "wrong-binds":
-        return lambda: _bind(port, ADMIN_DN, "wrong-password", INVALID_CREDENTIALS), lambda: None
+        target = f"uid={STORM_UID},{PEOPLE}"
+        return lambda: _bind(
+            port, target, "wrong-password", REFUSED, ATTACKER_ADDRESS
+        ), lambda: None
     link = _Link(port)
     code = _result_code(link.ask(bind_message(ADMIN_DN, ADMIN_PASSWORD)), _TAG_BIND)
     if code != _SUCCESS:

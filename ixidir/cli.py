@@ -103,8 +103,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes sharing the ports (SO_REUSEPORT; default from ixidir.toml, 2)",
     )
+    serve.add_argument(
+        "--metrics-listen",
+        metavar="HOST:PORT",
+        help='address to serve Prometheus metrics on ("" = none; default from ixidir.toml)',
+    )
     serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
+    status = commands.add_parser(
+        "status",
+        parents=[data],
+        help="exit 0 when the local server answers and its database is reachable (one line)",
+    )
+    status.add_argument(
+        "--address",
+        metavar="HOST:PORT",
+        help="the server to ask (default: the first 'listen' address of ixidir.toml)",
+    )
     imp = commands.add_parser(
         "import", parents=[data], help="add the entries of an LDIF file, all or nothing"
     )
@@ -172,14 +187,18 @@ class CommandGroup(Protocol):
 
 
 def command_groups() -> list[CommandGroup]:
-    """The command groups of the use-case modules (user, voicemail, limits, cert), each its
-    own file."""
-    from ixidir.admin import cert_commands, limits_commands, user_commands, voicemail_commands
+    """The command groups of the use-case modules (user, voicemail, limits, cert, admin), each
+    its own file."""
+    from ixidir.admin import (
+        admin_commands,
+        cert_commands,
+        limits_commands,
+        user_commands,
+        voicemail_commands,
+    )
 
-    return [
-        cast(CommandGroup, module)
-        for module in (user_commands, voicemail_commands, limits_commands, cert_commands)
-    ]
+    modules = (user_commands, voicemail_commands, limits_commands, cert_commands, admin_commands)
+    return [cast(CommandGroup, module) for module in modules]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -281,6 +300,7 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
                 reactor=reactor,
                 listen_on=args.listen,
                 listen_ldaps_on=args.listen_ldaps,
+                metrics_listen_on=args.metrics_listen,
                 workers=args.workers,
                 is_worker=args.worker,
             )
@@ -304,6 +324,10 @@ def _dispatch(args: argparse.Namespace, data_dir: Path) -> int:
             from ixidir.admin.backup import restore
 
             return restore(data_dir, args.file)
+        case "status":
+            from ixidir.admin.status import status
+
+            return status(data_dir, address=args.address)
         case "route":
             from ixidir.admin.routes import print_route
 

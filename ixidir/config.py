@@ -54,6 +54,7 @@ DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 256  # loopback is exempt (the connector r
 DEFAULT_IDLE_TIMEOUT = 3600  # seconds; a connector keeps its connection open between calls
 DEFAULT_MAX_PENDING_REQUESTS = 64  # then we stop reading from the connection (back-pressure)
 DEFAULT_ANONYMOUS_MAX_PDU_SIZE = 256 * 1024  # slapd's sockbuf_max_incoming default
+DEFAULT_METRICS_LISTEN = "127.0.0.1:9391"  # loopback: the figures are for this site's monitoring
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SIMPLE_BIND_TLS = ("off-host", "always", "never")  # as slapd's `security simple_bind`
 _ONE_OR_MORE = frozenset({"listen_ldaps"})  # a list of addresses, or one as a string
@@ -97,6 +98,7 @@ KEY_HELP = {
     "log_level": "one of debug, info, warning, error, critical",
     "snapshot_every_changes": "write a start-up snapshot after this many changes; 0 = not for that",
     "snapshot_every_minutes": "write one this many minutes after a change; 0 = not for that",
+    "metrics_listen": 'HOST:PORT serving Prometheus metrics at /metrics, once per node; "" = none',
     "audit_log": "file the audit log is appended to (relative = to this folder);"
     " unset = audit.ldif here",
 }
@@ -170,6 +172,8 @@ class Config:
     # most about this many changes (warmstart.MAX_REPLAYED_CHANGES refuses more on a small site).
     snapshot_every_changes: int = 1000
     snapshot_every_minutes: int = 30
+    # Prometheus metrics of every worker, served by the parent process ("" = off; issue 14).
+    metrics_listen: str = DEFAULT_METRICS_LISTEN
 
     def __post_init__(self) -> None:
         _check_dn("base_dn", self.base_dn)
@@ -218,6 +222,8 @@ class Config:
         for key in ("snapshot_every_changes", "snapshot_every_minutes"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key!r} must be 0 (off) or positive", key=key)
+        if self.metrics_listen:
+            split_address(self.metrics_listen, key="metrics_listen")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(
                 f"'log_level' must be one of {', '.join(LOG_LEVELS)}", key="log_level"

@@ -86,6 +86,7 @@ simple_bind_tls = "always"
 log_level = "debug"
 snapshot_every_changes = 0
 snapshot_every_minutes = 5
+metrics_listen = "[::1]:9391"
 """
     write_toml(tmp_path, text)
     config = load_config(tmp_path)
@@ -98,7 +99,20 @@ snapshot_every_minutes = 5
     assert config.audit_log == "/var/log/ixidir/audit.ldif"
     assert (config.listen_ldaps, config.simple_bind_tls) == (("0.0.0.0:636",), "always")
     assert (config.snapshot_every_changes, config.snapshot_every_minutes) == (0, 5)
+    assert config.metrics_listen == "[::1]:9391"
     assert {item.name for item in fields(Config)} == set(tomllib.loads(text))
+
+
+def test_metrics_listen_defaults_to_loopback_and_an_empty_string_switches_it_off(
+    tmp_path: Path,
+) -> None:
+    write_toml(tmp_path, 'base_dn = "o=ixi"\n')
+    assert load_config(tmp_path).metrics_listen == "127.0.0.1:9391"
+    write_toml(tmp_path, 'base_dn = "o=ixi"\nmetrics_listen = ""\n')
+    assert load_config(tmp_path).metrics_listen == ""
+    write_toml(tmp_path, 'base_dn = "o=ixi"\nmetrics_listen = "9391"\n')
+    with pytest.raises(ConfigError, match="'metrics_listen': '9391' is not HOST:PORT"):
+        load_config(tmp_path)
 
 
 def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
@@ -40,6 +41,8 @@ from ixidir.admin.auditing import open_audit_log
 from ixidir.admin.errors import AdminError
 from ixidir.admin.heap import loading_heap
 from ixidir.admin.limits_serving import connection_limits, raise_file_limit
+from ixidir.admin.metrics_files import PublishedCounters, clear_stale, worker_file
+from ixidir.admin.metrics_serving import NodeCollector, Publisher, Sampled, serve_metrics
 from ixidir.admin.retention import Pruner, resync, retention_of
 from ixidir.admin.runtime import (
     build_directory,
@@ -51,19 +54,25 @@ from ixidir.admin.runtime import (
 from ixidir.admin.snapshots import periodic_snapshots
 from ixidir.admin.threads import ServerThreads
 from ixidir.admin.tls_serving import bind_policy, check_ldaps, load_tls, watch_certificate
-from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot
-from ixidir.config import load_config
+from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot, snapshot_path
+from ixidir.config import load_config, split_address
 from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
+from ixidir.directory.lockout import Purge
 from ixidir.directory.ports import Change, StorageError
 from ixidir.errors import LDAPError
+from ixidir.server.bindguard import BindGuard
 from ixidir.server.extended import standard_handlers
 from ixidir.server.freshness import Freshness
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID, limit_handlers
 from ixidir.server.listen import bound_addresses, format_address, listen, reserve_port
+from ixidir.server.metrics import WorkerMetrics
+from ixidir.server.offload import Offload
+from ixidir.server.pending import Guard
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
+from ixidir.storage.bindfailures import FirebirdBindFailures
 from ixidir.storage.changelog import HistoryPruned
 from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.migrations import utc_now as changelog_clock
@@ -71,6 +80,8 @@ from ixidir.storage.writer import CounterWriter
 
 log = Logger(namespace="ixidir")
 PURGE_INTERVAL_SECONDS = 24 * 60 * 60
+# Failed-bind counts older than this go at the daily purge: longer than any sensible window.
+BIND_COUNTS_KEPT_SECONDS = 24 * 60 * 60
 WORKER_STOP_SECONDS = 10
 # How long the follower waits for an event before it polls the changelog anyway.
 FOLLOW_POLL_SECONDS = 1.0
@@ -88,6 +99,7 @@ def serve(
     reactor: Any,
     listen_on: Sequence[str] | None = None,
     listen_ldaps_on: Sequence[str] | None = None,
+    metrics_listen_on: str | None = None,
     workers: int | None = None,
     is_worker: bool = False,
 ) -> int:
@@ -119,7 +131,14 @@ def serve(
         addresses, ldaps = bound[: len(parsed)], bound[len(parsed) :]
     elif not is_worker:
         check_bindable(parsed + parsed_ldaps)  # a busy port is said at once, not after the load
+    metrics_address = config.metrics_listen if metrics_listen_on is None else metrics_listen_on
+    if metrics_address:
+        split_address(metrics_address, key="--metrics-listen or 'metrics_listen'")
     store = open_store(data_dir, config)
+    if not is_worker:
+        clear_stale(data_dir)  # files of killed servers (a running one keeps its own)
+    metrics = WorkerMetrics()
+    published = PublishedCounters(worker_file(data_dir, os.getpid()))
     committed = _open_committed(data_dir, store)
     counters = open_counters(data_dir, config)
     if count > 1:
@@ -139,10 +158,21 @@ def serve(
     limits = DailyLimits(directory=directory, counters=counters, clock=utc_now)
     writer_store = open_store(data_dir, config)  # the entry writer thread's own connection
     counter_writer = CounterWriter(open_counters(data_dir, config))
+    # Failed binds are counted on the counters writer's thread, on a connection of their own.
+    bind_failures = FirebirdBindFailures(open_database_of(data_dir, config))
     threads = ServerThreads(
-        reactor, directory=directory, entry_store=writer_store, counters=counter_writer
+        reactor,
+        directory=directory,
+        entry_store=writer_store,
+        counters=counter_writer,
+        metrics=metrics,
+        guard=bind_failures,
     )
-    extended = {**standard_handlers(), **limit_handlers(limits), **pin_handlers()}
+    extended = {
+        **standard_handlers(),
+        **limit_handlers(limits, on_reservation=metrics.reservation),
+        **pin_handlers(),
+    }
     follower = Follower(directory, reactor, open_store(data_dir, config), committed=committed)
     freshness = Freshness(
         committed=committed.read,
@@ -175,10 +205,28 @@ def serve(
         limits=connection_limits(config),
         audit=audit,
         freshness=freshness,
+        metrics=metrics,
+        guard=BindGuard(
+            throttles=directory.bind_throttles, now=changelog_clock, log=log, audit=audit
+        ),
     )
     answers = factory.answers
     directory.state.statistics["ixiAnswerCacheHits"] = lambda: answers.hits
     directory.state.statistics["ixiAnswerCacheMisses"] = lambda: answers.misses
+    routing = directory.state.routing.index
+    publisher = Publisher(
+        metrics,
+        published,
+        Sampled(
+            routing_hits=lambda: routing.hits,
+            routing_misses=lambda: routing.misses,
+            cache_hits=lambda: answers.hits,
+            cache_misses=lambda: answers.misses,
+            applied_sequence=lambda: directory.sequence,
+            seen_sequence=lambda: follower.seen,
+        ),
+        clock=reactor,
+    )
     try:
         ports = listen(reactor, factory, addresses, reuse_port=count > 1 or is_worker)
         ldaps_ports = listen(reactor, factory, ldaps, tls=tls, reuse_port=count > 1 or is_worker)
@@ -192,12 +240,25 @@ def serve(
         _wait_for_workers(children)  # "listening on" promises that every worker accepts
         for sock in reserved:
             sock.close()
+    metrics_on: tuple[str, int] | None = None
+    if metrics_address and not is_worker:
+        pids = [os.getpid(), *(child.pid for child in children)]
+        collector = NodeCollector(
+            lambda: [worker_file(data_dir, pid) for pid in pids],
+            committed=committed.read,
+            snapshot=snapshot_path(data_dir),
+        )
+        metrics_on = _serve_metrics(metrics_address, collector)
     # Every Firebird connection is opened before the reactor runs (the follower's above): the
     # client library sets its own SIGTERM handling when it attaches, and Twisted's handlers,
     # installed by run(), must be the last word. The listening lines follow once they are in
     # place, so a SIGTERM sent after them always stops the server cleanly.
     threads.start()
     reactor.callWhenRunning(follower.start)
+    if not is_worker:  # one process per node purges old failed-bind counts
+        bind_purge = LoopingCall(_purge_bind_counts, threads.offload)
+        bind_purge.clock = reactor
+        reactor.callWhenRunning(bind_purge.start, PURGE_INTERVAL_SECONDS, True)
     watch_certificate(reactor, factory, data_dir=data_dir, log=log, children=children)
     if not is_worker:  # one process per node prunes the changelog (admin.retention)
         pruner = Pruner(
@@ -210,7 +271,8 @@ def serve(
         snapshots = periodic_snapshots(data_dir, config, directory, reactor=reactor)
         reactor.callWhenRunning(snapshots.start)
         reactor.addSystemEventTrigger("before", "shutdown", snapshots.stop)
-    reactor.callWhenRunning(_announce, ports, ldaps_ports)
+    reactor.callWhenRunning(publisher.start)
+    reactor.callWhenRunning(_announce, ports, ldaps_ports, metrics_on)
     reactor.addSystemEventTrigger("before", "shutdown", follower.stop)
     reactor.addSystemEventTrigger("before", "shutdown", threads.stop)
     reactor.run()
@@ -220,10 +282,12 @@ def serve(
         misses=factory.answers.misses,
         lookups=directory.state.routing.index.stats()["lookups"],
     )
+    publisher.stop()
     audit.close()
     if not is_worker:
         _save_snapshot(data_dir, directory, store)
     counter_writer.close()  # the writer threads stopped before shutdown, after a flush
+    bind_failures.close()
     writer_store.close()
     counters.close()
     store.close()
@@ -340,11 +404,31 @@ def _save_snapshot(data_dir: Path, directory: Directory, store: FirebirdEntrySto
     )
 
 
-def _announce(ports: Sequence[Any], ldaps_ports: Sequence[Any]) -> None:
+def _serve_metrics(address: str, collector: NodeCollector) -> tuple[str, int] | None:
+    """Start the metrics listener; a busy address is logged and LDAP is served without it
+    (the directory matters more than its figures, and a second server on one machine, as in
+    tests, would otherwise fail on the default port)."""
+    host, port = split_address(address, key="metrics_listen")
+    try:
+        bound_host, bound_port, _server = serve_metrics(host, port, collector)
+    except OSError as error:
+        log.error(
+            "metrics not served: {why} (metrics_listen or --metrics-listen)",
+            why=bind_failure(host, port, error),
+        )
+        return None
+    return bound_host, bound_port
+
+
+def _announce(
+    ports: Sequence[Any], ldaps_ports: Sequence[Any], metrics_on: tuple[str, int] | None
+) -> None:
     for host, port in bound_addresses(ports):
         sys.stdout.write(f"listening on {format_address(host, port)}\n")
     for host, port in bound_addresses(ldaps_ports):
         sys.stdout.write(f"listening on ldaps://{format_address(host, port)}\n")
+    if metrics_on is not None:
+        sys.stdout.write(f"metrics on http://{format_address(*metrics_on)}\n")
     sys.stdout.flush()
 
 
@@ -357,6 +441,20 @@ def _purge(limits: DailyLimits) -> None:
         return
     if removed:
         log.info("purged {count} old daily counts", count=removed)
+
+
+def _purge_bind_counts(offload: Offload) -> None:
+    """Drop failed-bind counts older than a day, on the guard's writer thread; once the
+    threads run, and once a day."""
+    before = changelog_clock() - timedelta(seconds=BIND_COUNTS_KEPT_SECONDS)
+    offload.start(Guard(Purge(before)), _purged_binds)
+
+
+def _purged_binds(removed: object, error: Exception | None) -> None:
+    if error is not None:
+        log.warn("could not purge old failed-bind counts: {reason}", reason=error)
+    elif isinstance(removed, int) and removed:
+        log.info("purged {count} old failed-bind counts", count=removed)
 
 
 def _start_logging(level: str) -> None:
@@ -395,6 +493,11 @@ class Follower:
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def seen(self) -> int:
+        """The newest sequence this follower read from the database (the metrics' lag)."""
+        return self._seen
 
     def kick(self) -> None:
         """Fetch at once after the current wait (a request waits for an acknowledged write).

@@ -18,14 +18,18 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
 from ixidir.directory.directory import Directory
+from ixidir.directory.lockout import GuardOp
 from ixidir.limits.ports import CounterBatch, CounterOp
-from ixidir.server.offload import ThreadOffload, counted
+from ixidir.server.metrics import WorkerMetrics
+from ixidir.server.offload import GuardStore, ThreadOffload, counted
 from ixidir.server.writes import BatchEntryStore, GroupCommit, Runner, WriteQueue
 
 # PBKDF2 releases the GIL: one hash per core runs in parallel, more would only queue in the CPU.
 HASH_THREADS = os.cpu_count() or 2
+ENTRIES, COUNTERS = range(2)  # metrics.COMMIT_STORES
 
 CounterJob = tuple[CounterOp, Callable[[object, Exception | None], None]]
+GuardJob = tuple[GuardOp, Callable[[object, Exception | None], None]]
 
 
 class ServerThreads:
@@ -38,25 +42,52 @@ class ServerThreads:
         directory: Directory,
         entry_store: BatchEntryStore,
         counters: CounterBatch | None = None,
+        guard: GuardStore | None = None,
         hash_threads: int = HASH_THREADS,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
+        """`metrics`: where the writer threads' commit latencies go. `guard` counts failed
+        binds on the counters' thread (its own connection): a few rows a bind, batched like the
+        daily counts."""
+        metrics = metrics if metrics is not None else WorkerMetrics()
         self._pools = [
             ThreadPool(minthreads=1, maxthreads=hash_threads, name="ixidir-hash"),
             ThreadPool(minthreads=1, maxthreads=1, name="ixidir-entry-writer"),
             ThreadPool(minthreads=1, maxthreads=1, name="ixidir-counter-writer"),
         ]
         hashing, entry_writer, counter_writer = (self._runner(reactor, p) for p in self._pools)
-        self.writes = WriteQueue(directory, entry_store, entry_writer)
+        self.writes = WriteQueue(
+            directory,
+            entry_store,
+            entry_writer,
+            clock=reactor,
+            timed=partial(metrics.timed_commit, ENTRIES),
+        )
         self.counts: GroupCommit[CounterJob, Any] | None = None
         if counters is not None:
             batch = counters
             self.counts = GroupCommit(
                 run=counter_writer,
-                commit=lambda jobs: list(batch.run_batch([op for op, _ in jobs])),
+                commit=metrics.timed_commit(
+                    COUNTERS, lambda jobs: list(batch.run_batch([op for op, _ in jobs]))
+                ),
+                finish=counted,
+                clock=reactor,
+            )
+        self.guards: GroupCommit[GuardJob, Any] | None = None
+        if guard is not None:
+            store = guard
+            self.guards = GroupCommit(
+                run=counter_writer,
+                commit=lambda jobs: store.run_batch([op for op, _ in jobs]),
                 finish=counted,
             )
         self.offload = ThreadOffload(
-            compute=hashing, writes=self.writes, clock=reactor, counters=self.counts
+            compute=hashing,
+            writes=self.writes,
+            clock=reactor,
+            counters=self.counts,
+            guard=self.guards,
         )
 
     @staticmethod
@@ -73,7 +104,8 @@ class ServerThreads:
 
     async def _stop(self) -> None:
         await self.writes.flushed()
-        if self.counts is not None:
-            await self.counts.flushed()
+        for batches in (self.counts, self.guards):
+            if batches is not None:
+                await batches.flushed()
         for pool in self._pools:
             pool.stop()

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from ixidir.admin.auditing import open_audit_log
 from ixidir.admin.errors import AdminError
+from ixidir.admin.lockouts import bind_state, unlock
 from ixidir.admin.runtime import opened
 from ixidir.admin.tables import print_table
 from ixidir.admin.templates import render_display_name, render_mail, render_uid
@@ -32,6 +33,7 @@ from ixidir.admin.users import (
     set_templates,
     set_user,
 )
+from ixidir.storage.migrations import utc_now as changelog_clock
 
 NAME = "user"
 # The vendor console's "address example" (manual §4.1.2.1) for the templates shown.
@@ -61,6 +63,10 @@ def register(commands: Any, data: argparse.ArgumentParser) -> None:
     change = sub.add_parser("set", parents=[data], help="set attributes (ATTR= removes one)")
     change.add_argument("uid")
     change.add_argument("assignments", nargs="+", metavar="ATTR=VALUE")
+    unlock_ = sub.add_parser(
+        "unlock", parents=[data], help="lift a bind lockout and forget the failed binds"
+    )
+    unlock_.add_argument("uid", help="the user's uid, or a DN (cn=admin,...)")
     delete = sub.add_parser("delete", parents=[data], help="delete a user")
     delete.add_argument("uid")
     templates = sub.add_parser(
@@ -94,7 +100,14 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
                 columns = resolve_columns(session.schema, args.columns.split(","))
                 _table(list_users(session, search=args.search), columns, sys.stdout)
             case "show":
-                _show(find_user(session, args.uid), sys.stdout)
+                user = find_user(session, args.uid)
+                _show(user, sys.stdout)
+                state = bind_state(session, data, user.dn, now=changelog_clock())
+                sys.stdout.write(f"# bind: {state.describe()}\n")
+            case "unlock":
+                dn, had = unlock(session, data, args.uid)
+                said = "unlocked" if had else "not locked (no failed binds counted)"
+                sys.stdout.write(f"{dn}: {said}\n")
             case "set":
                 _show(set_user(session, args.uid, args.assignments), sys.stdout)
             case "delete":

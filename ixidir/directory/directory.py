@@ -13,6 +13,7 @@ from typing import Any
 
 from ixidir.directory import image
 from ixidir.directory.dit import Entry
+from ixidir.directory.lockout import BindThrottles, throttles
 from ixidir.directory.ops import add as add_op
 from ixidir.directory.ops import bind as bind_op
 from ixidir.directory.ops import compare as compare_op
@@ -25,7 +26,7 @@ from ixidir.directory.ops import search as search_op
 from ixidir.directory.ops.attributes import cleartext_secrets
 from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.ops.compare import SecretCheck
-from ixidir.directory.ops.lookup import Found
+from ixidir.directory.ops.lookup import Shape
 from ixidir.directory.ops.password import PasswordChange
 from ixidir.directory.ops.selection import Selected
 from ixidir.directory.passwords import Cleartext, SecretHashes
@@ -130,6 +131,11 @@ class Directory:
     def finish_bind(self, check: BindCheck, matched: bytes | None) -> Principal:
         return bind_op.finish_bind(self.state, check, matched)
 
+    def bind_throttles(self) -> BindThrottles:
+        """The bind lockout and address throttle set on the defaults entry (lockout.py)."""
+        entry = self.state.dit.get(self.state.defaults_key)
+        return throttles({} if entry is None else entry.attributes)
+
     # --- writes in two steps (a server commits them on its writer thread) ---
     def cleartext_secrets(self, request: AddRequest | ModifyRequest) -> Cleartext | None:
         """What to hash (`compute()`, on a thread) before preparing the write."""
@@ -187,13 +193,22 @@ class Directory:
     ) -> Iterator[SearchResultEntry]:
         return search_op.search(self.state, principal, request, now=now)
 
-    def lookup(self, principal: Principal, request: SearchRequest) -> Found | None:
-        """A routing search answered from the indexes (ops.lookup), or None: then `search`."""
-        return lookup_op.lookup(self.state, principal, request)
+    def routing_shape(self, principal: Principal, request: SearchRequest) -> Shape | None:
+        """The shape of a routing search (ops.lookup), valid for this generation; None: the
+        general search answers requests of that shape."""
+        return lookup_op.shape_of(self.state, principal, request)
 
-    def present(self, found: Found, entry: Entry) -> Selected:
+    def is_number_attribute(self, attr: str) -> bool:
+        """Whether an equality on `attr` looks up a number in the routing index."""
+        return lookup_op.number_attribute(self.state, attr)
+
+    def find(self, shape: Shape, value: bytes) -> tuple[Entry, ...] | None:
+        """The entries a routing search of `shape` for the number `value` returns, or None."""
+        return lookup_op.find(self.state, shape, value)
+
+    def present(self, shape: Shape, entry: Entry) -> Selected:
         """The attributes `entry` returns for the routing search that found it."""
-        return lookup_op.present(self.state, found, entry)
+        return lookup_op.present(self.state, shape, entry)
 
     def add(self, principal: Principal, request: AddRequest, *, import_mode: bool = False) -> None:
         add_op.add(self.state, principal, request, import_mode=import_mode)

@@ -37,6 +37,8 @@ Truth = bool | None
 """True, False, or None for RFC 4511 Undefined."""
 NormalizedCache = MutableMapping[tuple[str, tuple[bytes, ...]], frozenset[Hashable]]
 """(rule OID, stored values) → their normal forms; the caller owns its size and lifetime."""
+EqualityType = tuple[tuple[str, ...], MatchingRule]
+"""An attribute description resolved for equality: the type and its subtypes, and the rule."""
 
 
 def normalized_values(
@@ -152,23 +154,37 @@ class EqualityNode(Node):
     cache: NormalizedCache | None
 
     def evaluate(self, attributes: Attributes, dn: DN) -> Truth:
-        for name in self.names:
-            values = attributes.get(name)
-            if not values:
-                continue
-            if self.raw in values:
+        return holds_equal(self.names, self.rule, self.key, self.raw, self.cache, attributes)
+
+
+def holds_equal(
+    names: tuple[str, ...],
+    rule: MatchingRule,
+    key: Hashable,
+    raw: bytes,
+    cache: NormalizedCache | None,
+    attributes: Attributes,
+) -> bool:
+    """Whether one of the attributes `names` holds a value equal to the assertion (`key` its
+    normal form, `raw` as sent): EqualityNode's test, also called without building a node by
+    the routing look-up, which tests one number per search (ops.lookup)."""
+    for name in names:
+        values = attributes.get(name)
+        if not values:
+            continue
+        if raw in values:
+            return True
+        if cache is not None:
+            if key in normalized_values(rule, values, cache):
                 return True
-            if self.cache is not None:
-                if self.key in normalized_values(self.rule, values, self.cache):
+            continue
+        for value in values:
+            try:
+                if rule.normalize(value) == key:
                     return True
+            except InvalidAttributeSyntax:
                 continue
-            for value in values:
-                try:
-                    if self.rule.normalize(value) == self.key:
-                        return True
-                except InvalidAttributeSyntax:
-                    continue
-        return False
+    return False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -341,7 +357,7 @@ class FilterCompiler:
         self._rules: Mapping[str, MatchingRule] = rules or {}
         # attribute description -> (subtypes, equality rule), or None when the item is
         # Undefined: resolved once, since clients repeat the same few descriptions.
-        self._equality: dict[str, tuple[tuple[str, ...], MatchingRule] | None] = {}
+        self._equality: dict[str, EqualityType | None] = {}
 
     @property
     def rules(self) -> Mapping[str, MatchingRule]:
@@ -390,14 +406,11 @@ class FilterCompiler:
         return PresentNode(self.catalog.subtypes(attr_type))
 
     def equality(self, attr: str, value: bytes) -> Node:
-        try:
-            resolved = self._equality[attr]
-        except KeyError:
-            resolved = self._equality_type(attr)
+        resolved = self.equality_type(attr)
         if resolved is None:
             return _UNDEFINED
         names, rule = resolved
-        key = _normalize_assertion(rule, value)
+        key = normalize_assertion(rule, value)
         if key is None:
             return _UNDEFINED
         if names == _OBJECT_CLASS and isinstance(key, str):
@@ -412,7 +425,15 @@ class FilterCompiler:
         spellings = self.catalog.class_spellings(oid)
         return ClassNode(_OBJECT_CLASS[0], rule, family, spellings)
 
-    def _equality_type(self, attr: str) -> tuple[tuple[str, ...], MatchingRule] | None:
+    def equality_type(self, attr: str) -> EqualityType | None:
+        """The attribute description's subtypes and equality rule; None when a filter item
+        on it is Undefined (the routing look-up resolves the connector's attribute once)."""
+        try:
+            return self._equality[attr]
+        except KeyError:
+            return self._equality_type(attr)
+
+    def _equality_type(self, attr: str) -> EqualityType | None:
         attr_type = self.catalog.resolve(attr)
         rule = None if attr_type is None else self._rules.get(attr_type.name, attr_type.equality)
         resolved = (
@@ -427,7 +448,7 @@ class FilterCompiler:
         attr_type = self.catalog.resolve(attr)
         if attr_type is None or attr_type.ordering is None:
             return _UNDEFINED
-        key = _normalize_assertion(attr_type.ordering, value)
+        key = normalize_assertion(attr_type.ordering, value)
         if key is None:
             return _UNDEFINED
         names = self.catalog.subtypes(attr_type)
@@ -464,7 +485,7 @@ class FilterCompiler:
             if attr_type is None or not self.catalog.is_suitable(rule, attr_type):
                 return _UNDEFINED
             names = frozenset(self.catalog.subtypes(attr_type))
-        key = _normalize_assertion(rule, f.value)
+        key = normalize_assertion(rule, f.value)
         if key is None:
             return _UNDEFINED
         return ExtensibleNode(names, rule, key, f.dn_attributes, self.catalog)
@@ -480,7 +501,7 @@ def _constant(value: Truth) -> ConstantNode:
     return _UNDEFINED if value is None else _TRUE if value else _FALSE
 
 
-def _normalize_assertion(rule: MatchingRule, value: bytes) -> Any:
+def normalize_assertion(rule: MatchingRule, value: bytes) -> Any:
     """The assertion's normal form, or None when it is invalid (the item is then Undefined)."""
     try:
         return rule.normalize(value)

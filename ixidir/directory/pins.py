@@ -26,10 +26,11 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import IntEnum
 
 from ixidir.directory.dit import Entry
+from ixidir.directory.lockout import lock_is_over
 from ixidir.directory.operational import generalized_time, modification_stamps
 from ixidir.directory.passwords import MAX_ITERATIONS, SecretHashes, hash_pin, verify_password
 from ixidir.directory.requests import AccessClass, Principal
@@ -324,9 +325,8 @@ def lock_state(attributes: Attributes, policy: LockoutPolicy, now: datetime) -> 
         # A lock time without the flag: an administrator unlocked over LDAP, start again.
         stale = locked_at is not None
         return LockState(0 if stale else failures, is_locked=False, is_stale=stale)
-    if locked_at is None or policy.lockout_seconds <= 0:
-        return LockState(failures, is_locked=True, is_stale=False)  # until an admin unlocks
-    if now >= locked_at + timedelta(seconds=policy.lockout_seconds):
+    # The bind lockout's expiry rule (lockout.py): 0 s, or no lock time, lasts until unlocked.
+    if locked_at is not None and lock_is_over(locked_at, policy.lockout_seconds, now):
         return LockState(0, is_locked=False, is_stale=True)
     return LockState(failures, is_locked=True, is_stale=False)
 

@@ -49,6 +49,12 @@ INTEGER_RANGES: Mapping[str, tuple[int | None, int | None]] = {
     "ixiVmPinLockoutSeconds": (0, None),
     "ixiChangelogKeepDays": (0, None),
     "ixiChangelogMaxEntries": (1, None),
+    "ixiBindMaxFailures": (0, None),
+    "ixiBindFailureWindow": (1, None),
+    "ixiBindLockout": (0, None),
+    "ixiBindAddressFailures": (0, None),
+    "ixiBindAddressWindow": (1, None),
+    "ixiBindAddressBlock": (1, None),
 }
 
 # The daily-limit pairs: (mode attribute, limit attribute).

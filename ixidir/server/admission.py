@@ -10,6 +10,7 @@ protects its own file descriptors and memory; a node of N workers accepts up to 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import Counter
 from collections.abc import Callable
@@ -18,8 +19,12 @@ from dataclasses import dataclass
 from ixidir.server.interfaces import Clock, DelayedCall
 
 
+@functools.lru_cache(maxsize=4096)
 def is_loopback(host: str | None) -> bool:
-    """Whether `host` is this machine (127.0.0.0/8, ::1, IPv4-mapped loopback)."""
+    """Whether `host` is this machine (127.0.0.0/8, ::1, IPv4-mapped loopback).
+
+    Remembered per address: parsing one with `ipaddress` costs ~20 us, paid on the event
+    loop at every connection, and clients come from a few addresses again and again."""
     if host is None:
         return True  # a UNIX socket or a test transport: nothing to count per address
     try:

@@ -7,8 +7,9 @@ from 127.0.0.1).
 
 from __future__ import annotations
 
-import ipaddress
 from enum import Enum
+
+from ixidir.server.admission import is_loopback
 
 
 class SimpleBindTLS(Enum):
@@ -27,17 +28,4 @@ def needs_tls(policy: SimpleBindTLS, peer_host: str | None) -> bool:
         return False
     if policy is SimpleBindTLS.ALWAYS:
         return True
-    return not is_loopback(peer_host)
-
-
-def is_loopback(host: str | None) -> bool:
-    """127.0.0.0/8, ::1, and IPv4-mapped loopback (::ffff:127.0.0.1, a dual-stack listener)."""
-    if host is None:
-        return False
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
+    return peer_host is None or not is_loopback(peer_host)

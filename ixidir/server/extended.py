@@ -36,6 +36,8 @@ class ExtendedCall:
     value: bytes | None
     can_start_tls: bool = False
     tls_active: bool = False
+    # Other requests of the connection were unanswered when this one arrived, or came after it.
+    others_outstanding: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +115,14 @@ def decode_passwd_modify(value: bytes | None) -> dict[int, bytes]:
 def start_tls(call: ExtendedCall) -> ExtendedReply:
     """RFC 4511 §4.14; without a certificate we answer unavailable (52), as §4.14.2 suggests
     and slapd does ("Could not initialize TLS"); on a connection that already has TLS (a
-    second StartTLS, or LDAPS) operationsError (1), as §4.14.2 says."""
+    second StartTLS, or LDAPS) operationsError (1), as §4.14.2 says; likewise while other
+    operations are outstanding (§4.14.1: the client sends nothing else until the answer)."""
     if call.value is not None:
         raise ProtocolError("StartTLS takes no request value")
     if call.tls_active:
         raise OperationsError("TLS is already established on this connection")
+    if call.others_outstanding:
+        raise OperationsError("StartTLS while other operations are outstanding")
     if not call.can_start_tls:
         raise Unavailable("TLS is not available")
     return ExtendedReply(name=START_TLS_OID, start_tls=True)

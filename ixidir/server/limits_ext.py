@@ -14,7 +14,7 @@ resultCode success (granted FALSE). Both go into the server's extended-op table 
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from ixidir.directory.limits import DailyLimits
@@ -58,8 +58,11 @@ def decode_limit_request(value: bytes | None) -> LimitRequest:
         raise ProtocolError("daily-limit request: bad user DN or unknown service") from exc
 
 
-def limit_handlers(limits: DailyLimits) -> dict[str, ExtendedHandler]:
-    """The two operations, bound to the use-case (add to the server's handler table)."""
+def limit_handlers(
+    limits: DailyLimits, *, on_reservation: Callable[[Service, bool], None] | None = None
+) -> dict[str, ExtendedHandler]:
+    """The two operations, bound to the use-case (add to the server's handler table).
+    `on_reservation(service, granted)` is told each reservation's outcome (the metrics)."""
 
     def reserve(call: ExtendedCall) -> Generator[Pending, None, ExtendedReply]:
         request = decode_limit_request(call.value)
@@ -69,6 +72,8 @@ def limit_handlers(limits: DailyLimits) -> dict[str, ExtendedHandler]:
         result = counted.outcome()
         if not isinstance(result, Reservation):
             raise OperationsError("the counter store answered a reservation wrongly")
+        if on_reservation is not None:
+            on_reservation(request.service, result.granted)
         limit = INFINITE if result.limit is None else result.limit
         value = ber.sequence(
             ber.boolean_tlv(result.granted), ber.integer_tlv(result.used), ber.integer_tlv(limit)

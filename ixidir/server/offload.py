@@ -7,18 +7,19 @@ the write queue (writes.py) and daily-counter operations to the counters' group 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
 
+from ixidir.directory.lockout import GuardOp, GuardResult
 from ixidir.directory.ports import StorageError, StorageUnavailable
 from ixidir.directory.state import PreparedWrite
 from ixidir.errors import OperationsError, Unavailable
 from ixidir.limits.ports import CounterOp, CounterStore, perform
 from ixidir.server.extended import ExtendedOutcome, ExtendedReply
 from ixidir.server.interfaces import Clock
-from ixidir.server.pending import Compute, Count, Delay, Job, Write
+from ixidir.server.pending import Compute, Count, Delay, Guard, Job, Write
 from ixidir.server.writes import GroupCommit, Runner, WriteQueue
 
 Done = Callable[[object, Exception | None], None]
@@ -36,13 +37,25 @@ class Writer(Protocol):
     def write_prepared(self, prepared: PreparedWrite) -> None: ...
 
 
+class GuardStore(Protocol):
+    """Where failed binds are counted (storage/bindfailures.py), a batch at a time."""
+
+    def run_batch(self, ops: Sequence[GuardOp]) -> list[GuardResult | Exception]: ...
+
+
 class InlineOffload:
     """Every job on the calling thread, completed before `start` returns: for tests, and for a
     server built without threads (its loop then waits, as before issue 11)."""
 
-    def __init__(self, directory: Writer, counters: CounterStore | None = None) -> None:
+    def __init__(
+        self,
+        directory: Writer,
+        counters: CounterStore | None = None,
+        guard: GuardStore | None = None,
+    ) -> None:
         self._directory = directory
         self._counters = counters
+        self._guard = guard
 
     def start(self, job: Job, done: Done) -> None:
         try:
@@ -56,10 +69,16 @@ class InlineOffload:
                     if self._counters is None:
                         raise Unavailable("this server keeps no daily counters")
                     result = perform(self._counters, op)
+                case Guard(op=op):
+                    if self._guard is None:
+                        raise Unavailable("this server counts no failed binds")
+                    (result,) = self._guard.run_batch([op])
+                    if isinstance(result, Exception):
+                        raise result
                 case Delay():
                     result = None  # nobody else to serve meanwhile
         except Exception as error:  # noqa: BLE001 (the session maps it to a result code)
-            done(None, _counter_failure(error) if isinstance(job, Count) else error)
+            done(None, _counter_failure(error) if isinstance(job, Count | Guard) else error)
             return
         done(result, None)
 
@@ -74,11 +93,13 @@ class ThreadOffload:
         writes: WriteQueue,
         clock: Clock,
         counters: GroupCommit[tuple[CounterOp, Done], Any] | None = None,
+        guard: GroupCommit[tuple[GuardOp, Done], Any] | None = None,
     ) -> None:
         self._compute = compute
         self._clock = clock
         self._writes = writes
         self._counters = counters
+        self._guard = guard
 
     def start(self, job: Job, done: Done) -> None:
         match job:
@@ -91,6 +112,11 @@ class ThreadOffload:
                     done(None, Unavailable("this server keeps no daily counters"))
                 else:
                     self._counters.submit((op, done))
+            case Guard(op=guard_op):
+                if self._guard is None:
+                    done(None, Unavailable("this server counts no failed binds"))
+                else:
+                    self._guard.submit((guard_op, done))
             case Delay(seconds=seconds):
                 self._clock.callLater(seconds, done, None, None)
 
@@ -103,8 +129,9 @@ class ThreadOffload:
         done(result, None)
 
 
-def counted(jobs: list[tuple[CounterOp, Done]], results: list[Any]) -> None:
-    """The counters' group commit `finish`: answer each operation in order, on the loop."""
+def counted(jobs: Sequence[tuple[object, Done]], results: list[Any]) -> None:
+    """The counters' (and the guard's) group commit `finish`: answer each operation in order,
+    on the loop."""
     for (_, done), result in zip(jobs, results, strict=True):
         if isinstance(result, Exception):
             done(None, _counter_failure(result))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ixidir.directory.lockout import GuardOp
 from ixidir.directory.state import PreparedWrite
 from ixidir.limits.ports import CounterOp
 
@@ -43,13 +44,21 @@ class Count:
 
 
 @dataclass(frozen=True, slots=True)
+class Guard:
+    """A failed-bind count to read or write (directory/lockout.py), batched with the others
+    queued by the guard's writer; the outcome is the operation's result (`GuardResult`)."""
+
+    op: GuardOp
+
+
+@dataclass(frozen=True, slots=True)
 class Delay:
     """No work, only time: answer after `seconds` (a repeated wrong password, see session.py)."""
 
     seconds: float
 
 
-Job = Compute | Write | Count | Delay
+Job = Compute | Write | Count | Guard | Delay
 
 
 @dataclass(eq=False, slots=True)

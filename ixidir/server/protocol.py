@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain, islice
+from time import perf_counter_ns
 from typing import cast
 
 from twisted.internet.interfaces import IAddress, ISSLTransport
@@ -23,9 +24,9 @@ from twisted.python.failure import Failure
 
 from ixidir.directory.requests import AddRequest, ModifyDNRequest, ModifyRequest, SearchRequest
 from ixidir.errors import ResultCode
-from ixidir.server import lane
 from ixidir.server.admission import Admission, ConnectionLimits, IdleTimer
 from ixidir.server.audit import AuditLog
+from ixidir.server.bindguard import BindGuard
 from ixidir.server.codec import CodecError, LDAPCodec, envelope
 from ixidir.server.confidentiality import SimpleBindTLS, needs_tls
 from ixidir.server.extended import ExtendedHandler, standard_handlers
@@ -33,16 +34,32 @@ from ixidir.server.facade import Directory
 from ixidir.server.fastpath import AnswerCache, SearchFrame, is_stable, split_search, wrap
 from ixidir.server.freshness import Freshness
 from ixidir.server.interfaces import Clock, DelayedCall, Transport
+from ixidir.server.lane import SUCCESS_DONE, RoutingLane
 from ixidir.server.limits_ext import RELEASE_OID, RESERVE_OID
 from ixidir.server.listen import format_address
 from ixidir.server.messages import (
     NOTICE_OF_DISCONNECTION_OID,
     AbandonRequest,
+    BindRequest,
+    CompareRequest,
     DeleteRequest,
     ExtendedRequest,
     ExtendedResult,
     LDAPMessage,
     UnbindRequest,
+)
+from ixidir.server.metrics import (
+    ADD,
+    BIND,
+    CODES,
+    COMPARE,
+    DELETE,
+    EXTENDED,
+    MODIFY,
+    MODRDN,
+    SEARCH,
+    WorkerMetrics,
+    done_code,
 )
 from ixidir.server.offload import InlineOffload, Offload
 from ixidir.server.pdus import SearchReader
@@ -58,6 +75,18 @@ TURN_BYTES = 1024 * 1024  # then give the reactor a turn (abandon, other connect
 _WRITES = (AddRequest, ModifyRequest, DeleteRequest, ModifyDNRequest)
 _COUNTS = frozenset({RESERVE_OID, RELEASE_OID})
 RUN_AHEAD = 16  # pipelined writes queued for commit behind the one a connection waits for
+# The metrics' operation slot of each request type (abandon and unbind have no result).
+_OPERATION_OF: dict[type, int] = {
+    BindRequest: BIND,
+    SearchRequest: SEARCH,
+    CompareRequest: COMPARE,
+    AddRequest: ADD,
+    ModifyRequest: MODIFY,
+    DeleteRequest: DELETE,
+    ModifyDNRequest: MODRDN,
+    ExtendedRequest: EXTENDED,
+}
+_SUCCESS_DONE = SUCCESS_DONE  # how almost every cached answer ends: no parsing then
 
 
 class LDAPServerFactory(Factory):
@@ -78,11 +107,16 @@ class LDAPServerFactory(Factory):
         limits: ConnectionLimits | None = None,
         audit: AuditLog | None = None,
         freshness: Freshness | None = None,
+        metrics: WorkerMetrics | None = None,
+        guard: BindGuard | None = None,
     ) -> None:
         """`log_searches`: log every search the answer cache misses at debug level; pass False
         when the log level is above debug, as dropping those events still costs time.
         `offload` runs what replies wait for (hashes, commits); by default on the spot.
-        `freshness`: hold requests while this worker misses an acknowledged write."""
+        `freshness`: hold requests while this worker misses an acknowledged write.
+        `metrics`: this process's counters (server/metrics.py), published by the caller.
+        `guard`: count failed binds, lock accounts and block addresses (bindguard.py)."""
+        self.guard = guard
         self.simple_bind_tls = simple_bind_tls
         self.directory = directory
         self.offload: Offload = offload if offload is not None else InlineOffload(directory)
@@ -95,6 +129,9 @@ class LDAPServerFactory(Factory):
         self.extended = dict(standard_handlers() if extended is None else extended)
         self.answers = AnswerCache()  # shared by all connections (DESIGN.md fast path)
         self.searches = SearchReader()  # and the shapes of their searches (pdus)
+        # The routing lane, but at debug level, where every uncached search is logged so the
+        # filters a real connector sends can be captured (the general search logs them).
+        self.lane = None if log_searches else RoutingLane(directory, self.searches)
         self.noisy = False  # no "starting factory" lines; our own log says what matters
         self.limits = limits if limits is not None else ConnectionLimits()
         self.admission = Admission(
@@ -103,6 +140,7 @@ class LDAPServerFactory(Factory):
         )
         self.audit = audit
         self.connections = 0  # numbers connections for the audit log ("conn=N")
+        self.metrics = metrics if metrics is not None else WorkerMetrics()
 
     def buildProtocol(self, addr: IAddress | None) -> LDAPServerProtocol:
         protocol = LDAPServerProtocol(self)
@@ -129,6 +167,12 @@ class Work:
     # item its iterator gave then.
     runs_ahead: type[Write] | type[Count] | None = None
     ahead: Item | None = None
+    # For the metrics: the operation's slot (-1: not counted), when its frame was taken, its
+    # result code when known on queueing (-1: read from `last`, its last Reply, when done).
+    operation: int = -1
+    started: int = 0
+    code: int = -1
+    last: Reply | None = None
 
 
 class LDAPServerProtocol(Protocol):
@@ -136,6 +180,8 @@ class LDAPServerProtocol(Protocol):
 
     def __init__(self, factory: LDAPServerFactory) -> None:
         self._config = factory
+        self._metrics = factory.metrics
+        self._count_search = factory.metrics.recorder(SEARCH)  # ready answers (the hot path)
         self._codec = LDAPCodec(factory.max_pdu_size, searches=factory.searches)
         self._session = Session(
             factory.directory,
@@ -145,6 +191,7 @@ class LDAPServerProtocol(Protocol):
             tls_configured=factory.tls is not None,
             log_searches=factory.log_searches,
             audit=factory.audit,
+            guard=factory.guard,
         )
         limits = factory.limits
         self._bound_pdu_size = factory.max_pdu_size
@@ -154,7 +201,8 @@ class LDAPServerProtocol(Protocol):
         self._max_pending = limits.max_pending_requests
         self._admitted = False
         self._idle: IdleTimer | None = None
-        self._work: deque[Work] = deque()
+        # A search answered from the answer cache or the routing lane is queued as its bytes.
+        self._work: deque[Work | bytes] = deque()
         self._barriers = 0  # queued Work items with barrier=True
         self._paused = False
         self._reading_paused = False
@@ -176,15 +224,18 @@ class LDAPServerProtocol(Protocol):
         peer = getattr(address, "host", None)
         refusal = self._config.admission.admit(peer)
         if refusal is not None:
+            self._config.metrics.connection_refused()
             self._notice(ResultCode.BUSY, refusal.message)
             return
         self._admitted = True
+        self._config.metrics.connection_opened()
         self._idle = self._start_idle_timer()
         self._out.registerProducer(self, True)
         self._socket = direct_socket(self.transport)
         self._session.tls_active = ISSLTransport.providedBy(self.transport)  # LDAPS
         self._session.password_needs_tls = needs_tls(self._config.simple_bind_tls, peer)
         self._config.connections += 1
+        self._session.peer_host = None if peer is None else str(peer)
         self._session.client = f"IP={format_address(str(peer), getattr(address, 'port', 0))}"
         self._session.connection = f"conn={self._config.connections}"
 
@@ -213,13 +264,16 @@ class LDAPServerProtocol(Protocol):
 
     def _read_messages(self) -> None:
         codec = self._codec
+        # Once for all the requests read now: they all arrived before this check, so any
+        # write acknowledged before one of them arrived is seen (freshness.py).
+        if self._must_wait():
+            return
+        # slapd's sockbuf_max_incoming(_auth): a smaller PDU limit until a bind succeeds (a
+        # bind's result is sent by the pump, never while requests are read).
+        bound = self._session.principal.dn
+        codec.max_pdu_size = self._bound_pdu_size if bound else self._anonymous_pdu_size
         try:
             while len(self._work) < self._max_pending and not self._closing:
-                if self._must_wait():
-                    return
-                # slapd's sockbuf_max_incoming(_auth): a smaller PDU limit until a bind succeeds
-                bound = self._session.principal.dn
-                codec.max_pdu_size = self._bound_pdu_size if bound else self._anonymous_pdu_size
                 pdu = codec.next_frame()
                 if pdu is None:
                     return
@@ -256,35 +310,44 @@ class LDAPServerProtocol(Protocol):
                 self._pump()
 
     def _accept_frame(self, pdu: bytes) -> None:
-        """What happens to a request: a repeated search is answered from the answer cache; any
-        other PDU is decoded; a search then goes to the routing lane, else the general search;
-        every other request to the session."""
+        """What happens to a request: a search is answered from the answer cache when it
+        repeats, else by the routing lane when it looks up a number; any other PDU is decoded,
+        and a search then goes to the general search, every other request to the session."""
+        started = perf_counter_ns()
         search = split_search(pdu) if self._barriers == 0 else None
         principal = self._session.principal
         generation = self._config.directory.generation
         if search is not None:
-            answer = self._config.answers.get(principal, search.operation, generation)
+            answers, routing = self._config.answers, self._config.lane
+            answer = answers.get(principal, search.operation, generation)
+            if answer is None and routing is not None:
+                answer = routing.answer(principal, search.operation, generation)
+                if answer is not None:
+                    answers.put(principal, search.operation, generation, answer)
             if answer is not None:
-                self._queue(search.message_id, iter((wrap(search.message_id, answer),)))
+                self._work.append(wrap(search.message_id, answer))
+                # Counted now: a ready answer goes out in this turn of the pump (behind the
+                # connection's earlier requests), and counting it there would cost it a Work.
+                last = answer[-1]
+                code = 0 if last == _SUCCESS_DONE else done_code(last)
+                self._count_search(code, started)
                 return
         message = self._codec.decode(pdu)
         request = message.request
         if search is None or not isinstance(request, SearchRequest):
-            self._accept(message)
+            self._accept(message, started)
             return
-        operations = lane.answer(self._config.directory, principal, request)
-        if operations is not None:
-            self._session.log_search(request)
-            self._config.answers.put(principal, search.operation, generation, operations)
-            self._queue(search.message_id, iter((wrap(search.message_id, operations),)))
-            return
-        self._queue(search.message_id, self._capture(search, principal, generation, request))
-
-    def _queue(self, message_id: int, items: Iterator[Item]) -> None:
-        self._work.append(Work(message_id, items, barrier=False))
+        work = Work(search.message_id, iter(()), barrier=False, operation=SEARCH, started=started)
+        work.items = self._capture(work, search, principal, generation, request)
+        self._work.append(work)
 
     def _capture(
-        self, search: SearchFrame, principal: Hashable, generation: int, request: SearchRequest
+        self,
+        work: Work,
+        search: SearchFrame,
+        principal: Hashable,
+        generation: int,
+        request: SearchRequest,
     ) -> Iterator[Item]:
         """Send the replies and keep their encoded operations for the cache when the answer
         is complete and stable (abandoned or failed searches are not kept)."""
@@ -293,19 +356,34 @@ class LDAPServerProtocol(Protocol):
         for operation in self._session.search_operations(request):
             operations.append(operation)
             yield envelope(message_id, operation)
+        if operations:
+            work.code = done_code(operations[-1])
         if is_stable(search, operations):
             self._config.answers.put(principal, search.operation, generation, tuple(operations))
 
-    def _accept(self, message: LDAPMessage) -> None:
+    def _accept(self, message: LDAPMessage, started: int) -> None:
         match message.request:
             case AbandonRequest(message_id=target):
                 self._cancel(lambda message_id: message_id == target)
             case UnbindRequest():  # RFC 4511 §4.3: no response, close the connection
                 self._close()
             case _:
-                items = self._session.respond(message)
+                busy = bool(self._work)  # requests sent before this one, still unanswered
+                items = self._session.respond(
+                    message, others_outstanding=lambda: busy or len(self._work) > 1
+                )
                 kind = _kind(message.request)
-                self._work.append(Work(message.message_id, items, barrier=True, runs_ahead=kind))
+                operation = _OPERATION_OF.get(type(message.request), -1)
+                self._work.append(
+                    Work(
+                        message.message_id,
+                        items,
+                        barrier=True,
+                        runs_ahead=kind,
+                        operation=operation,
+                        started=started,
+                    )
+                )
                 self._barriers += 1
 
     def _disconnect(self, error: CodecError) -> None:
@@ -326,8 +404,12 @@ class LDAPServerProtocol(Protocol):
         self._out.loseConnection()
 
     def _cancel(self, matches: Callable[[int], bool]) -> None:
-        """Drop queued or in-progress work whose message ID matches (abandon, close)."""
-        for work in [work for work in self._work if matches(work.message_id)]:
+        """Drop queued or in-progress work whose message ID matches (abandon, close); an
+        answer already complete is sent all the same (RFC 4511 §4.11), unless the connection
+        closes."""
+        if self._closing:
+            self._work = deque(work for work in self._work if not isinstance(work, bytes))
+        for work in [w for w in self._work if isinstance(w, Work) and matches(w.message_id)]:
             if work is self._work[0]:
                 self._waiting = None  # its job still completes (a write is still applied)
             self._work.remove(work)
@@ -379,6 +461,10 @@ class LDAPServerProtocol(Protocol):
     def _fill(self, pending: list[bytes]) -> int:
         """Add up to WRITE_BATCH_BYTES of the head request's replies to `pending`."""
         work = self._work[0]
+        if isinstance(work, bytes):
+            self._work.popleft()
+            pending.append(work)
+            return len(work)
         size = 0
         items = work.items
         if work.ahead is not None:
@@ -395,13 +481,20 @@ class LDAPServerProtocol(Protocol):
                 self._socket = None  # from now on only TLS records go out
                 self._out.startTLS(self._config.tls)
                 continue
-            pending.append(item if isinstance(item, bytes) else self._encode(item))
+            if isinstance(item, bytes):
+                pending.append(item)
+            else:
+                pending.append(self._encode(item))
+                work.last = item
             size += len(pending[-1])
             if size >= WRITE_BATCH_BYTES:
                 break
         else:
             self._work.popleft()
             self._finished(work)
+            if work.operation >= 0:  # an answered request into the metrics
+                code = work.code if work.code >= 0 else _code_of(work.last)
+                self._metrics.operation(work.operation, code, work.started)
         return size
 
     def _start(self, pending: Pending) -> None:
@@ -421,11 +514,11 @@ class LDAPServerProtocol(Protocol):
         that must hash first waits (its commit would otherwise overtake the writes before it).
         """
         head = self._work[0]
-        kind = head.runs_ahead
+        kind = head.runs_ahead if isinstance(head, Work) else None
         if kind is None or self._waiting is None or not isinstance(self._waiting.job, kind):
             return
         for work in islice(self._work, 1, RUN_AHEAD + 1):
-            if work.runs_ahead is not kind:
+            if isinstance(work, bytes) or work.runs_ahead is not kind:
                 return
             if work.ahead is None:
                 work.ahead = next(work.items, None)
@@ -459,6 +552,7 @@ class LDAPServerProtocol(Protocol):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._admitted:
             self._admitted = False
+            self._config.metrics.connection_closed()
             self._config.admission.release(getattr(self._out.getPeer(), "host", None))
         if self._idle is not None:
             self._idle.stop()
@@ -468,6 +562,12 @@ class LDAPServerProtocol(Protocol):
         if self._scheduled is not None and self._scheduled.active():
             self._scheduled.cancel()
         self._scheduled = None
+
+
+def _code_of(last: Reply | None) -> int:
+    """The result code of a request's last reply (its LDAPResult), for the metrics."""
+    code = getattr(last.response, "code", CODES - 1) if last is not None else CODES - 1
+    return min(int(code), CODES - 1)
 
 
 def _kind(request: object) -> type[Write] | type[Count] | None:

@@ -14,7 +14,6 @@ from twisted.logger import Logger
 
 from ixidir.directory.filter import Filter
 from ixidir.directory.filtertext import format_filter
-from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.ops.compare import SecretCheck
 from ixidir.directory.passwords import SecretHashes
 from ixidir.directory.pins import PinCheck, PinOutcome
@@ -29,6 +28,7 @@ from ixidir.directory.requests import (
 from ixidir.directory.state import PreparedWrite
 from ixidir.errors import AuthMethodNotSupported, ConfidentialityRequired, ProtocolError, ResultCode
 from ixidir.server.audit import AuditLog, Origin, audited_change
+from ixidir.server.bindguard import BindGuard, Caller, guarded_bind, plain_bind
 from ixidir.server.codec import entry_operation, result_operation
 from ixidir.server.controls import (
     PAGED_RESULTS_OID,
@@ -56,14 +56,11 @@ from ixidir.server.messages import (
     ResultKind,
     UnbindRequest,
 )
-from ixidir.server.pending import Compute, Delay, Pending, Write
+from ixidir.server.pending import Compute, Pending, Write
 from ixidir.server.pin_ext import verified_pin
 from ixidir.server.results import extended_result_for, result_for
 
 SUCCESS = ResultCode.SUCCESS
-# Seconds before a remembered wrong password is refused again: about one PBKDF2 verification
-# (~270 ms), the pace a client retrying it had before the refusal was remembered.
-REPEATED_FAILURE_DELAY = 0.25
 _SUCCESS_DONE = result_operation(Result(ResultKind.SEARCH_DONE, SUCCESS))
 
 
@@ -129,10 +126,12 @@ class Session:
         tls_configured: bool = False,
         log_searches: bool = True,
         audit: AuditLog | None = None,
+        guard: BindGuard | None = None,
     ) -> None:
         """`log_searches`: log each search at debug level; a server that does not write debug
         lines turns it off, since a dropped event still costs ~10% of a routing search.
-        `audit`: where changes are logged; `client` and `connection` name this connection."""
+        `audit`: where changes are logged; `client` and `connection` name this connection.
+        `guard`: throttle binds and lock accounts (bindguard.py); None counts nothing."""
         self.principal = ANONYMOUS
         self._log_searches = log_searches
         self.tls_active = False
@@ -144,23 +143,35 @@ class Session:
         self._now = now  # the clock search time limits are measured on (RFC 4511 §4.5.1.5)
         self._paged = PagedSearches()
         self._audit = audit
+        self._guard = guard
+        self.peer_host: str | None = None  # the client's address, set by the protocol
         self.client = ""  # "IP=HOST:PORT", set by the protocol
         self.connection = ""  # "conn=N"
 
-    def respond(self, message: LDAPMessage) -> Iterator[Outgoing]:
-        """The replies to one request; abandon and unbind have none (the transport acts)."""
+    def respond(
+        self, message: LDAPMessage, *, others_outstanding: Callable[[], bool] = lambda: False
+    ) -> Iterator[Outgoing]:
+        """The replies to one request; abandon and unbind have none (the transport acts).
+        `others_outstanding`: whether other requests of the connection are unanswered (when
+        this one arrived, or since), asked when it runs (StartTLS, RFC 4511 §4.14.1)."""
         if isinstance(message.request, SearchRequest):
             return self._search(message.message_id, message.request, message.controls)
         # Lazy: the request runs when the pump reaches it, after every earlier request of the
         # connection has been answered (a pipelined modify after a bind acts as the bound user).
-        return self._single(message.message_id, message.request, message.controls)
+        return self._single(
+            message.message_id, message.request, message.controls, others_outstanding
+        )
 
     def close(self) -> None:
         """The connection is gone: release suspended paged searches."""
         self._paged.clear()
 
     def _single(
-        self, message_id: int, request: Request, controls: tuple[Control, ...]
+        self,
+        message_id: int,
+        request: Request,
+        controls: tuple[Control, ...],
+        others_outstanding: Callable[[], bool],
     ) -> Iterator[Outgoing]:
         if isinstance(request, AbandonRequest | UnbindRequest):
             return
@@ -169,7 +180,7 @@ class Session:
             principal = self.principal
             match request:
                 case ExtendedRequest():
-                    yield from self._extended_operation(message_id, request)
+                    yield from self._extended_operation(message_id, request, others_outstanding())
                     return
                 case BindRequest():
                     yield from self._bind(request)
@@ -235,7 +246,7 @@ class Session:
         """RFC 4511 §4.2 simple bind; the connection is anonymous unless the bind succeeds.
 
         The password hash is verified off the loop (pending.Compute): ~270 ms of PBKDF2 would
-        stop every other client (STYLE.md §8).
+        stop every other client (STYLE.md §8); failed binds are counted (bindguard.py).
         """
         self.principal = ANONYMOUS
         self._paged.clear()
@@ -246,20 +257,14 @@ class Session:
         if request.password and self.password_needs_tls and not self.tls_active:
             raise ConfidentialityRequired("a password bind needs TLS here: StartTLS or LDAPS")
         # The directory decides anonymous (RFC 4513 §5.1.1) and unauthenticated (§5.1.2) binds.
-        started = self._directory.begin_bind(request.dn, request.password)
-        if isinstance(started, BindCheck) and started.is_known_wrong:
-            # A password that failed against these hashes before fails again: no hash, but
-            # no faster answer either, or a client retrying it would flood the loop instead.
-            yield Pending(Delay(REPEATED_FAILURE_DELAY))
-            started = self._directory.finish_bind(started, None)
-        elif isinstance(started, BindCheck):
-            verified = Pending(Compute(started.verify))
-            yield verified
-            matched = verified.outcome()
-            started = self._directory.finish_bind(
-                started, matched if isinstance(matched, bytes) else None
+        if self._guard is None:
+            bound = yield from plain_bind(self._directory, request.dn, request.password)
+        else:
+            caller = Caller(self.peer_host, self.client, self.connection)
+            bound = yield from guarded_bind(
+                self._directory, self._guard, caller, request.dn, request.password
             )
-        self.principal = started
+        self.principal = bound
 
     def _compare(self, request: CompareRequest) -> Generator[Pending, None, Result]:
         """A Compare against a secret verifies its hash on the pool; one on ixiVmPin by a
@@ -279,7 +284,9 @@ class Session:
         code = ResultCode.COMPARE_TRUE if matched else ResultCode.COMPARE_FALSE
         return Result(ResultKind.COMPARE, code)
 
-    def _extended_operation(self, message_id: int, request: ExtendedRequest) -> Iterator[Outgoing]:
+    def _extended_operation(
+        self, message_id: int, request: ExtendedRequest, others_outstanding: bool
+    ) -> Iterator[Outgoing]:
         handler = find_handler(self._extended, request.oid)
         can_start_tls = self._tls_configured and not self.tls_active
         call = ExtendedCall(
@@ -288,6 +295,7 @@ class Session:
             request.value,
             can_start_tls,
             tls_active=self.tls_active,
+            others_outstanding=others_outstanding,
         )
         answer = handler(call)
         reply = answer if isinstance(answer, ExtendedReply) else (yield from answer)

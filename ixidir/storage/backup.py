@@ -182,12 +182,9 @@ def _restore_routing_keys(cursor: Any, rows: Sequence[tuple[Any, ...]]) -> int:
 
 
 def _restore_changelog_items(cursor: Any, rows: Sequence[tuple[Any, ...]]) -> int:
-    by_sequence: dict[int, list[tuple[str, str]]] = {}
-    for sequence, uuid, kind in rows:
-        by_sequence.setdefault(sequence, []).append((uuid.strip(), kind.strip()))
-    for sequence, items in by_sequence.items():
-        bulk.insert_changelog_items(cursor, sequence, items)
-    return sum(map(len, by_sequence.values()))
+    items = [(int(sequence), uuid.strip(), kind.strip()) for sequence, uuid, kind in rows]
+    bulk.insert_changelog_items(cursor, items)
+    return len(items)
 
 
 # The big tables go in packed chunks (storage.bulk) when their columns are the ones bulk

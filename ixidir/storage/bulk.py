@@ -12,7 +12,7 @@ Layouts (ASCII digits for lengths, so CAST reads them without byte arithmetic):
 - entry: UUID (36) | len(DN) len(DN_KEY) len(ATTRS) (5 digits each) | DN | DN_KEY | hash (32) |
   ATTRS, the strings in UTF-8;
 - routing key: KEY (15, space-padded) | ENTRY_UUID (36);
-- changelog item: UUID (36) | KIND (1);
+- changelog item: SEQ (19 digits) | UUID (36) | KIND (1);
 - uuid: UUID (36).
 """
 
@@ -70,14 +70,15 @@ BEGIN
   END
 END"""
 
-_INSERT_ITEMS = """EXECUTE BLOCK (S BIGINT = ?, D VARCHAR(32000) CHARACTER SET OCTETS = ?)
+_INSERT_ITEMS = """EXECUTE BLOCK (D VARCHAR(32000) CHARACTER SET OCTETS = ?)
 AS DECLARE P INTEGER = 1;
 BEGIN
   WHILE (:P < OCTET_LENGTH(:D)) DO BEGIN
-    INSERT INTO CHANGELOG_ITEMS (SEQ, UUID, KIND) VALUES (:S,
-      CAST(SUBSTRING(:D FROM :P FOR 36) AS CHAR(36) CHARACTER SET ASCII),
-      CAST(SUBSTRING(:D FROM :P + 36 FOR 1) AS CHAR(1) CHARACTER SET ASCII));
-    P = :P + 37;
+    INSERT INTO CHANGELOG_ITEMS (SEQ, UUID, KIND) VALUES (
+      CAST(CAST(SUBSTRING(:D FROM :P FOR 19) AS VARCHAR(19) CHARACTER SET ASCII) AS BIGINT),
+      CAST(SUBSTRING(:D FROM :P + 19 FOR 36) AS CHAR(36) CHARACTER SET ASCII),
+      CAST(SUBSTRING(:D FROM :P + 55 FOR 1) AS CHAR(1) CHARACTER SET ASCII));
+    P = :P + 56;
   END
 END"""
 
@@ -140,10 +141,13 @@ def delete_routing_keys(cursor: Any, uuids: Iterable[str]) -> None:
         cursor.execute(_DELETE_ROUTING_KEYS, (chunk,))
 
 
-def insert_changelog_items(cursor: Any, sequence: int, items: Iterable[tuple[str, str]]) -> None:
-    """Insert change `sequence`'s (uuid, kind) items."""
-    for chunk in _chunks(uuid.encode() + kind.encode() for uuid, kind in items):
-        cursor.execute(_INSERT_ITEMS, (sequence, chunk))
+def insert_changelog_items(cursor: Any, items: Iterable[tuple[int, str, str]]) -> None:
+    """Insert (sequence, uuid, kind) changelog items, of one change or of many."""
+    records = (
+        b"%019d" % sequence + uuid.encode() + kind.encode() for sequence, uuid, kind in items
+    )
+    for chunk in _chunks(records):
+        cursor.execute(_INSERT_ITEMS, (chunk,))
 
 
 def read_entries(cursor: Any) -> Iterator[tuple[str, str, str, bytes]]:

@@ -25,12 +25,10 @@ from typing import Any, Self, TypeVar
 from firebird.driver import Connection, Isolation, TraAccessMode, tpb
 from firebird.driver import Error as DriverError
 
-from ixidir.directory.ports import StorageError, StorageUnavailable
+from ixidir.directory.ports import StorageError
 from ixidir.limits.policy import MAX_COUNT, MAX_LIMIT, Limit, Service
 from ixidir.limits.ports import Reservation
-from ixidir.storage.database import EMBEDDED_USER, open_database, translate
-from ixidir.storage.embedded import prepare_embedded_runtime
-from ixidir.storage.migrations import migrate
+from ixidir.storage.database import EMBEDDED_USER, close_connection, translate
 from ixidir.storage.rows import check_uuid
 
 # Seconds a reservation waits for a concurrent one on the same row before giving up.
@@ -109,12 +107,7 @@ class FirebirdCounterStore:
 
     def close(self) -> None:
         """Detach from the database; idempotent."""
-        if self._connection.is_closed():
-            return
-        try:
-            self._connection.close()
-        except DriverError as exc:
-            raise translate(exc, "closing the counter database") from exc
+        close_connection(self._connection, "counter database")
 
     def reserve(
         self, user_uuid: str, service: Service, *, day: date, count: int, limit: Limit
@@ -214,21 +207,11 @@ def open_counter_store(
     The schema is migrated as the entry store does, so the table exists whichever opens first.
     """
     # Deferred: the package's __init__ may come to re-export this module.
-    from ixidir.storage import DATABASE_FILE, runtime_root_for
+    from ixidir.storage import open_connection
 
-    if dsn is not None:
-        target: str | Path = dsn
-    elif data_dir is not None:
-        target = data_dir / DATABASE_FILE
-    else:
-        raise StorageUnavailable("no data directory and no database DSN given")
-    prepare_embedded_runtime(runtime_root or runtime_root_for(data_dir))
-    connection = open_database(target, create=False, user=user, password=password)
-    try:
-        migrate(connection)
-    except BaseException:
-        connection.close()
-        raise
+    connection = open_connection(
+        data_dir, dsn, create=False, user=user, password=password, runtime_root=runtime_root
+    )
     return FirebirdCounterStore(connection)
 
 

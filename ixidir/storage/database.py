@@ -209,6 +209,16 @@ def _cache_config(dsn: str, pages: int) -> str:
     return name
 
 
+def close_connection(connection: Connection, what: str) -> None:
+    """Detach from the database; idempotent. `what` names it in an error."""
+    if connection.is_closed():
+        return
+    try:
+        connection.close()
+    except DriverError as exc:
+        raise translate(exc, f"closing the {what}") from exc
+
+
 def translate(exc: DriverError, doing: str) -> StorageError:
     """The StorageError for a driver error raised while `doing` something."""
     codes = frozenset(getattr(exc, "gds_codes", ()) or ())

@@ -69,6 +69,7 @@ MAX_COMMIT_ATTEMPTS = 32
 _ADVANCE_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + ? WHERE ID = 1 RETURNING SEQ"
 _LAST_SEQUENCE = "SELECT SEQ FROM CHANGELOG_HEAD WHERE ID = 1"
 _SOME_DN_KEYS = "SELECT FIRST (?) DN_KEY FROM ENTRIES"
+_ENTRY_COUNT = "SELECT COUNT(*) FROM ENTRIES"
 _INSERT_CHANGE = "INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) VALUES (?, ?)"
 _CHANGE_STAMP = (
     "SELECT D.GUID, (SELECT COMMITTED_AT FROM CHANGELOG WHERE SEQ = ?) "
@@ -222,15 +223,25 @@ class FirebirdEntryStore:
         nothing of the batch is written then and the caller commits the others again. Any other
         failure is raised as `commit` raises it.
         """
-        for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
+        together = len(changes) > 1
+        attempt = 1
+        while True:
             try:
                 self._write.begin()
                 with _Statements(self._write) as statements:
-                    sequences = self._write_changes(statements, changes)
+                    if together:
+                        sequences = self._write_together(statements, changes)
+                    else:
+                        sequences = self._write_changes(statements, changes)
                 self._write.commit()
+            except _Unattributed:
+                self._abandon()
+                together = False  # again change by change: that names the change refused
+                continue
             except DriverError as exc:
                 self._abandon()
                 if attempt < MAX_COMMIT_ATTEMPTS and is_lost_race(exc):
+                    attempt += 1
                     continue  # rolled back whole (Firebird 3, several nodes): run it again
                 raise translate(exc, "committing changes") from exc
             except StorageError:
@@ -239,7 +250,6 @@ class FirebirdEntryStore:
             if sequences:
                 self._publish(sequences[-1])
             return sequences
-        raise StorageError("committing changes: no attempt left")  # pragma: no cover
 
     def _publish(self, sequence: int) -> None:
         """Raise the node's committed sequence to `sequence` (committed.py): before a write is
@@ -266,6 +276,13 @@ class FirebirdEntryStore:
             lambda cursor: cursor.execute(_SOME_DN_KEYS, (len(dn_keys) + 1,)).fetchall(),
         )
         return all(key in dn_keys for (key,) in rows)
+
+    def entry_count(self) -> int:
+        """How many entries the database holds (`ixidir status`; a scan, not for hot paths)."""
+        return self._reading(
+            "counting the entries",
+            lambda cursor: _single_int(cursor.execute(_ENTRY_COUNT).fetchone()),
+        )
 
     def change_stamp(self, sequence: int) -> str | None:
         """What identifies change `sequence` in this very database, None when it has none.
@@ -345,18 +362,42 @@ class FirebirdEntryStore:
             _refusing(index, partial(self._write_entries, statements, writes))
             for index, writes in enumerate(changes)
         ]
-        uuids = [uuid for _, keys in written for uuid in keys]
-        delete_routing_keys(statements.drop_keys, uuids)
-        for index, (_, keys) in enumerate(written):
+        delete_routing_keys(statements.drop_keys, [uuid for keys in written for uuid in keys])
+        for index, keys in enumerate(written):
             _refusing(index, partial(self._add_routing_keys, statements, keys))
-        return self._record(statements, [kinds for kinds, _ in written])
+        return self._record(statements, [_kinds(writes) for writes in changes])
+
+    def _write_together(
+        self, statements: _Statements, changes: Sequence[Sequence[EntryWrite]]
+    ) -> list[int]:
+        """`_write_changes` for a batch, with every change's rows in the same statements: a
+        group commit of N changes then costs the statements of one (each execute costs
+        firebird-driver ~15 interface calls per parameter, in Python, holding the GIL the event
+        loop needs). Batched changes never share an entry or a number (server/writes.py), so
+        this writes what the changes one by one would. A unique key refusing a row raises
+        _Unattributed: the caller rolls back and writes change by change to name the change."""
+        kinds = [_kinds(writes) for writes in changes]
+        every = [write for writes in changes for write in writes]
+        try:
+            keys = self._write_entries(statements, every)
+            delete_routing_keys(statements.drop_keys, keys)
+            self._add_routing_keys(statements, keys)
+        except DriverError as exc:
+            if is_lost_race(exc):
+                raise  # the commit runs the whole batch again
+            if isinstance(translate(exc, "committing changes"), StorageConflict):
+                raise _Unattributed from exc
+            raise
+        except StorageConflict as exc:
+            raise _Unattributed from exc
+        return self._record(statements, kinds)
 
     @staticmethod
     def _write_entries(
         statements: _Statements, writes: Sequence[EntryWrite]
-    ) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
-        """Write one change's entries; its changelog kinds and its entries' routing keys."""
-        kinds: dict[str, str] = {}
+    ) -> dict[str, frozenset[str]]:
+        """Write the entries of one change (or of several: `_write_together`); the entries'
+        routing keys."""
         keys: dict[str, frozenset[str]] = {}
         packed: list[EntryParameters] = []
         for write in writes:
@@ -367,16 +408,14 @@ class FirebirdEntryStore:
                         packed.append(parameters)
                     else:
                         statements.puts.execute(UPSERT, parameters)
-                    kinds[entry.uuid] = "P"
                     keys[entry.uuid] = routing_keys
                 case DeleteEntry(uuid=uuid):
                     statements.deletes.execute(DELETE, (check_uuid(uuid),))
-                    kinds[uuid] = "D"
                     keys[uuid] = frozenset()
                 case RekeyEntry(uuid=uuid, routing_keys=routing_keys):
                     keys[check_uuid(uuid)] = routing_keys
         put_entries(statements.packed, packed)
-        return kinds, keys
+        return keys
 
     @staticmethod
     def _record(statements: _Statements, kinds: Sequence[dict[str, str]]) -> list[int]:
@@ -392,8 +431,12 @@ class FirebirdEntryStore:
         rows = [bind_literals(_INSERT_CHANGE, (str(sequence), now)) for sequence in sequences]
         for rows_block in blocks(rows):
             cursor.execute(rows_block)
-        for sequence, change in zip(sequences, kinds, strict=True):
-            insert_changelog_items(statements.items, sequence, change.items())
+        items = (
+            (sequence, uuid, kind)
+            for sequence, change in zip(sequences, kinds, strict=True)
+            for uuid, kind in change.items()
+        )
+        insert_changelog_items(statements.items, items)
         return sequences
 
     def _add_routing_keys(self, statements: _Statements, keys: dict[str, frozenset[str]]) -> None:
@@ -500,6 +543,23 @@ class _Statements:
     def __exit__(self, *exc_info: object) -> None:
         for cursor in self._cursors:
             cursor.close()
+
+
+class _Unattributed(Exception):
+    """A unique key refused a row of changes written together (`_write_together`)."""
+
+
+def _kinds(writes: Sequence[EntryWrite]) -> dict[str, str]:
+    """A change's changelog items: each entry it puts (P) or deletes (D); a re-keyed entry is
+    no item (its row is unchanged)."""
+    kinds: dict[str, str] = {}
+    for write in writes:
+        match write:
+            case PutEntry(entry=entry):
+                kinds[entry.uuid] = "P"
+            case DeleteEntry(uuid=uuid):
+                kinds[uuid] = "D"
+    return kinds
 
 
 def _refusing(index: int, write: Callable[[], _T]) -> _T:

@@ -129,7 +129,31 @@ _MIGRATION_4 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_MIGRATION_1, _MIGRATION_2, _MIGRATION_3, _MIGRATION_4)
+# Failed binds (issue 12): one row per account or client address with failures, outside the
+# entries, so a wrong password neither writes the changelog nor empties the answer cache, and
+# every worker, node and restart sees the same count. SUBJECT is the SHA-256 of kind and name
+# (directory/lockout.py), as a DN may be 2000 characters; NAME is the DN key or the address.
+_MIGRATION_5 = Migration(
+    5,
+    "failed binds: account lockout and address throttle",
+    (
+        """RECREATE TABLE BIND_FAILURES (
+            SUBJECT CHAR(64) CHARACTER SET ASCII NOT NULL CONSTRAINT BIND_FAILURES_PK PRIMARY KEY,
+            KIND CHAR(1) CHARACTER SET ASCII NOT NULL CHECK (KIND IN ('A', 'N')),
+            NAME VARCHAR(2000) NOT NULL,
+            FAILURES INTEGER NOT NULL CHECK (FAILURES >= 0),
+            WINDOW_START TIMESTAMP NOT NULL,
+            LOCKED_AT TIMESTAMP)""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _MIGRATION_1,
+    _MIGRATION_2,
+    _MIGRATION_3,
+    _MIGRATION_4,
+    _MIGRATION_5,
+)
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 

@@ -95,6 +95,9 @@ def start_server(data_dir: Path, *extra: str, workers: int | None = None) -> Run
             "serve",
             "--listen",
             "127.0.0.1:0",
+            # Never the default 127.0.0.1:9391: test servers run in parallel (extra may override).
+            "--metrics-listen",
+            "127.0.0.1:0",
             *extra,
             *([] if workers is None else ["--workers", str(workers)]),
         ],
@@ -118,6 +121,19 @@ def start_server(data_dir: Path, *extra: str, workers: int | None = None) -> Run
             )
     process.kill()
     raise RuntimeError("ixidir serve did not start:\n" + "".join(seen))
+
+
+def metrics_url(server: RunningServer) -> str:
+    """The server's `metrics on http://HOST:PORT` line, printed after its listening lines."""
+    assert server.process.stdout is not None
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        line = server.process.stdout.readline()
+        if not line:
+            break
+        if line.startswith("metrics on "):
+            return line.removeprefix("metrics on ").strip()
+    raise RuntimeError("ixidir serve printed no 'metrics on' line")
 
 
 def stop_server(server: RunningServer) -> None:

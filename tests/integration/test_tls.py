@@ -14,6 +14,7 @@ from pathlib import Path
 
 import ldap3
 import pytest
+from server import wire
 
 from .conftest import (
     ADMIN_DN,
@@ -120,6 +121,40 @@ def test_start_tls_twice_is_an_operations_error(server: TLSServer) -> None:
         with context.wrap_socket(raw, server_hostname="127.0.0.1") as secure:
             secure.sendall(start_tls_request(2))
             assert result_code(secure.recv(4096)) == 1  # operationsError, RFC 4511 §4.14.2
+
+
+def test_start_tls_while_another_operation_is_outstanding_is_an_operations_error(
+    server: TLSServer,
+) -> None:
+    """RFC 4511 §4.14.1: a bind whose password is still being hashed is outstanding when the
+    StartTLS behind it arrives; the StartTLS fails and the connection stays in clear text."""
+    with socket.create_connection(("127.0.0.1", server.running.port), timeout=10) as raw:
+        raw.sendall(wire.bind(1, ADMIN_DN, "not the password") + start_tls_request(2))
+        data = b""
+        while len(messages := split_messages(data)) < 2:
+            chunk = raw.recv(4096)
+            assert chunk, "the server closed the connection"
+            data += chunk
+        bind, started = messages
+        assert bind[5] == 0x61  # the BindResponse comes first, in clear text
+        assert result_code(started) == 1  # operationsError
+        raw.sendall(start_tls_request(3))  # nothing outstanding now: TLS starts
+        assert result_code(raw.recv(4096)) == 0
+
+
+def split_messages(data: bytes) -> list[bytes]:
+    """The complete BER messages at the start of `data` (short or long form lengths)."""
+    found = []
+    while len(data) >= 2:
+        size, header = data[1], 2
+        if size & 0x80:
+            header = 2 + (size & 0x7F)
+            size = int.from_bytes(data[2:header], "big")
+        if len(data) < header + size:
+            break
+        found.append(data[: header + size])
+        data = data[header + size :]
+    return found
 
 
 def test_a_password_bind_from_this_machine_needs_no_tls(server: TLSServer) -> None:

@@ -14,7 +14,7 @@ from ixidir.directory import filter as flt
 from ixidir.directory.dit import Entry
 from ixidir.directory.ops.bind import BindCheck
 from ixidir.directory.ops.compare import SecretCheck
-from ixidir.directory.ops.lookup import Found
+from ixidir.directory.ops.lookup import Shape
 from ixidir.directory.ops.password import PasswordChange
 from ixidir.directory.ops.selection import Selected
 from ixidir.directory.passwords import Cleartext, PasswordPolicy, SecretHashes
@@ -76,12 +76,18 @@ class FakeDirectory:
             raise InvalidCredentials("invalid credentials")
         return Principal(dn, AccessClass.ADMIN)
 
-    def lookup(self, principal: Principal, request: SearchRequest) -> Found | None:
+    def routing_shape(self, principal: Principal, request: SearchRequest) -> Shape | None:
         """No routing look-up: every search takes the general path."""
         return None
 
-    def present(self, found: Found, entry: Entry) -> Selected:
-        raise AssertionError("lookup never finds anything here")
+    def is_number_attribute(self, attr: str) -> bool:
+        return False
+
+    def find(self, shape: Shape, value: bytes) -> tuple[Entry, ...] | None:
+        raise AssertionError("routing_shape never gives a shape here")
+
+    def present(self, shape: Shape, entry: Entry) -> Selected:
+        raise AssertionError("routing_shape never gives a shape here")
 
     def begin_bind(self, dn: str, password: bytes) -> Principal | BindCheck:
         return self.bind(dn, password)  # nothing to hash: plain passwords

@@ -12,9 +12,11 @@ from twisted.logger import LogLevel
 
 from ixidir.directory.directory import Directory
 from ixidir.directory.requests import SearchResultEntry
+from ixidir.server import ber
 from ixidir.server.fastpath import (
     AnswerCache,
     SearchFrame,
+    _split_search,
     searches_root_dse,
     split_search,
     wrap,
@@ -56,6 +58,41 @@ def test_split_and_wrap_round_trip_a_search(message_id: int) -> None:
     assert frame is not None
     assert frame.message_id == message_id
     assert wrap(message_id, (frame.operation,)) == pdu
+
+
+@given(
+    message_id=st.integers(min_value=-5, max_value=2**31 - 1),
+    base_size=st.integers(min_value=0, max_value=300),
+    change=st.sampled_from(["none", "truncate", "append", "flip", "controls"]),
+    data=st.data(),
+)
+def test_split_search_reads_what_the_element_reader_reads(
+    message_id: int, base_size: int, change: str, data: st.DataObject
+) -> None:
+    """The inline reader of the usual envelope agrees with the general one on real searches
+    (short, one- and two-octet lengths) and on every damage done to them."""
+    base = f"ou={'x' * base_size},dc=example,dc=com"
+    controls = [wire.paged(5)] if change == "controls" else None
+    pdu = bytearray(wire.search(max(message_id, 0), base, "(uid=a)", controls=controls))
+    if message_id <= 0:  # ldap3 will not send these: write the ID into the envelope
+        pdu[2:5] = b"\x02\x01" + message_id.to_bytes(1, "big", signed=True)
+    if change == "truncate":
+        del pdu[data.draw(st.integers(min_value=0, max_value=len(pdu) - 1)) :]
+    elif change == "append":
+        pdu += data.draw(st.binary(min_size=1, max_size=4))
+    elif change == "flip":
+        at = data.draw(st.integers(min_value=0, max_value=min(len(pdu) - 1, 12)))
+        pdu[at] = data.draw(st.integers(min_value=0, max_value=255))
+    assert split_search(bytes(pdu)) == _split_search(bytes(pdu))
+
+
+@given(
+    st.integers(min_value=1, max_value=2**31 - 1),
+    st.lists(st.binary(max_size=300), min_size=1, max_size=3),
+)
+def test_wrap_is_one_envelope_per_operation(message_id: int, operations: list[bytes]) -> None:
+    expected = b"".join(ber.sequence(ber.integer_tlv(message_id), op) for op in operations)
+    assert wrap(message_id, tuple(operations)) == expected
 
 
 def test_searches_with_controls_and_other_operations_take_the_normal_path() -> None:

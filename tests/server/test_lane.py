@@ -8,10 +8,12 @@ import pytest
 from directory.memory_store import MemoryEntryStore
 from directory.tree import (
     ADMIN,
+    ADMIN_DN,
     ALICE,
     ALICE_P,
     BASE,
     BOB_P,
+    PASSWORDS,
     PEOPLE,
     SERVICE,
     make_directory,
@@ -20,6 +22,7 @@ from directory.tree import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ldaptor.protocols import pureldap
 from twisted.logger import ILogObserver, Logger
 
 from ixidir.directory.directory import Directory
@@ -37,6 +40,9 @@ from ixidir.directory.requests import (
 from ixidir.server import lane
 from ixidir.server.extended import standard_handlers
 from ixidir.server.session import Session
+
+from . import wire
+from .test_protocol import Connection
 
 # Users with routing numbers in the forms people write them; carol has two attributes, dave
 # no mail, erin a voice number only.
@@ -119,12 +125,50 @@ requests = st.builds(
 )
 
 
+def encoded(request: SearchRequest) -> bytes:
+    """The SearchRequest protocolOp as a client sends it (ldaptor: an encoder not ours)."""
+
+    def equality(f: Equality) -> pureldap.LDAPFilter_equalityMatch:
+        return pureldap.LDAPFilter_equalityMatch(
+            attributeDesc=pureldap.LDAPAttributeDescription(value=f.attr),
+            assertionValue=pureldap.LDAPAssertionValue(value=f.value.decode()),
+        )
+
+    f = request.filter
+    wire_filter = (
+        equality(f)
+        if isinstance(f, Equality)
+        else pureldap.LDAPFilter_and(
+            [equality(cast(Equality, child)) for child in cast(And, f).filters]
+        )
+    )
+    operation = pureldap.LDAPSearchRequest(
+        baseObject=request.base, scope=int(request.scope), derefAliases=0,
+        sizeLimit=request.size_limit, timeLimit=request.time_limit,
+        typesOnly=request.types_only, filter=wire_filter, attributes=list(request.attributes),
+    )  # fmt: skip
+    data: bytes = operation.toWire()
+    return data
+
+
+def answer(
+    routing: lane.RoutingLane, directory: Directory, principal: Principal, request: SearchRequest
+) -> tuple[bytes, ...] | None:
+    return routing.answer(principal, encoded(request), directory.generation)
+
+
+@pytest.fixture(scope="module")
+def routing(directory: Directory) -> lane.RoutingLane:
+    """One lane for the module: examples with the same shape reuse what it settled."""
+    return lane.RoutingLane(directory)
+
+
 @settings(max_examples=600, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(request=requests, principal=st.sampled_from(PRINCIPALS))
 def test_lane_answers_are_the_general_answers(
-    directory: Directory, request: SearchRequest, principal: Principal
+    directory: Directory, routing: lane.RoutingLane, request: SearchRequest, principal: Principal
 ) -> None:
-    answered = lane.answer(directory, principal, request)
+    answered = answer(routing, directory, principal, request)
     if answered is not None:
         assert answered == general(directory, principal, request)
 
@@ -133,28 +177,63 @@ def test_lane_answers_are_the_general_answers(
 @pytest.mark.parametrize("base", [BASE, PEOPLE])
 @pytest.mark.parametrize("attr", ["facsimileTelephoneNumber", "fax"])
 def test_the_connectors_search_is_answered_by_the_lane(
-    directory: Directory, number: bytes, base: str, attr: str
+    directory: Directory, routing: lane.RoutingLane, number: bytes, base: str, attr: str
 ) -> None:
     for f in (
         Equality(attr, number),
         And((Equality("objectClass", b"inetOrgPerson"), Equality(attr, number))),
     ):
         request = SearchRequest(base, Scope.SUB, f, ("mail",))
-        answered = lane.answer(directory, SERVICE, request)
+        answered = answer(routing, directory, SERVICE, request)
         assert answered is not None
         assert answered == general(directory, SERVICE, request)
+
+
+def test_one_shape_answers_every_number(directory: Directory) -> None:
+    """Numbers of one length share a shape (the bytes around them): each still gets its own
+    owner's entry, none, or (voice number, not fax) nothing, as the general search says."""
+    routing = lane.RoutingLane(directory)
+    numbers = [b"+4981424799123", b"+4981424799124", b"+4981424799125", b"+4981424799126"]
+    mails = []
+    for number in numbers:
+        request = SearchRequest(PEOPLE, Scope.SUB, Equality("fax", number), ("mail",))
+        answered = answer(routing, directory, SERVICE, request)
+        assert answered is not None
+        assert answered == general(directory, SERVICE, request)
+        mails.append(len(answered))
+    assert mails == [2, 2, 1, 1]  # carol, dave (one entry and the done); erin's is a voice number
+
+
+def test_a_filter_wrapped_around_the_number_still_counts(directory: Directory) -> None:
+    """(&(objectClass=device)(fax=...)) matches no one: the wrapping is kept in the shape."""
+    routing = lane.RoutingLane(directory)
+    for wrapper, entries in ((b"inetOrgPerson", 1), (b"device", 0)):
+        f = And((Equality("objectClass", wrapper), Equality("fax", b"+4981424799123")))
+        request = SearchRequest(PEOPLE, Scope.SUB, f, ("mail",))
+        answered = answer(routing, directory, SERVICE, request)
+        assert answered == general(directory, SERVICE, request)
+        assert len(general(directory, SERVICE, request)) == entries + 1
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [b"", b"\x63", b"\x63\x05\x04\x00", b"\x63\x03\x04\x01", b"\x63\x02\x04\x00"],
+)
+def test_bytes_the_lane_cannot_read_go_to_the_codec(directory: Directory, operation: bytes) -> None:
+    assert lane.RoutingLane(directory).answer(SERVICE, operation, directory.generation) is None
 
 
 def test_a_write_replaces_what_the_entry_kept() -> None:
     """The encoded entry goes with the old snapshot: the next answer carries the new mail."""
     directory = _directory()
+    routing = lane.RoutingLane(directory)
     request = SearchRequest(PEOPLE, Scope.SUB, Equality("fax", b"+4981424799123"), ("mail",))
-    first = lane.answer(directory, SERVICE, request)
+    first = answer(routing, directory, SERVICE, request)
     assert first is not None
     assert b"carol@example.com" in first[0]
     change = Modification(ModOp.REPLACE, "mail", (b"new@example.com",))
     directory.modify(ADMIN, ModifyRequest(f"uid=carol,{PEOPLE}", (change,)))
-    second = lane.answer(directory, SERVICE, request)
+    second = answer(routing, directory, SERVICE, request)
     assert second is not None
     assert b"new@example.com" in second[0]
     assert second == general(directory, SERVICE, request)
@@ -163,11 +242,33 @@ def test_a_write_replaces_what_the_entry_kept() -> None:
 def test_an_entry_keeps_a_bounded_number_of_encoded_answers() -> None:
     """A client cycling attribute lists does not grow an entry's memo without bound."""
     directory = _directory()
+    routing = lane.RoutingLane(directory)
     for index in range(3 * lane.MAX_FORMS):
         attributes = ("mail", f"x-{index}")
         request = SearchRequest(PEOPLE, Scope.SUB, Equality("fax", b"+4981424799123"), attributes)
-        assert lane.answer(directory, SERVICE, request) == general(directory, SERVICE, request)
+        answered = answer(routing, directory, SERVICE, request)
+        assert answered == general(directory, SERVICE, request)
     entry = directory.route("+4981424799123")
     assert entry is not None
     assert entry.memo is not None
     assert 0 < len(entry.memo) <= lane.MAX_FORMS
+
+
+def test_a_server_answers_through_the_lane_what_a_debug_server_answers_without() -> None:
+    """The protocol's decision: the same PDUs give the same bytes with the lane (info level)
+    and without it (debug level, where every uncached search goes the general way)."""
+    directory = _directory()
+    pdus = [wire.bind(1, ADMIN_DN, PASSWORDS[ADMIN_DN].decode())]
+    for message_id, number in enumerate(ASKED, start=2):
+        text = number.decode()
+        pdus.append(wire.search(message_id, PEOPLE, f"(fax={text})", attributes=["mail"]))
+        wrapped = f"(&(objectClass=inetOrgPerson)(facsimileTelephoneNumber={text}))"
+        pdus.append(wire.search(100 + message_id, BASE, wrapped, attributes=["mail", "cn"]))
+    written = []
+    for log_searches in (False, True):
+        connection = Connection(directory, log_searches=log_searches)
+        assert (connection.factory.lane is None) is log_searches
+        connection.send(*pdus)
+        written.append(connection.transport.written())
+    assert written[0] == written[1]
+    assert written[0].count(b"carol@example.com") == 4  # two spellings, each in two filters

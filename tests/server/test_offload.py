@@ -29,11 +29,11 @@ from twisted.internet.task import Clock
 from ixidir.directory.directory import Directory
 from ixidir.directory.requests import AddRequest, SearchResultEntry
 from ixidir.errors import ResultCode
+from ixidir.server.bindguard import REFUSAL_DELAY
 from ixidir.server.extended import standard_handlers
 from ixidir.server.messages import ExtendedResult, Result, ResultKind
 from ixidir.server.offload import ThreadOffload
 from ixidir.server.pin_ext import VERIFY_PIN_OID, pin_handlers
-from ixidir.server.session import REPEATED_FAILURE_DELAY
 from ixidir.server.writes import WriteQueue
 
 from . import wire
@@ -347,7 +347,7 @@ def test_a_repeated_wrong_password_is_refused_after_a_delay_without_hashing(
     ]
     assert client.send(wire.bind(2, ALICE, "wrong password")) == []
     assert server.hashing.calls == []  # known to be wrong: nothing to hash ...
-    server.clock.advance(REPEATED_FAILURE_DELAY)  # ... but no faster answer
+    server.clock.advance(REFUSAL_DELAY)  # ... but no faster answer
     assert [r.code for _, r, _ in replies(client) if isinstance(r, Result)] == [
         ResultCode.INVALID_CREDENTIALS
     ]

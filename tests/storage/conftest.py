@@ -17,7 +17,14 @@ import pytest
 from firebird.driver import Connection
 
 from ixidir.directory.ports import StoredEntry
-from ixidir.storage import DATABASE_FILE, FirebirdEntryStore, embedded, open_entry_store
+from ixidir.storage import (
+    DATABASE_FILE,
+    FirebirdEntryStore,
+    embedded,
+    open_connection,
+    open_entry_store,
+)
+from ixidir.storage.bindfailures import FirebirdBindFailures
 from ixidir.storage.counters import FirebirdCounterStore, open_counter_store
 from ixidir.storage.database import EMBEDDED_USER, open_database
 from ixidir.storage.migrations import migrate
@@ -62,6 +69,18 @@ class Database:
             user=self.user,
             password=self.password,
             runtime_root=self.runtime_root,
+        )
+
+    def bind_failures(self) -> FirebirdBindFailures:
+        return FirebirdBindFailures(
+            open_connection(
+                self.data_dir,
+                self.dsn,
+                create=False,
+                user=self.user,
+                password=self.password,
+                runtime_root=self.runtime_root,
+            )
         )
 
     def connect(self, *, create: bool = False) -> Connection:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import gzip
 import threading
 from contextlib import closing
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
+from ixidir.directory.lockout import DEFAULTS, BindThrottles, Fail, Failures, Throttle, account
 from ixidir.directory.ports import NumberConflict, PutEntry
 from ixidir.limits import Service
 from ixidir.storage import FirebirdEntryStore
@@ -106,3 +107,19 @@ def test_a_cut_short_backup_restores_nothing(
         connection.close()
     with fresh.open() as copy:
         assert list(copy.load()) == []
+
+
+def test_a_backup_carries_the_lockouts(
+    store: FirebirdEntryStore, database: Database, tmp_path: Path
+) -> None:
+    """Issue 13 item 5: entries, daily counts and lockouts; a locked account stays locked."""
+    alice = account(person("alice").dn_key)
+    forever = BindThrottles(account=Throttle(1, 60, 0), address=DEFAULTS.address)
+    locked_at = datetime(2026, 12, 7, 10, 0)
+    with closing(database.bind_failures()) as failures:
+        failures.run_batch([Fail((alice,), forever, locked_at)])
+    path = tmp_path / "backup.gz"
+    assert _backup(database, path)["BIND_FAILURES"] == 1
+    restored = _restored(database, path, tmp_path)
+    with closing(restored.bind_failures()) as copy:
+        assert copy.failures(alice) == Failures(1, locked_at, locked_at)

@@ -106,6 +106,15 @@ def test_dn_keys_longer_than_an_index_key_stay_unique(store: FirebirdEntryStore)
         store.commit([PutEntry(replace(person("ned"), dn=long_dn, dn_key=long_dn))])
 
 
+def test_entry_count_counts_what_is_stored(store: FirebirdEntryStore) -> None:
+    assert store.entry_count() == 0
+    kept, dropped = person("quinn"), person("rosa")
+    store.commit([PutEntry(kept), PutEntry(dropped)])
+    assert store.entry_count() == 2
+    store.commit([DeleteEntry(dropped.uuid)])
+    assert store.entry_count() == 1
+
+
 def test_sequences_count_up_from_one(store: FirebirdEntryStore) -> None:
     assert store.last_sequence() == 0
     assert store.commit([PutEntry(person("olga"))]) == 1

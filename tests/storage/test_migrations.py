@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from ixidir.directory.lockout import DEFAULTS, BindThrottles, Fail, Throttle, account
 from ixidir.directory.ports import PutEntry, StorageError
 from ixidir.storage import SCHEMA_VERSION
 from ixidir.storage.migrations import migrate
@@ -55,7 +57,7 @@ def test_a_newer_schema_on_disk_is_refused(database: Database) -> None:
         connection.commit()
     finally:
         connection.close()
-    with pytest.raises(StorageError, match="newer than this ixidir's 4"):
+    with pytest.raises(StorageError, match=f"newer than this ixidir's {SCHEMA_VERSION}"):
         database.open()
 
 
@@ -70,6 +72,24 @@ def test_a_database_of_schema_3_is_upgraded_and_keeps_working(database: Database
         stamp = store.change_stamp(sequence)
         assert stamp is not None
         assert stamp.split("/")[0] == str(store.change_stamp(0)).split("/")[0]
+    assert [version for version, _ in _versions(database)] == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_a_database_of_schema_4_gets_the_failed_binds_table(database: Database) -> None:
+    """A database written by the release before bind lockout (schema 4, issue 12): migration 5
+    adds BIND_FAILURES, and its entries stay."""
+    old = person("old")
+    database.create_at_version(4, old)
+    with database.open() as store:
+        assert [entry.uuid for entry in store.load()] == [old.uuid]
+    failures = database.bind_failures()
+    try:
+        alice = account(old.dn_key)
+        throttles = BindThrottles(account=Throttle(1, 60, 0), address=DEFAULTS.address)
+        failures.run_batch([Fail((alice,), throttles, datetime(2026, 12, 7))])
+        assert failures.failures(alice).locked_at == datetime(2026, 12, 7)
+    finally:
+        failures.close()
     assert [version for version, _ in _versions(database)] == list(range(1, SCHEMA_VERSION + 1))
 
 

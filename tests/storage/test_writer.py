@@ -17,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from ixidir.directory.ports import PutEntry, StorageConflict
+from ixidir.directory.ports import (
+    DeleteEntry,
+    EntryWrite,
+    NumberConflict,
+    PutEntry,
+    StorageConflict,
+)
 from ixidir.limits.policy import Service
 from ixidir.limits.ports import ReleaseOp, Reservation, ReserveOp
 from ixidir.server.writes import commit_batch
@@ -66,6 +72,36 @@ def test_commit_many_gives_each_change_its_own_sequence_in_one_transaction(
     ]
     changes = store.changes_since(before)
     assert [change.puts[0].uuid for change in changes] == [entry.uuid for entry in entries]
+
+
+def test_changes_written_together_keep_their_own_items_and_numbers(
+    store: FirebirdEntryStore,
+) -> None:
+    """A batch shares its statements (one execute per table): each change still gets its own
+    changelog items, the deleted entry's number is free again, and the new ones are held."""
+    gone, kept = person("gone"), person("kept")
+    store.commit([PutEntry(gone, frozenset({"4930111"})), PutEntry(kept, frozenset({"4930444"}))])
+    before = store.last_sequence()
+    first, second = person("first"), person("second")
+    batch: list[list[EntryWrite]] = [
+        [PutEntry(first, frozenset({"4930222"}))],
+        [PutEntry(second, frozenset({"4930333", "4930111"})), DeleteEntry(gone.uuid)],
+    ]
+    assert store.commit_many(batch) == [before + 1, before + 2]
+    changes = store.changes_since(before)
+    assert [[entry.uuid for entry in change.puts] for change in changes] == [
+        [first.uuid],
+        [second.uuid],
+    ]
+    assert [change.deleted for change in changes] == [(), (gone.uuid,)]
+    late = person("late")
+    results = commit_batch(
+        store,
+        [[PutEntry(late, frozenset({"4930999"}))], [PutEntry(person("x"), frozenset({"4930444"}))]],
+    )
+    assert results[0] == before + 3
+    assert isinstance(results[1], NumberConflict)  # kept holds it: named, and alone refused
+    assert "kept" in str(results[1])
 
 
 def test_large_changes_and_batches_span_several_blocks(store: FirebirdEntryStore) -> None:

@@ -28,11 +28,18 @@ class BindCheck:
     stored: tuple[bytes, ...]
     password: bytes
     is_known_wrong: bool = False  # refused before against the same hashes (bindcache.py)
+    # The stored value this password matched before (bindcache.py): no hash to compute. The
+    # check is still returned, so a server can refuse a locked account before it succeeds.
+    known_match: bytes | None = None
+
+    @property
+    def needs_hash(self) -> bool:
+        return not self.is_known_wrong and self.known_match is None
 
     def verify(self) -> bytes | None:
         """The stored value the password matches, None when none does."""
-        if self.is_known_wrong:
-            return None
+        if self.is_known_wrong or self.known_match is not None:
+            return self.known_match
         for value in self.stored:
             if verify_password(value, self.password):
                 return value
@@ -48,8 +55,8 @@ def bind(state: DirectoryState, dn: str, password: bytes) -> Principal:
 
 
 def begin_bind(state: DirectoryState, dn: str, password: bytes) -> Principal | BindCheck:
-    """Everything of a bind but hashing: the principal when no hash needs computing (anonymous,
-    or a bind the cache has seen), else the check to run; refusals raise."""
+    """Everything of a bind but hashing: the principal for an anonymous bind, else the check
+    to run (which may need no hash: `needs_hash`); refusals raise."""
     if not dn:
         if password:
             raise UnwillingToPerform("a password without a name is not a valid bind")
@@ -69,9 +76,10 @@ def begin_bind(state: DirectoryState, dn: str, password: bytes) -> Principal | B
         raise InvalidCredentials(_BAD_CREDENTIALS)
     name = str(entry.dn) if entry is not None else str(parsed)
     principal = Principal(dn=name, access=_access(state, key))
-    # Skipped when the same password matched the same hash before (bindcache.py).
-    if any(state.bind_cache.knows(key, value, password) for value in stored):
-        return principal
+    # No hash when the same password matched the same hash before (bindcache.py).
+    for value in stored:
+        if state.bind_cache.knows(key, value, password):
+            return BindCheck(key, principal, tuple(stored), password, known_match=value)
     wrong = state.bind_cache.is_refused(key, stored, password)
     return BindCheck(key, principal, tuple(stored), password, is_known_wrong=wrong)
 
