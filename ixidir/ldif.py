@@ -16,6 +16,11 @@ from ixidir.errors import InvalidDNSyntax
 _ATTR_DESC = re.compile(r"(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)(?:;[A-Za-z0-9-]+)*")
 # RFC 2849 control: ldap-oid, optional criticality, optional value-spec.
 _CONTROL = re.compile(r" *([0-9]+(?:\.[0-9]+)+)(?: +(true|false))? *(:.*)?", re.IGNORECASE)
+# Attribute descriptions already found valid: a file repeats a few in every record.
+_VALID_DESCRIPTIONS: set[str] = set()
+_MAX_VALID_DESCRIPTIONS = 4096
+# Bytes written as plain text by format_value (is_safe_string): printable ASCII, no controls.
+_PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e]*")
 _CHANGETYPES = ("add", "delete", "modify", "modrdn", "moddn")
 # RFC 2849 mod-spec operations, plus RFC 4525 `increment`.
 _MOD_OPS = ("add", "delete", "replace", "increment")
@@ -77,9 +82,9 @@ class LdifRecord:
     controls: tuple[Control, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
-    """A logical (unfolded) line: its first physical line number and its text."""
+class _Line(NamedTuple):
+    """A logical (unfolded) line: its first physical line number and its text (a tuple: one
+    per line of the file, made ~2x faster than a frozen dataclass)."""
 
     number: int
     text: str
@@ -177,14 +182,18 @@ class _RecordParser:
             raise self.fail(
                 f"expected 'attribute: value', found no colon in {_excerpt(line.text)}", line
             )
-        if not _ATTR_DESC.fullmatch(attr):
-            raise self.fail(f"invalid attribute description {attr!r}", line)
-        if rest.startswith(":"):
+        if attr not in _VALID_DESCRIPTIONS:
+            if not _ATTR_DESC.fullmatch(attr):
+                raise self.fail(f"invalid attribute description {attr!r}", line)
+            if len(_VALID_DESCRIPTIONS) < _MAX_VALID_DESCRIPTIONS:
+                _VALID_DESCRIPTIONS.add(attr)
+        kind = rest[:1]
+        if kind == ":":
             try:
                 return attr, base64.b64decode(rest[1:].strip(" "), validate=True)
             except binascii.Error:
                 raise self.fail(f"invalid base64 value for {attr!r}", line) from None
-        if rest.startswith("<"):
+        if kind == "<":
             raise self.fail(
                 f"{attr!r} refers to the URL {rest[1:].strip()!r}; ixidir does not fetch URLs,"
                 f" write the value inline (base64 with '{attr}::' for binary data)",
@@ -248,8 +257,11 @@ class _RecordParser:
 
     def attributes(self) -> list[tuple[str, bytes]]:
         found: list[tuple[str, bytes]] = []
-        while (item := self.next_line()) is not None:
-            line, attr, value = item
+        lines, split = self.lines, self.split
+        while self.pos < len(lines):  # next_line's loop, inlined: it runs for every line
+            line = lines[self.pos]
+            self.pos += 1
+            attr, value = split(line)
             if attr.lower() == "dn":
                 raise self.fail(
                     "a second 'dn:' in one record (records are separated by a blank line)", line
@@ -369,7 +381,7 @@ def is_safe_string(value: bytes) -> bool:
         return True
     if value[0] in b" :<" or value[-1] == 0x20:
         return False
-    return all(0x20 <= byte <= 0x7E for byte in value)
+    return _PRINTABLE_ASCII.fullmatch(value) is not None
 
 
 def _attrval(attr: str, value: bytes) -> str:

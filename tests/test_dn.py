@@ -32,6 +32,14 @@ def test_fast_path_agrees_with_the_full_parser(text: str) -> None:
     assert parse(text) == full_parse(text)
 
 
+@given(_texts)
+def test_the_kept_text_is_the_string_form(text: str) -> None:
+    """The fast path keeps the text as the DN's string form: it must be what the RDNs give."""
+    dn = parse(text)
+    if isinstance(dn, DN):
+        assert str(dn) == ",".join(str(rdn) for rdn in dn.rdns) == str(full_parse(text))
+
+
 @given(
     st.lists(
         st.tuples(st.sampled_from(["cn", "ou", "uid"]), st.text(min_size=1, max_size=12)),

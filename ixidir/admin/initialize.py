@@ -66,6 +66,11 @@ class ServerStorage:
     password_file: Path
 
 
+def init_dns(base_dn: str) -> list[str]:
+    """The entries `ixidir init` makes (a backup of ours holds them too)."""
+    return [base_dn, f"cn=admin,{base_dn}", f"{PEOPLE_RDN},{base_dn}", f"{DEFAULTS_RDN},{base_dn}"]
+
+
 def initialize(
     data_dir: Path,
     *,

