@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -88,6 +88,11 @@ BIND_COUNTS_KEPT_SECONDS = 24 * 60 * 60
 WORKER_STOP_SECONDS = 10
 # How long the follower waits for an event before it polls the changelog anyway.
 FOLLOW_POLL_SECONDS = 1.0
+# Own writes a follower may find unapplied and still skip reading (a group commit's batch).
+MAX_OWN_PENDING = 1024
+# How often a follower on an embedded database reads the node's committed sequence (a memory
+# read): the lag behind another worker's write, and the bound of a held request's wait.
+LOCAL_POLL_SECONDS = 0.002
 # How often the follower tries again while the database is unreachable (a Firebird server
 # restarting, a cut network); each try is one connection attempt on the follower's thread.
 FOLLOW_RETRY_SECONDS = 1.0
@@ -187,7 +192,14 @@ def serve(
         **limit_handlers(limits, on_reservation=metrics.reservation),
         **pin_handlers(),
     }
-    follower = Follower(directory, reactor, open_store(data_dir, config), committed=committed)
+    follower = Follower(
+        directory,
+        reactor,
+        open_store(data_dir, config),
+        committed=committed,
+        ours=threads.writes.committed_here,
+        local=not config.storage_dsn,
+    )
     freshness = Freshness(
         committed=committed.read,
         applied=lambda: directory.sequence,
@@ -516,12 +528,20 @@ class Follower:
         store: FirebirdEntryStore,
         *,
         committed: CommittedSequence,
+        ours: Collection[int] = (),
+        local: bool = False,
     ) -> None:
-        """`store` is the follower's own connection, used only by its thread."""
+        """`store` is the follower's own connection, used only by its thread. `ours`: the
+        sequences this process committed and its loop has yet to apply (WriteQueue); `local`:
+        the database is this node's alone (embedded), so the node's committed sequence names
+        every commit (`_local_news`); several nodes on a Firebird server wait for its events."""
         self._directory = directory
         self._reactor = reactor
         self._store = store
         self._committed = committed
+        self._ours = ours
+        self._local = local
+        self._looked = time.monotonic()  # when the database was last asked for changes
         self.on_applied: Callable[[], None] = lambda: None  # on the reactor, after each apply
         self._stopping = threading.Event()
         self._kicked = threading.Event()
@@ -572,10 +592,14 @@ class Follower:
 
     def _follow(self, store: FirebirdEntryStore) -> None:
         """Wait for a change (or a kick) and hand what is new to the reactor."""
-        if not self._kicked.is_set():
+        if self._local:
+            if not self._local_news():
+                return
+        elif not self._kicked.is_set():
             store.wait_for_change(FOLLOW_POLL_SECONDS)
             self._say_if_polling()
         self._kicked.clear()
+        self._looked = time.monotonic()
         acknowledged = self._committed.read()
         # This server's own writes are in memory already (applied in order, so the
         # directory's sequence has no gap below it): read only what comes after.
@@ -589,6 +613,32 @@ class Follower:
             self._reactor.callFromThread(self._apply, changes)
         if self._seen < acknowledged and self._committed.settle(store.last_sequence):
             log.warn("the node's committed sequence was ahead of the database; lowered")
+
+    def _local_news(self) -> bool:
+        """On an embedded database (the node's alone) every commit raises the node's committed
+        sequence before it is acknowledged (storage.committed), so that memory-mapped number,
+        read every LOCAL_POLL_SECONDS, says when another process committed: no Firebird events.
+        Measured under 20 modifies/s (mixed.py-like, one worker): routing p99 ~1.0 ms with the
+        event follower, ~0.45 ms with no follower at all: each event woke the driver's event
+        thread, its callback and this thread, all Python holding the GIL the loop needs, and
+        the follower then read back and decoded this process's own writes. True: look in the
+        database now (a change that is not this process's own, a kick, or FOLLOW_POLL_SECONDS
+        since the last look: the safety net for a commit whose process died before raising
+        the sequence)."""
+        if self._kicked.wait(LOCAL_POLL_SECONDS):
+            return True
+        if time.monotonic() - self._looked >= FOLLOW_POLL_SECONDS:
+            return True
+        return not self._only_ours(self._committed.read())
+
+    def _only_ours(self, acknowledged: int) -> bool:
+        """Whether every change the node committed beyond memory is this process's own (its
+        loop applies them; nothing to read)."""
+        applied = self._directory.sequence
+        if acknowledged - applied > MAX_OWN_PENDING:
+            return False
+        ours = self._ours
+        return all(sequence in ours for sequence in range(applied + 1, acknowledged + 1))
 
     def _unreachable(self, lost: StorageUnavailable) -> None:
         """The database is out of reach: say so once, then try again every few moments (the

@@ -241,12 +241,24 @@ class WriteQueue:
         self._waiting: list[_Queued] = []
         self._marks = _Marks()  # of the unapplied and the waiting writes
         self._arrived = 0
+        # Changelog sequences this queue committed and the loop has not applied yet: written
+        # by the writer thread, read by the changelog follower's (admin.serving.Follower), which
+        # need not read back from the database what this loop is about to apply anyway.
+        self.committed_here: set[int] = set()
         self._writer: GroupCommit[_Queued, int] = GroupCommit(
             run=run,
-            commit=timed(lambda jobs: commit_batch(store, [_writes(job) for job in jobs])),
+            commit=timed(self._commit(store)),
             finish=self._applied,
             clock=clock,
         )
+
+    def _commit(self, store: BatchEntryStore) -> Commit:
+        def commit(jobs: list[_Queued]) -> list[int | Exception]:
+            results = commit_batch(store, [_writes(job) for job in jobs])
+            self.committed_here.update(r for r in results if isinstance(r, int))
+            return results
+
+        return commit
 
     @property
     def batches(self) -> int:
@@ -295,6 +307,7 @@ class WriteQueue:
             self._marks.remove(prepared)
             if isinstance(result, int) and prepared is not None:
                 self._directory.apply_write(prepared, result)
+                self.committed_here.discard(result)
                 outcomes.append((job.done, None))
             elif isinstance(result, StorageError):
                 outcomes.append((job.done, self._directory.refusal(result)))
