@@ -108,9 +108,7 @@ def main() -> None:
             profile.enable()
             run(protocol, transport, batch, 1)
             profile.disable()
-            stats = pstats.Stats(profile).sort_stats("tottime")
-            stats.print_stats(25)
-            stats.print_callers("get")
+            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":
