@@ -3,6 +3,7 @@ events, says when another process wrote; this process's own writes are never rea
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -14,14 +15,23 @@ from ixidir.admin.runtime import open_store, opened
 from ixidir.admin.serving import Follower
 from ixidir.directory.ports import Change
 from ixidir.storage.committed import CommittedSequence
+from ixidir.storage.embedded import runtime_root
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One data directory for the module: a process has one Firebird runtime root."""
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("follower") / "data"
     init_data_dir(data_dir, demo=False)
     return data_dir
+
+
+@pytest.fixture
+def data_dir(prepared: Path, tmp_path: Path) -> Path:
+    """A copy using this process's Firebird runtime (one client library per process)."""
+    copy = tmp_path / "data"
+    shutil.copytree(prepared, copy, ignore=shutil.ignore_patterns("firebird-root"))
+    (copy / "firebird-root").symlink_to(runtime_root() or prepared / "firebird-root")
+    return copy
 
 
 def test_a_local_follower_applies_what_another_process_committed(data_dir: Path) -> None:
