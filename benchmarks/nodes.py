@@ -72,6 +72,11 @@ def serving(data: Path, workers: int) -> Iterator[int]:
             "127.0.0.1:0",
             "--workers",
             str(workers),
+            # Two nodes on one machine: no web UI and no metrics (their default ports collide).
+            "--web-listen",
+            "",
+            "--metrics-listen",
+            "",
         ],
         stdout=subprocess.PIPE,
         stderr=log,
