@@ -3,38 +3,21 @@ events, says when another process wrote; this process's own writes are never rea
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
-import pytest
-from admin.test_retention import PEOPLE, ImmediateReactor, _add
-from integration.conftest import init_data_dir
+# The retention tests' data directory: a copy on this process's Firebird runtime.
+from admin.test_retention import PEOPLE, ImmediateReactor, _add, data_dir, prepared  # noqa: F401
 
 from ixidir.admin.runtime import open_store, opened
 from ixidir.admin.serving import Follower
 from ixidir.directory.ports import Change
 from ixidir.storage.committed import CommittedSequence
-from ixidir.storage.embedded import runtime_root
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("follower") / "data"
-    init_data_dir(data_dir, demo=False)
-    return data_dir
-
-
-@pytest.fixture
-def data_dir(prepared: Path, tmp_path: Path) -> Path:
-    """A copy using this process's Firebird runtime (one client library per process)."""
-    copy = tmp_path / "data"
-    shutil.copytree(prepared, copy, ignore=shutil.ignore_patterns("firebird-root"))
-    (copy / "firebird-root").symlink_to(runtime_root() or prepared / "firebird-root")
-    return copy
-
-
-def test_a_local_follower_applies_what_another_process_committed(data_dir: Path) -> None:
+def test_a_local_follower_applies_what_another_process_committed(
+    data_dir: Path,  # noqa: F811 (the fixture imported above)
+) -> None:
     with opened(data_dir) as data:
         committed = CommittedSequence.open(data_dir)
         store = open_store(data_dir, data.config)
@@ -56,7 +39,9 @@ def test_a_local_follower_applies_what_another_process_committed(data_dir: Path)
         assert data.directory.state.dit.get(f"uid=elsewhere,{PEOPLE}".lower()) is not None
 
 
-def test_a_local_follower_does_not_read_back_this_process_own_writes(data_dir: Path) -> None:
+def test_a_local_follower_does_not_read_back_this_process_own_writes(
+    data_dir: Path,  # noqa: F811 (the fixture imported above)
+) -> None:
     """A sequence this process committed and has yet to apply is its loop's to apply."""
     with opened(data_dir) as data:
         committed = CommittedSequence.open(data_dir)
