@@ -21,12 +21,11 @@ def bind_steps(
     dn: str,
     password: bytes,
     *,
-    guard: BindGuard | None = None,
-    caller: Caller | None = None,
+    guard: BindGuard | None,
+    caller: Caller,
 ) -> Generator[Pending, None, Principal]:
     """Yield the jobs a bind waits for; return the principal (or raise the bind's LDAPError).
     Without a guard (a server that counts nothing, tests) binds are not throttled."""
     if guard is None:
         return (yield from plain_bind(directory, dn, password))
-    who = caller if caller is not None else Caller(None, "", "")
-    return (yield from guarded_bind(directory, guard, who, dn, password))
+    return (yield from guarded_bind(directory, guard, caller, dn, password))
