@@ -10,14 +10,13 @@ watcher process on B searches those entries in a loop and records when it first 
 value. The lag of write i is B's first answer with i (or later) minus A's
 acknowledgement of i; a negative lag (B answered before A's answer reached the writer) counts 0.
 
-    python benchmarks/nodes.py --writes 1000 [--no-events]
+    python benchmarks/nodes.py --writes 1000
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
-import socket
 import statistics
 import subprocess
 import sys
@@ -89,18 +88,11 @@ def serving(data: Path, workers: int) -> Iterator[int]:
 
 
 @contextmanager
-def two_nodes(work: Path, workers: int, *, deaf: bool) -> Iterator[tuple[int, int, str]]:
+def two_nodes(work: Path, workers: int) -> Iterator[tuple[int, int, str]]:
     """A private Firebird server and two nodes serving its one database; yields the ports
-    of A and B and the server's version. `deaf`: the server's auxiliary port (RemoteAuxPort)
-    is taken by another socket, so no change event reaches a node, as behind a firewall."""
+    of A and B and the server's version."""
     with ExitStack() as stack:
-        settings = ""
-        if deaf:
-            taken = stack.enter_context(socket.socket())
-            taken.bind(("127.0.0.1", 0))
-            taken.listen()
-            settings = f"RemoteAuxPort = {taken.getsockname()[1]}\n"
-        server = stack.enter_context(private_firebird.running(work / "firebird", settings=settings))
+        server = stack.enter_context(private_firebird.running(work / "firebird"))
         dsn = server.dsn_for("site.fdb")
         init_node(work / "a", dsn, server)
         init_node(work / "b", dsn, server)
@@ -215,14 +207,11 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=1000)
     parser.add_argument("--writers", type=int, default=8, help="clients writing on node A")
     parser.add_argument("--workers", type=int, default=1, help="workers per node")
-    parser.add_argument(
-        "--no-events", action="store_true", help="the server cannot deliver events: nodes poll"
-    )
     args = parser.parse_args()
     exit_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="ixidir-bench-nodes-") as folder:
         started = time.monotonic()
-        with two_nodes(Path(folder), args.workers, deaf=args.no_events) as (
+        with two_nodes(Path(folder), args.workers) as (
             port_a,
             port_b,
             version,
@@ -230,7 +219,7 @@ def main() -> None:
             ready = time.monotonic() - started
             print(
                 f"ixidir {ixidir_revision()}, Firebird server {version}, 2 nodes x "
-                f"{args.workers} worker(s){', no events' if args.no_events else ''}, "
+                f"{args.workers} worker(s), "
                 f"ready in {ready:.1f} s"
             )
             started = time.monotonic()

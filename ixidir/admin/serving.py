@@ -5,8 +5,9 @@ loop never waits"). Password and PIN hashes run on a small thread pool; writes a
 reactor thread and committed by a writer thread with its own connection, with group commit, then
 applied to memory and acknowledged (admin/threads.py, server/writes.py); daily-counter operations
 likewise on a counters writer. Changes committed by other processes (the CLI, other workers or
-nodes) arrive through a follower thread with its own connection, woken by Firebird events and
-polling as a fallback.
+nodes) arrive through a follower thread with its own connection: on an embedded database it reads
+the node's committed sequence (a memory map) every 2 ms, on a Firebird server it asks for the
+changelog head every 20 ms (storage/entries.POLL_SECONDS; no Firebird events, which crashed).
 """
 
 from __future__ import annotations
@@ -77,7 +78,6 @@ from ixidir.storage import FirebirdEntryStore
 from ixidir.storage.bindfailures import FirebirdBindFailures
 from ixidir.storage.changelog import HistoryPruned
 from ixidir.storage.committed import CommittedSequence
-from ixidir.storage.entries import POLL_SECONDS
 from ixidir.storage.migrations import utc_now as changelog_clock
 from ixidir.storage.writer import CounterWriter
 
@@ -121,7 +121,7 @@ def serve(
     With several workers (`workers` in ixidir.toml or --workers) this process binds the
     ports with SO_REUSEPORT and starts the other workers on the same addresses; each loads the
     directory and follows the changelog, so a write on one is seen by the others once their
-    follower applies it (Firebird events: milliseconds).
+    follower applies it (milliseconds).
     """
     config = load_config(data_dir)
     _start_logging(config.log_level)
@@ -534,7 +534,7 @@ class Follower:
         """`store` is the follower's own connection, used only by its thread. `ours`: the
         sequences this process committed and its loop has yet to apply (WriteQueue); `local`:
         the database is this node's alone (embedded), so the node's committed sequence names
-        every commit (`_local_news`); several nodes on a Firebird server wait for its events."""
+        every commit (`_local_news`); several nodes on a Firebird server poll its changelog head."""
         self._directory = directory
         self._reactor = reactor
         self._store = store
@@ -547,7 +547,6 @@ class Follower:
         self._kicked = threading.Event()
         self._thread = threading.Thread(target=self._run, name="changelog-follower", daemon=True)
         self._seen = directory.sequence
-        self._said_polling = False
         self._lost_since: float | None = None  # when the database became unreachable
 
     def start(self) -> None:
@@ -597,7 +596,6 @@ class Follower:
                 return
         elif not self._kicked.is_set():
             store.wait_for_change(FOLLOW_POLL_SECONDS)
-            self._say_if_polling()
         self._kicked.clear()
         self._looked = time.monotonic()
         acknowledged = self._committed.read()
@@ -652,18 +650,6 @@ class Follower:
                 seconds=FOLLOW_RETRY_SECONDS,
             )
         self._stopping.wait(FOLLOW_RETRY_SECONDS)
-
-    def _say_if_polling(self) -> None:
-        """Warn once when the Firebird server cannot deliver change events to this process."""
-        why = self._store.events_unavailable
-        if why is not None and not self._said_polling:
-            self._said_polling = True
-            log.warn(
-                "no Firebird change events ({why}): polling the changelog every {ms:.0f} ms; "
-                "let this node reach the server's RemoteAuxPort to be told at once",
-                why=why,
-                ms=POLL_SECONDS * 1000,
-            )
 
     def _apply(self, changes: list[Change]) -> None:
         self._directory.apply_changes(changes)

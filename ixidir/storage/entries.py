@@ -1,8 +1,7 @@
-"""FirebirdEntryStore: the EntryStore port on Firebird (entries, changelog, change events)."""
+"""FirebirdEntryStore: the EntryStore port on Firebird (entries and their changelog)."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
@@ -13,7 +12,6 @@ from typing import Any, Self, TypeVar
 
 from firebird.driver import Connection, Isolation, TraAccessMode, tpb
 from firebird.driver import Error as DriverError
-from firebird.driver.core import EventCollector
 
 from ixidir.directory.ports import (
     BatchRefused,
@@ -44,7 +42,7 @@ from ixidir.storage.changelog import HEAD, SELECT_HEADS, check_history
 from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.database import RenewsConnection, is_lost_race, translate
 from ixidir.storage.literals import bind_literals, blocks, quoted
-from ixidir.storage.migrations import CHANGE_EVENT, utc_now
+from ixidir.storage.migrations import utc_now
 from ixidir.storage.rows import (
     DELETE,
     INSERT_ROUTING_KEY,
@@ -59,11 +57,14 @@ from ixidir.storage.rows import (
 
 # Seconds a write waits for another process's write to commit before giving up.
 WRITE_LOCK_TIMEOUT = 10
-# How often `wait_for_change` asks for the last sequence when the server cannot deliver events
-# (its auxiliary port, RemoteAuxPort, unreachable from this node, e.g. behind a firewall): a
-# node then sees another's write within about this long plus one query, at ~20 small queries
-# a second per follower, instead of failing.
-POLL_SECONDS = 0.05
+# How often `wait_for_change` asks for the last sequence: a node sees another's write within
+# about this long plus one query, at ~50 small queries a second per follower (~100 µs of driver
+# Python each, ~0.5% of one core). Polled rather than listened for with Firebird events: the
+# event thread of firebird-driver 2.1 aborted whole processes (SIGABRT in isc_cancel_events)
+# when the server restarted or the connection broke, four times in four different places
+# (test_firebird_restart, test_reconnect, closing a store, closing mid-notification), and
+# events need the server's auxiliary port, which firewalls often block.
+POLL_SECONDS = 0.02
 # Rows fetched per call while streaming entries at start-up.
 LOAD_BATCH = 1000
 # Attempts of one change that lost a race for a row (an update conflict). Firebird 3 has no
@@ -97,15 +98,11 @@ class FirebirdEntryStore(RenewsConnection):
 
     Followers (other workers and nodes) call `last_sequence()` (or `load()`), then loop on
     `wait_for_change(timeout)` and `changes_since(seen)`. Nothing is missed: `wait_for_change`
-    returns at once while the database holds a sequence newer than any this store has reported.
-    The store's own commits count as changes too: skip sequences already applied.
-    Events are only listened for from the first `wait_for_change`, because firebird-driver 2.1's
-    EventCollector can crash the process when it is closed while a notification is in flight
-    (seen in about one test run in ten); stores that never wait never risk it. Where the server
-    cannot deliver events (`events_unavailable` says why), `wait_for_change` polls instead.
+    returns at once while the database holds a sequence newer than any this store has reported,
+    and otherwise asks again every POLL_SECONDS. The store's own commits count as changes too:
+    skip sequences already applied.
 
-    Always `close()` it (or use `with`): firebird-driver's event thread is not a daemon thread,
-    so a store left open keeps the process from exiting.
+    Always `close()` it (or use `with`): it holds a database attachment.
     """
 
     def __init__(
@@ -118,20 +115,12 @@ class FirebirdEntryStore(RenewsConnection):
         """`committed_in`: the data directory whose committed sequence (committed.py) every
         commit raises before it returns, so before the write is acknowledged; opened at the
         first commit (a store that only reads leaves no file). None where no server reads it.
-        `reconnect` opens a new connection to the same database: a server that cannot deliver
-        events breaks the connection that asked for them, and a follower goes on polling on a
-        new one (without it, that failure is an error)."""
+        `reconnect` opens a new connection to the same database, after a restart of the
+        Firebird server broke this one (RenewsConnection); without it, that failure stays."""
         self._committed_in = committed_in
         self._committed: CommittedSequence | None = None
         self._reconnect = reconnect
         self._attach(connection)
-        self._events: EventCollector | None = None
-        # The collector that already listened when the latest changelog read began (see
-        # wait_for_change); None before any such read.
-        self._read_while_listening: EventCollector | None = None
-        self.events_unavailable: str | None = None
-        """Why change events could not be listened for (then `wait_for_change` polls)."""
-        self._callbacks: list[object] = []
         self._reported = 0  # the newest sequence this store has handed to its caller
         self.loaded_sequence = 0
         """The last sequence contained in what the latest `load()` returned."""
@@ -163,46 +152,15 @@ class FirebirdEntryStore(RenewsConnection):
         self.close()
 
     def close(self) -> None:
-        """Stop listening for events and detach from the database; idempotent."""
+        """Detach from the database; idempotent."""
         if self._connection.is_closed():
             return
         if self._committed is not None:
             self._committed.close()
         try:
-            if self._events is not None:
-                self._stop_listening(self._events)
             self._connection.close()
         except DriverError as exc:
             raise translate(exc, "closing the database") from exc
-
-    def _stop_listening(self, events: EventCollector) -> None:
-        """Close `events` (DriverError still raised).
-
-        When the connection broke, firebird-driver 2.1's event thread died on the error and
-        left notifications queued; close() then puts its stop marker into that PriorityQueue,
-        which compares it with a queued one and raises TypeError. The thread is gone already,
-        and the connection too, so there is nothing left to stop."""
-        self._keep_callbacks_alive(events)
-        with contextlib.suppress(TypeError):
-            events.close()
-
-    def _keep_callbacks_alive(self, events: EventCollector) -> None:
-        """Hold the event callbacks for as long as this store object lives.
-
-        EventBlock.close() in firebird-driver 2.1 cancels the event request and at once drops the
-        ctypes callback; a notification that Firebird's event thread is delivering just then ran
-        into freed memory and aborted the test process (twice in a dozen runs). Keeping a
-        reference makes a late callback harmless.
-        """
-        blocks = getattr(events, "_EventCollector__event_blocks", [])
-        self._callbacks += [getattr(block, "_EventBlock__callback", None) for block in blocks]
-
-    def _let_go(self) -> None:
-        """Stop the lost connection's event collector; the next wait listens anew."""
-        if self._events is not None:
-            with contextlib.suppress(DriverError):
-                self._stop_listening(self._events)
-            self._events = None
 
     def load(self) -> Iterator[StoredEntry]:
         """Every stored entry, from one snapshot whose last sequence becomes `loaded_sequence`.
@@ -357,11 +315,9 @@ class FirebirdEntryStore(RenewsConnection):
         An entry written by a change and deleted since is reported among its `deleted`.
         HistoryPruned when some of them were pruned (storage.changelog): reload instead.
         """
-        listening = self._events
         heads, rows = self._reading(
             "reading the changelog", lambda cursor: _changes(cursor, sequence)
         )
-        self._read_while_listening = listening
         check_history(heads, sequence)
         changes = _group_changes(rows)
         # The caller holds everything up to `sequence` already: a follower starting from a
@@ -376,25 +332,9 @@ class FirebirdEntryStore(RenewsConnection):
         """Block up to `timeout` seconds until some process commits a change.
 
         True when the database holds a change newer than any sequence this store has reported
-        (read it with `changes_since`) or a change event arrived since the previous wait; False
-        on timeout. It may wake with nothing new: the sequence, not the event, is the truth.
+        (read it with `changes_since`); False on timeout.
         """
-        self._renew()
-        events = self._listen()
-        if events is None:
-            return True if self._has_news() else self._poll(timeout)
-        # The collector queues every event from its start until a wait takes it: once a
-        # changelog read began while it listened, a later commit wakes the wait below, and the
-        # query for news (a transaction and a statement of Python driver code, on a thread
-        # whose GIL the event loop needs) is only needed for a collector that is new.
-        if self._read_while_listening is not events and self._has_news():
-            events.flush()
-            return True
-        counts = events.wait(timeout)
-        if counts.get(CHANGE_EVENT, 0):
-            events.flush()
-            return True
-        return False
+        return True if self._has_news() else self._poll(timeout)
 
     def _has_news(self) -> bool:
         """Whether the database holds a sequence newer than any this store has reported."""
@@ -405,7 +345,7 @@ class FirebirdEntryStore(RenewsConnection):
         return last > self._reported
 
     def _poll(self, timeout: float) -> bool:
-        """`wait_for_change` without events: ask for the last sequence every POLL_SECONDS."""
+        """Ask for the last sequence every POLL_SECONDS until there is news or `timeout`."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             time.sleep(min(POLL_SECONDS, left))
@@ -577,36 +517,6 @@ class FirebirdEntryStore(RenewsConnection):
         except DriverError as exc:
             raise self._failed(exc, doing) from exc
         return result
-
-    def _listen(self) -> EventCollector | None:
-        """Start collecting change events, once; None when the server cannot deliver them."""
-        if self._events is None and self.events_unavailable is None:
-            try:
-                events = self._connection.event_collector([CHANGE_EVENT])
-            except DriverError as exc:
-                raise translate(exc, "listening for change events") from exc
-            try:
-                events.begin()
-            except DriverError as exc:
-                self._without_events(events, exc)
-                return None
-            self._events = events
-        return self._events
-
-    def _without_events(self, events: EventCollector, exc: DriverError) -> None:
-        """Listening failed (the server's auxiliary port unreachable), which also broke this
-        connection: stop the collector, reconnect, and poll from now on."""
-        if self._reconnect is None:
-            raise translate(exc, "listening for change events") from exc
-        with contextlib.suppress(DriverError):
-            self._stop_listening(events)  # begin() started its thread (not a daemon)
-        with contextlib.suppress(DriverError):
-            self._connection.close()
-        self.events_unavailable = str(exc).replace("\n", " ") or repr(exc)
-        try:
-            self._attach(self._reconnect())
-        except DriverError as error:
-            raise translate(error, "reconnecting after change events failed") from error
 
 
 class _Statements:
