@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,10 +85,14 @@ def add_phase_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def alternate(
-    args: argparse.Namespace, phases: Sequence[tuple[str, Sequence[Client], bool]]
+    args: argparse.Namespace,
+    phases: Sequence[tuple[str, Sequence[Client], bool]],
+    around: Callable[[str, int], AbstractContextManager[object]] | None = None,
 ) -> list[Phase]:
     """Run the (name, background clients, ixidir only) PHASES on slapd, then ixidir, per
-    round; routing on 1 connection x 1 in flight, each server seeing the same requests."""
+    round; routing on 1 connection x 1 in flight, each server seeing the same requests.
+    `around(phase name, ixidir's port)`, when given, wraps each ixidir phase (settings
+    changed for that phase only)."""
     queries = fair_queries(args.users)
     done: list[Phase] = []
     with running_pair(args, passwords=True) as servers:
@@ -101,10 +105,13 @@ def alternate(
                 for server in servers:
                     if ixidir_only and server.name != "ixidir":
                         continue
-                    phase = routing_under(
-                        server.name, name, server.port, args.users, queries, clients,
-                        seconds=args.seconds, unique=not args.repeats, first=first[server.name],
-                    )  # fmt: skip
+                    wrap = around if around is not None and server.name == "ixidir" else None
+                    with nullcontext() if wrap is None else wrap(name, server.port):
+                        phase = routing_under(
+                            server.name, name, server.port, args.users, queries, clients,
+                            seconds=args.seconds, unique=not args.repeats,
+                            first=first[server.name],
+                        )  # fmt: skip
                     first[server.name] = next_first(first[server.name], phase.routing, len(queries))
                     done.append(phase)
     return done

@@ -38,6 +38,7 @@ from ixidir.directory.ports import StorageError
 from ixidir.storage.counters import LOCK_TIMEOUT, MAX_ATTEMPTS
 from ixidir.storage.counters import _is_retryable as is_retryable  # the counters' own rule
 from ixidir.storage.database import close_connection, translate
+from ixidir.storage.prepared import PreparedStatements
 
 _READ = "SELECT FAILURES, WINDOW_START, LOCKED_AT FROM BIND_FAILURES WHERE SUBJECT = ?"
 # A first failure INSERTs: when another transaction inserted the row meanwhile this fails
@@ -73,8 +74,11 @@ class FirebirdBindFailures:
         self._read = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, access_mode=TraAccessMode.READ)
         )
+        # Every bind looks: its statements are prepared once, not per batch.
+        self._prepared = PreparedStatements()
 
     def close(self) -> None:
+        self._prepared.forget()
         close_connection(self._connection, "bind-failure database")
 
     def run_batch(self, ops: Sequence[GuardOp]) -> list[GuardResult | Exception]:
@@ -83,7 +87,7 @@ class FirebirdBindFailures:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 transaction.begin()
-                with transaction.cursor() as cursor:
+                with self._prepared.cursor(transaction) as cursor:
                     outcomes = [_run(cursor, op) for op in ops]
                 transaction.commit()
                 return list(outcomes)

@@ -33,6 +33,7 @@ from ixidir.storage.database import (
     RenewsConnection,
     close_connection,
 )
+from ixidir.storage.prepared import PreparedStatements
 from ixidir.storage.rows import check_uuid
 
 # Seconds a reservation waits for a concurrent one on the same row before giving up.
@@ -108,6 +109,7 @@ class FirebirdCounterStore(RenewsConnection):
         self._read = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, access_mode=TraAccessMode.READ)
         )
+        self._prepared = PreparedStatements()
 
     def __enter__(self) -> Self:
         return self
@@ -122,6 +124,7 @@ class FirebirdCounterStore(RenewsConnection):
 
     def close(self) -> None:
         """Detach from the database; idempotent."""
+        self._prepared.forget()
         close_connection(self._connection, "counter database")
 
     def reserve(
@@ -181,7 +184,7 @@ class FirebirdCounterStore(RenewsConnection):
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 self._write.begin()
-                with self._write.cursor() as cursor:
+                with self._prepared.cursor(self._write) as cursor:
                     result = statement(cursor)
                 self._write.commit()
                 return result
@@ -195,7 +198,7 @@ class FirebirdCounterStore(RenewsConnection):
         self._renew()
         try:
             self._read.begin()
-            with self._read.cursor() as cursor:
+            with self._prepared.cursor(self._read) as cursor:
                 result = query(cursor)
             self._read.commit()
         except DriverError as exc:

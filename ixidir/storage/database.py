@@ -12,6 +12,7 @@ from firebird.driver import Connection, connect, create_database, driver_config
 from firebird.driver import Error as DriverError
 
 from ixidir.directory.ports import StorageConflict, StorageError, StorageUnavailable
+from ixidir.storage.prepared import PreparedStatements
 
 # 16 KiB pages: room for the UTF8 index keys of DNs (a key may take about a quarter of a page).
 PAGE_SIZE = 16384
@@ -252,12 +253,14 @@ class RenewsConnection:
     _connection: Connection
     _reconnect: Callable[[], Connection] | None
     _lost: bool
+    _prepared: PreparedStatements  # made by _attach, for each connection
 
     def _attach(self, connection: Connection) -> None:
         raise NotImplementedError
 
     def _let_go(self) -> None:
-        """Release what hangs on the lost connection, before it is closed."""
+        """Release what hangs on the lost connection, before it is closed: its statements."""
+        self._prepared.forget()
 
     def _failed(self, exc: DriverError, doing: str) -> StorageError:
         """The StorageError for `exc`; a connection found gone is renewed before the next call."""

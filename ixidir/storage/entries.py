@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -41,8 +40,8 @@ from ixidir.storage.bulk import (
 from ixidir.storage.changelog import HEAD, SELECT_HEADS, check_history
 from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.database import RenewsConnection, is_lost_race, translate
-from ixidir.storage.literals import bind_literals, blocks, quoted
 from ixidir.storage.migrations import utc_now
+from ixidir.storage.prepared import PreparedStatements
 from ixidir.storage.rows import (
     DELETE,
     INSERT_ROUTING_KEY,
@@ -74,12 +73,22 @@ LOAD_BATCH = 1000
 # most about N attempts.
 MAX_COMMIT_ATTEMPTS = 32
 
-# Advances the head by the number of changes committed together; returns the last one's.
-_ADVANCE_SEQUENCE = "UPDATE CHANGELOG_HEAD SET SEQ = SEQ + ? WHERE ID = 1 RETURNING SEQ"
 _LAST_SEQUENCE = "SELECT SEQ FROM CHANGELOG_HEAD WHERE ID = 1"
 _SOME_DN_KEYS = "SELECT FIRST (?) DN_KEY FROM ENTRIES"
 _ENTRY_COUNT = "SELECT COUNT(*) FROM ENTRIES"
-_INSERT_CHANGE = "INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) VALUES (?, ?)"
+# Advances the head by N and records the N changes ending at the new head, all stamped STAMP; the
+# new head. One fixed statement, prepared once per connection, whatever the batch's size.
+_RECORD_CHANGES = """EXECUTE BLOCK (N INTEGER = ?, STAMP TIMESTAMP = ?) RETURNS (LAST BIGINT) AS
+DECLARE S BIGINT;
+BEGIN
+  UPDATE CHANGELOG_HEAD SET SEQ = SEQ + :N WHERE ID = 1 RETURNING SEQ INTO :LAST;
+  S = LAST - N + 1;
+  WHILE (S <= LAST) DO BEGIN
+    INSERT INTO CHANGELOG (SEQ, COMMITTED_AT) VALUES (:S, :STAMP);
+    S = S + 1;
+  END
+  SUSPEND;
+END"""
 _CHANGE_STAMP = (
     "SELECT D.GUID, (SELECT COMMITTED_AT FROM CHANGELOG WHERE SEQ = ?) "
     "FROM DATABASE_IDENTITY D WHERE D.ID = 1"
@@ -127,6 +136,7 @@ class FirebirdEntryStore(RenewsConnection):
 
     def _attach(self, connection: Connection) -> None:
         self._connection = connection
+        self._prepared = PreparedStatements()
         self._lost = False  # an operation found the connection gone: renew it before the next
         # Building a TPB loads the client library, so it happens here and not at import.
         self._write = connection.transaction_manager(
@@ -157,6 +167,7 @@ class FirebirdEntryStore(RenewsConnection):
             return
         if self._committed is not None:
             self._committed.close()
+        self._prepared.forget()
         try:
             self._connection.close()
         except DriverError as exc:
@@ -235,7 +246,7 @@ class FirebirdEntryStore(RenewsConnection):
         while True:
             try:
                 self._write.begin()
-                with _Statements(self._write) as statements:
+                with _Statements(self._prepared, self._write) as statements:
                     if together:
                         sequences = self._write_together(statements, changes)
                     else:
@@ -354,7 +365,7 @@ class FirebirdEntryStore(RenewsConnection):
         return False
 
     def _write_all(self, writes: Sequence[EntryWrite]) -> int:
-        with _Statements(self._write) as statements:
+        with _Statements(self._prepared, self._write) as statements:
             try:
                 return self._write_changes(statements, [writes])[0]
             except BatchRefused as refused:
@@ -434,13 +445,9 @@ class FirebirdEntryStore(RenewsConnection):
 
         Last, so the head row stays locked only from here to commit (see migrations.py).
         """
-        cursor = statements.changelog
-        last = _single_int(cursor.execute(_ADVANCE_SEQUENCE, (len(kinds),)).fetchone())
+        row = statements.changelog.execute(_RECORD_CHANGES, (len(kinds), utc_now())).fetchone()
+        last = _single_int(row)
         sequences = list(range(last - len(kinds) + 1, last + 1))
-        now = _timestamp_literal(utc_now())
-        rows = [bind_literals(_INSERT_CHANGE, (str(sequence), now)) for sequence in sequences]
-        for rows_block in blocks(rows):
-            cursor.execute(rows_block)
         items = (
             (sequence, uuid, kind)
             for sequence, change in zip(sequences, kinds, strict=True)
@@ -510,7 +517,7 @@ class FirebirdEntryStore(RenewsConnection):
         self._renew()
         try:
             self._read.begin()
-            with self._read.cursor() as cursor:
+            with self._prepared.cursor(self._read) as cursor:
                 cursor.stream_blob_threshold = -1
                 result = query(cursor)
             self._read.commit()
@@ -520,11 +527,11 @@ class FirebirdEntryStore(RenewsConnection):
 
 
 class _Statements:
-    """One cursor per statement of a write, so each is prepared once per transaction (a batch
-    of changes reuses them: firebird-driver re-prepares a cursor whose SQL changes)."""
+    """One cursor per statement of a write, each running its statement prepared once per
+    connection (storage/prepared.py)."""
 
-    def __init__(self, transaction: Any) -> None:
-        self._cursors = [transaction.cursor() for _ in range(9)]
+    def __init__(self, prepared: PreparedStatements, transaction: Any) -> None:
+        self._cursors = [prepared.cursor(transaction) for _ in range(9)]
         (
             self.puts,
             self.packed,
@@ -609,8 +616,3 @@ def _group_changes(rows: Sequence[tuple[Any, ...]]) -> list[Change]:
     if current is not None:
         changes.append(Change(current, tuple(puts), tuple(deleted)))
     return changes
-
-
-def _timestamp_literal(moment: datetime) -> str:
-    """A TIMESTAMP literal; Firebird keeps ten-thousandths of a second, so no more digits."""
-    return quoted(f"{moment:%Y-%m-%d %H:%M:%S}.{moment.microsecond // 100:04d}")

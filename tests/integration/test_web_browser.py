@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -65,7 +67,19 @@ def go(browser: webdriver.Chrome, element_id: str) -> None:
     element gone), so nothing is read from the page being left."""
     element = browser.find_element(By.ID, element_id)
     element.click()
-    WebDriverWait(browser, WAIT_SECONDS).until(staleness_of(element))
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda _: _left(element))
+
+
+def _left(element: WebElement) -> bool:
+    """Whether `element`'s page is gone. Selenium's staleness_of expects
+    StaleElementReferenceException; chromedriver sometimes reports the same state, while the
+    new page replaces the old, as "Node with given id does not belong to the document"."""
+    try:
+        return staleness_of(element)(None)
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
 
 
 def login(browser: webdriver.Chrome, web: str, password: str = ADMIN_PASSWORD) -> None:
