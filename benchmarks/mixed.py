@@ -12,8 +12,8 @@ alternate between the servers:
   second;
 - with `--throttles-off`, mix without bind throttles (ixidir only): the same mix while
   `cn=ums-defaults` switches the account lockout and the address throttle off
-  (ixiBindMaxFailures, ixiBindAddressFailures 0), so what issue 12's guard costs the routing
-  is measured in the same run (its target: at most 10 % more).
+  (throttles.py), so what issue 12's guard costs the routing is measured in the same run (its
+  target: at most 10 % more).
 
 Targets: under the mix, ixidir's routing p99 and p99.9 at most 1.5x slapd's. Figures are the
 median over `--rounds`. By default every routing request is a new spelling of its number, so no
@@ -25,12 +25,8 @@ answer cache serves it (`--repeats` cycles through the +digits forms instead).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import ldap3
 from background import Client, Phase
-from dataset import ADMIN_DN, ADMIN_PASSWORD, SUFFIX
 from report import Row, Target
 from servers import (
     add_arguments,
@@ -38,16 +34,13 @@ from servers import (
     alternate,
     client_figures,
     print_phases,
-    routing_figures,
     routing_rows,
 )
+from throttles import guard_rows, throttles_off_in
 
 MIX_TARGET = 1.5  # routing p99 and p99.9 under the mix, ixidir / slapd
-GUARD_TARGET = 1.10  # routing p99 under the mix, bind throttles on / off (issue 12)
 APART = "mix + reservations"
-DEFAULTS = f"cn=ums-defaults,{SUFFIX}"
 UNGUARDED = "mix without bind throttles"
-THROTTLES_OFF = {"ixiBindMaxFailures": "0", "ixiBindAddressFailures": "0"}
 
 
 def phases(rate: float, *, throttles_off: bool) -> tuple[tuple[str, tuple[Client, ...], bool], ...]:
@@ -62,31 +55,6 @@ def phases(rate: float, *, throttles_off: bool) -> tuple[tuple[str, tuple[Client
     )
 
 
-@contextmanager
-def settings_for(name: str, port: int) -> Iterator[None]:
-    """For the UNGUARDED phase, ixidir's bind throttles off (restored afterwards)."""
-    if name != UNGUARDED:
-        yield
-        return
-    server = ldap3.Server("127.0.0.1", port=port, get_info=ldap3.NONE)
-    with ldap3.Connection(server, ADMIN_DN, ADMIN_PASSWORD, auto_bind=True) as admin:
-        admin.search(DEFAULTS, "(objectClass=*)", ldap3.BASE, attributes=list(THROTTLES_OFF))
-        found = admin.response[0]["attributes"]
-        before = {name: [str(v) for v in found.get(name, [])] for name in THROTTLES_OFF}
-        _replace(admin, {name: [value] for name, value in THROTTLES_OFF.items()})
-        try:
-            yield
-        finally:
-            _replace(admin, before)
-
-
-def _replace(admin: ldap3.Connection, values: dict[str, list[str]]) -> None:
-    """Replace (an empty list: remove) the settings on cn=ums-defaults."""
-    changes = {name: [(ldap3.MODIFY_REPLACE, value)] for name, value in values.items()}
-    if not admin.modify(DEFAULTS, changes):
-        raise RuntimeError(f"changing {DEFAULTS}: {admin.result}")
-
-
 def report(args: argparse.Namespace, done: list[Phase]) -> int:
     target = Target.ratio(MIX_TARGET, at_most=True)
     rows = [*routing_rows(done, "quiet"), *routing_rows(done, "mix", target)]
@@ -99,7 +67,7 @@ def report(args: argparse.Namespace, done: list[Phase]) -> int:
             ),
         ]
     if args.throttles_off:
-        rows += _guard_rows(done)
+        rows += guard_rows(done, "mix", UNGUARDED)
     rows += [
         *routing_rows(done, APART),
         Row(
@@ -119,18 +87,6 @@ def report(args: argparse.Namespace, done: list[Phase]) -> int:
     )
 
 
-def _guard_rows(done: list[Phase]) -> list[Row]:
-    """ixidir's routing under the mix with the bind throttles off (in the slapd column) and on
-    (in the ixidir column): their ratio against issue 12's target."""
-    target = Target.ratio(GUARD_TARGET, at_most=True)
-    rows = []
-    for label, of in (("p99", lambda r: r.p99_ms), ("p99.9", lambda r: r.p999_ms)):
-        off = routing_figures(done, UNGUARDED, of)[1]
-        on = routing_figures(done, "mix", of)[1]
-        rows.append(Row(f"ixidir mix routing {label} ms, throttles off | on", off, on, target))
-    return [*routing_rows(done, UNGUARDED), *rows]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser, users=20_000)
@@ -143,7 +99,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     chosen = phases(args.rate, throttles_off=args.throttles_off)
-    report(args, alternate(args, chosen, settings_for))
+    report(args, alternate(args, chosen, throttles_off_in(UNGUARDED)))
 
 
 if __name__ == "__main__":
