@@ -3,7 +3,8 @@
 `ixidir serve` writes `directory.snapshot` when it stops cleanly; after a crash (kill -9, power
 loss) the next start would read every entry from Firebird. So the serving process (one per
 node; workers never write) also writes one after `snapshot_every_changes` changes or
-`snapshot_every_minutes` after a change, whichever comes first (0 switches either off).
+`snapshot_every_minutes` after a change, whichever comes first (0 switches either off), and
+children take at most a tenth of the time (SNAPSHOT_SHARE).
 
 Writing one takes seconds (marshal of ~90 MiB at 100,000 users, then fsync), and the image must
 not change while it is serialized. A forked child has exactly that: a copy-on-write copy of the
@@ -38,6 +39,12 @@ CHECK_SECONDS = 5.0
 _CHILD_FAILED = 1
 # A stop waits this long for a writing child (100,000 users: ~3 s; a loaded machine: more).
 CHILD_WAIT_SECONDS = 60.0
+# The most of the time snapshot children may take: after one that took T seconds, the next
+# starts no sooner than T x (1 / SHARE - 1) later. Under bulk writes `snapshot_every_changes`
+# alone forked one after another (1,000 adds take ~0.6 s): at 20,000 users each child took ~1 s
+# of a core and the copy-on-write faults slowed the parent, adds fell from ~1,650/s to ~620/s
+# (benchmarks/writes.py, 12,000 adds). A warm start then replays at most that many more changes.
+SNAPSHOT_SHARE = 0.1
 
 
 class PeriodicSnapshots:
@@ -63,6 +70,7 @@ class PeriodicSnapshots:
         self._clock = clock
         self._written = directory.sequence  # what the start or the last snapshot holds
         self._changed_at: float | None = None
+        self._not_before = 0.0  # the clock before which no child starts (SNAPSHOT_SHARE)
         self._child: int | None = None
         self._waiter: threading.Thread | None = None
         self._loop = LoopingCall(self.check)
@@ -88,6 +96,8 @@ class PeriodicSnapshots:
         now = self._clock()
         if self._changed_at is None:
             self._changed_at = now
+        if now < self._not_before:
+            return False
         by_changes = self._every_changes and sequence - self._written >= self._every_changes
         by_time = self._every_seconds and now - self._changed_at >= self._every_seconds
         if not (by_changes or by_time):
@@ -123,6 +133,7 @@ class PeriodicSnapshots:
 
     def _done(self, status: int, sequence: int, seconds: float) -> None:
         self._child = None
+        self._not_before = self._clock() + seconds * (1 / SNAPSHOT_SHARE - 1)
         if os.waitstatus_to_exitcode(status) == 0:
             log.info(
                 "periodic snapshot of changelog {sequence} written in {seconds:.2f} s",
