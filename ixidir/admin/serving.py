@@ -61,7 +61,7 @@ from ixidir.admin.web_serving import WebContext, WebStarter, check_web_address
 from ixidir.config import load_config, split_address
 from ixidir.directory.directory import Directory
 from ixidir.directory.limits import DailyLimits
-from ixidir.directory.lockout import Purge
+from ixidir.directory.lockout import KnownFailures, ListSubjects, Purge
 from ixidir.directory.ports import Change, StorageError, StorageUnavailable
 from ixidir.errors import LDAPError
 from ixidir.server.bindguard import BindGuard
@@ -75,7 +75,7 @@ from ixidir.server.pending import Guard
 from ixidir.server.pin_ext import pin_handlers
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
-from ixidir.storage.bindfailures import FirebirdBindFailures
+from ixidir.storage.bindfailures import GENERATION_FILE, FirebirdBindFailures
 from ixidir.storage.changelog import HistoryPruned
 from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.migrations import utc_now as changelog_clock
@@ -85,6 +85,8 @@ log = Logger(namespace="ixidir")
 PURGE_INTERVAL_SECONDS = 24 * 60 * 60
 # Failed-bind counts older than this go at the daily purge: longer than any sensible window.
 BIND_COUNTS_KEPT_SECONDS = 24 * 60 * 60
+# Subjects with failed-bind counts a worker keeps listed; beyond, every bind reads its counts.
+LISTED_SUBJECTS = 10_000
 WORKER_STOP_SECONDS = 10
 # How long the follower waits for an event before it polls the changelog anyway.
 FOLLOW_POLL_SECONDS = 1.0
@@ -178,7 +180,10 @@ def serve(
     writer_store = open_store(data_dir, config)  # the entry writer thread's own connection
     counter_writer = CounterWriter(open_counters(data_dir, config))
     # Failed binds are counted on the counters writer's thread, on a connection of their own.
-    bind_failures = FirebirdBindFailures(open_database_of(data_dir, config))
+    # On an embedded database (one node) its commits advance the node's failed-bind counter,
+    # so binds of subjects without counts need not read them (lockout.KnownFailures).
+    generation = None if config.storage_dsn else CommittedSequence(data_dir / GENERATION_FILE)
+    bind_failures = FirebirdBindFailures(open_database_of(data_dir, config), generation=generation)
     threads = ServerThreads(
         reactor,
         directory=directory,
@@ -224,6 +229,7 @@ def serve(
         log=log,
         audit=audit,
         on_lock=metrics.lockout,
+        listing=None if generation is None else _listing(generation, threads.offload),
     )
     factory = LDAPServerFactory(
         directory,
@@ -490,6 +496,21 @@ def _purge(limits: DailyLimits) -> None:
         return
     if removed:
         log.info("purged {count} old daily counts", count=removed)
+
+
+def _listing(generation: CommittedSequence, offload: Offload) -> KnownFailures:
+    """Who has failed-bind counts on this node, listed on the guard's thread when the node's
+    counter moved (at most LISTED_SUBJECTS; more, and every bind looks)."""
+
+    def refresh(as_of: int) -> None:
+        def done(result: object, error: Exception | None) -> None:
+            found = result if error is None and isinstance(result, frozenset) else None
+            listing.listed(found, as_of)
+
+        offload.start(Guard(ListSubjects(LISTED_SUBJECTS)), done)
+
+    listing = KnownFailures(generation.read, refresh)
+    return listing
 
 
 def _purge_bind_counts(offload: Offload) -> None:

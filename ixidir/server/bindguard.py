@@ -1,7 +1,9 @@
 """A simple bind with throttling and lockout (issue 12; the rules are directory/lockout.py).
 
 Before a password is checked, one batched read (`Look`) finds whether the client's address is
-blocked or the account locked; then the bind is refused after the same pause a remembered
+blocked or the account locked (unless the node's listing of who has counts, lockout.
+KnownFailures, is current and names neither: the usual bind then reads nothing); then the bind
+is refused after the same pause a remembered
 wrong password gets, and **no hash is computed**: a locked account gets invalidCredentials
 (49) like any wrong password (no enumeration), a blocked address unwillingToPerform (53). A
 failed bind counts (`Fail`) for the address and, unless it is a service account, the account;
@@ -26,6 +28,7 @@ from ixidir.directory.lockout import (
     Fail,
     Failures,
     Kind,
+    KnownFailures,
     Look,
     Subject,
     account,
@@ -57,6 +60,7 @@ class BindGuard:
     log: Logger
     audit: AuditLog | None = None
     on_lock: Callable[[], None] = lambda: None  # a lock or block started (the metrics count it)
+    listing: KnownFailures | None = None  # who has counts (one node); None: always look
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +105,10 @@ def guarded_bind(
         return started
     user = _account_of(started, throttles)
     watched = tuple(s for s in (host, user) if s is not None)
-    known = yield from _looked(guard, watched)
+    if guard.listing is not None and watched and not guard.listing.must_look(watched):
+        known: Sequence[Failures] = tuple(NONE for _ in watched)  # nobody on the node counted
+    else:
+        known = yield from _looked(guard, watched)
     now = guard.now()
     for subject, failures in zip(watched, known, strict=True):
         if is_locked(failures, throttles.of(subject.kind), now):

@@ -29,12 +29,14 @@ from ixidir.directory.lockout import (
     Failures,
     GuardOp,
     GuardResult,
+    ListSubjects,
     Look,
     Purge,
     Subject,
     after_failure,
 )
 from ixidir.directory.ports import StorageError
+from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.counters import LOCK_TIMEOUT, MAX_ATTEMPTS
 from ixidir.storage.counters import _is_retryable as is_retryable  # the counters' own rule
 from ixidir.storage.database import close_connection, translate
@@ -51,6 +53,9 @@ _INSERT = (
 )
 _UPDATE = "UPDATE BIND_FAILURES SET FAILURES = ?, WINDOW_START = ?, LOCKED_AT = ? WHERE SUBJECT = ?"
 _DELETE = "DELETE FROM BIND_FAILURES WHERE SUBJECT = ?"
+_SUBJECTS = "SELECT FIRST (?) SUBJECT FROM BIND_FAILURES"
+# The node's failed-bind counter in the data directory (storage/committed.py's 8-byte file).
+GENERATION_FILE = "bindfailures.gen"
 # Rows nothing refers to any more: windows started and locks set before the cut-off (an account
 # locked until unlocked stays).
 _PURGE = (
@@ -63,8 +68,13 @@ _LOCKED = "SELECT KIND, NAME, FAILURES, LOCKED_AT FROM BIND_FAILURES WHERE LOCKE
 class FirebirdBindFailures:
     """Failed-bind counts on one connection, used by one thread at a time."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(
+        self, connection: Connection, *, generation: CommittedSequence | None = None
+    ) -> None:
+        """`generation`: the node's failed-bind counter (GENERATION_FILE), advanced after each
+        batch that writes, before its outcome is returned (directory.lockout.KnownFailures)."""
         self._connection = connection
+        self._generation = generation
         self._write = connection.transaction_manager(
             tpb(Isolation.READ_COMMITTED_RECORD_VERSION, lock_timeout=LOCK_TIMEOUT)
         )
@@ -79,17 +89,22 @@ class FirebirdBindFailures:
 
     def close(self) -> None:
         self._prepared.forget()
+        if self._generation is not None:
+            self._generation.close()
         close_connection(self._connection, "bind-failure database")
 
     def run_batch(self, ops: Sequence[GuardOp]) -> list[GuardResult | Exception]:
         """Each operation's outcome, in order, from one transaction (run again after a race)."""
-        transaction = self._read if all(isinstance(op, Look) for op in ops) else self._write
+        reads_only = all(isinstance(op, Look | ListSubjects) for op in ops)
+        transaction = self._read if reads_only else self._write
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 transaction.begin()
                 with self._prepared.cursor(transaction) as cursor:
                     outcomes = [_run(cursor, op) for op in ops]
                 transaction.commit()
+                if not reads_only and self._generation is not None:
+                    self._generation.advance()
                 return list(outcomes)
             except DriverError as exc:
                 self._abandon()
@@ -162,6 +177,9 @@ def _run(cursor: Any, op: GuardOp) -> GuardResult:
         case Purge(before=before):
             cursor.execute(_PURGE, (before, before))
             return int(cursor.affected_rows)
+        case ListSubjects(limit=limit):
+            keys = frozenset(str(key) for (key,) in cursor.execute(_SUBJECTS, (limit + 1,)))
+            return keys if len(keys) <= limit else None
 
 
 def _read(cursor: Any, subject: Subject, *, lock: bool) -> Failures:

@@ -65,6 +65,13 @@ class CommittedSequence:
             if sequence > self._view[0]:
                 self._view[0] = sequence
 
+    def advance(self) -> int:
+        """Add one and return the new value (a counter of events, e.g. the node's failed-bind
+        generation, bindfailures.GENERATION_FILE, kept in a file of its own)."""
+        with self._locked():
+            self._view[0] += 1
+            return int(self._view[0])
+
     def settle(self, last_sequence: Callable[[], int]) -> bool:
         """Lower the value to the database's last sequence when it is ahead of it; True if so.
 

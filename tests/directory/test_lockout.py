@@ -9,6 +9,7 @@ from ixidir.directory.lockout import (
     NONE,
     Failures,
     Kind,
+    KnownFailures,
     Throttle,
     account,
     address,
@@ -20,6 +21,8 @@ from ixidir.directory.lockout import (
 
 T0 = datetime(2026, 12, 7, 10, 0, 0)
 THREE_IN_60_FOR_30 = Throttle(max_failures=3, window=60, lockout=30)
+ALICE = account("uid=alice,ou=people,dc=example,dc=com")
+HOST = address("192.0.2.7")
 
 
 def _at(seconds: float) -> datetime:
@@ -103,3 +106,59 @@ def test_subjects_have_fixed_size_keys_that_differ_by_kind() -> None:
     dn = "uid=" + "x" * 2000 + ",ou=people,dc=example,dc=com"
     assert len(account(dn).key) == 64
     assert account("127.0.0.1").key != address("127.0.0.1").key
+
+
+class Node:
+    """A node's failed-bind counter and the listings a KnownFailures asked for."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.asked: list[int] = []
+
+    def listing(self) -> KnownFailures:
+        return KnownFailures(lambda: self.generation, self.asked.append)
+
+
+def test_a_listing_is_asked_for_and_until_it_arrives_every_bind_looks() -> None:
+    node = Node()
+    known = node.listing()
+    assert known.must_look([ALICE])
+    assert known.must_look([ALICE])
+    assert node.asked == [0]  # once, not per bind
+    known.listed(frozenset(), 0)
+    assert not known.must_look([ALICE, HOST])
+
+
+def test_a_listed_subject_is_looked_at_and_the_others_are_not() -> None:
+    node = Node()
+    known = node.listing()
+    known.listed(frozenset({ALICE.key}), 0)
+    assert known.must_look([HOST, ALICE])
+    assert not known.must_look([HOST])
+
+
+def test_a_count_anywhere_on_the_node_makes_binds_look_until_a_new_listing() -> None:
+    node = Node()
+    known = node.listing()
+    known.listed(frozenset(), 0)
+    node.generation = 1  # another process counted a failure
+    assert known.must_look([HOST])
+    assert node.asked == [1]
+    node.generation = 2  # and another, while the listing was on its way
+    known.listed(frozenset({HOST.key}), 1)  # as of 1: out of date already
+    assert known.must_look([ALICE])
+    assert node.asked == [1, 2]
+    known.listed(frozenset({HOST.key}), 2)
+    assert not known.must_look([ALICE])
+
+
+def test_without_a_listing_every_bind_looks_until_the_counter_moves() -> None:
+    node = Node()
+    known = node.listing()
+    assert known.must_look([ALICE])
+    known.listed(None, 0)  # too many subjects, or the database could not be read
+    assert known.must_look([ALICE])
+    assert node.asked == [0]  # not asked again for the same generation
+    node.generation = 1
+    assert known.must_look([ALICE])
+    assert node.asked == [0, 1]

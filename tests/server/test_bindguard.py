@@ -24,6 +24,8 @@ from ixidir.directory.lockout import (
     Failures,
     GuardOp,
     GuardResult,
+    KnownFailures,
+    ListSubjects,
     Look,
     Purge,
     Throttle,
@@ -49,9 +51,13 @@ class MemoryGuardStore:
 
     def __init__(self) -> None:
         self.rows: dict[str, Failures] = {}
+        self.generation = 0  # the node's failed-bind counter: advanced by every write
 
     def run_batch(self, ops: Sequence[GuardOp]) -> list[GuardResult | Exception]:
-        return [self._run(op) for op in ops]
+        outcomes: list[GuardResult | Exception] = [self._run(op) for op in ops]
+        if not all(isinstance(op, Look | ListSubjects) for op in ops):
+            self.generation += 1
+        return outcomes
 
     def _run(self, op: GuardOp) -> GuardResult:
         match op:
@@ -68,6 +74,8 @@ class MemoryGuardStore:
                 return self.rows.pop(subject.key, None) is not None
             case Purge():
                 raise NotImplementedError  # no bind purges
+            case ListSubjects(limit=limit):
+                return frozenset(self.rows) if len(self.rows) <= limit else None
 
 
 class RecordingOffload(InlineOffload):
@@ -83,14 +91,32 @@ class RecordingOffload(InlineOffload):
 
 
 class Site:
-    def __init__(self) -> None:
+    """`listed`: binds skip reading counts that the node's listing says do not exist
+    (lockout.KnownFailures, as a server on an embedded database runs)."""
+
+    def __init__(self, *, listed: bool = False) -> None:
         self.directory = make_directory(MemoryEntryStore(), default_settings())
         populate(self.directory)
         self.store = MemoryGuardStore()
         self.offload = RecordingOffload(self.directory, self.store)
         self.now = T0
         self.throttles = THROTTLES
-        self.guard = BindGuard(throttles=lambda: self.throttles, now=lambda: self.now, log=Logger())
+        self.listing = KnownFailures(lambda: self.store.generation, self._list) if listed else None
+        self.guard = BindGuard(
+            throttles=lambda: self.throttles,
+            now=lambda: self.now,
+            log=Logger(),
+            listing=self.listing,
+        )
+
+    def _list(self, as_of: int) -> None:
+        listing = self.listing
+        assert listing is not None
+
+        def done(result: object, error: Exception | None) -> None:
+            listing.listed(result if isinstance(result, frozenset) else None, as_of)
+
+        self.offload.start(Guard(ListSubjects(100)), done)
 
     def bind(self, dn: str, password: bytes) -> tuple[ResultCode, list[type[Job]]]:
         """A bind on a new connection: its result code and the jobs it started."""
@@ -102,9 +128,10 @@ class Site:
         return result.code, [job for job in self.offload.jobs if job is not Guard]
 
 
-@pytest.fixture
-def site() -> Site:
-    return Site()
+@pytest.fixture(params=[False, True], ids=["looking", "listed"])
+def site(request: pytest.FixtureRequest) -> Site:
+    """Every rule holds whether binds read the counts each time or trust the node's listing."""
+    return Site(listed=request.param)
 
 
 WRONG = ResultCode.INVALID_CREDENTIALS
@@ -172,3 +199,16 @@ def test_binds_go_on_unthrottled_when_the_counts_cannot_be_read(site: Site) -> N
     for _ in range(4):
         assert site.bind(ALICE, b"guess")[0] is WRONG
     assert site.bind(ALICE, PASSWORDS[ALICE])[0] is ResultCode.SUCCESS
+
+
+def test_with_a_current_listing_a_bind_of_someone_without_counts_reads_nothing() -> None:
+    site = Site(listed=True)
+    site.bind(CONNECTOR, PASSWORDS[CONNECTOR])  # asks for the first listing
+    site.offload.jobs = []
+    connection = Connection(site.directory, offload=site.offload, guard=site.guard)
+    (reply,) = connection.send(wire.bind(1, ALICE, PASSWORDS[ALICE].decode()))
+    assert reply[1].code is ResultCode.SUCCESS  # type: ignore[union-attr]
+    assert Guard not in site.offload.jobs
+    site.bind(ALICE, b"guess")  # counted: the node's counter moves
+    assert site.bind(ALICE, PASSWORDS[ALICE])[0] is ResultCode.SUCCESS
+    assert Guard in site.offload.jobs  # looked (and listed) again

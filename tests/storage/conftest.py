@@ -25,6 +25,7 @@ from ixidir.storage import (
     open_entry_store,
 )
 from ixidir.storage.bindfailures import FirebirdBindFailures
+from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.counters import FirebirdCounterStore, open_counter_store
 from ixidir.storage.database import EMBEDDED_USER, open_database
 from ixidir.storage.migrations import migrate
@@ -71,7 +72,7 @@ class Database:
             runtime_root=self.runtime_root,
         )
 
-    def bind_failures(self) -> FirebirdBindFailures:
+    def bind_failures(self, *, generation: CommittedSequence | None = None) -> FirebirdBindFailures:
         return FirebirdBindFailures(
             open_connection(
                 self.data_dir,
@@ -80,7 +81,8 @@ class Database:
                 user=self.user,
                 password=self.password,
                 runtime_root=self.runtime_root,
-            )
+            ),
+            generation=generation,
         )
 
     def connect(self, *, create: bool = False) -> Connection:

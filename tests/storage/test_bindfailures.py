@@ -16,6 +16,7 @@ from ixidir.directory.lockout import (
     Fail,
     Failures,
     GuardOp,
+    ListSubjects,
     Look,
     Subject,
     Throttle,
@@ -23,7 +24,8 @@ from ixidir.directory.lockout import (
     address,
 )
 from ixidir.storage import FirebirdEntryStore
-from ixidir.storage.bindfailures import FirebirdBindFailures
+from ixidir.storage.bindfailures import GENERATION_FILE, FirebirdBindFailures
+from ixidir.storage.committed import CommittedSequence
 
 from .conftest import Database
 
@@ -127,3 +129,25 @@ def test_two_connections_counting_at_once_lose_no_failure(
     finally:
         for writer in writers:
             writer.close()
+
+
+def test_subjects_are_listed_and_writes_advance_the_node_counter(
+    store: FirebirdEntryStore, database: Database
+) -> None:
+    database.data_dir.mkdir(parents=True, exist_ok=True)  # on a server: no database file here
+    generation = CommittedSequence(database.data_dir / GENERATION_FILE)
+    reader = CommittedSequence(database.data_dir / GENERATION_FILE)  # another process's view
+    failures = database.bind_failures(generation=generation)
+    try:
+        assert failures.run_batch([ListSubjects(10)]) == [frozenset()]
+        failures.run_batch([Look((ALICE, HOST))])
+        assert reader.read() == 0  # reading advances nothing
+        _fail(failures, 0, ALICE, HOST)
+        assert reader.read() == 1  # before the outcome came back
+        assert failures.run_batch([ListSubjects(10)]) == [frozenset({ALICE.key, HOST.key})]
+        assert failures.run_batch([ListSubjects(1)]) == [None]  # more than asked for
+        failures.clear(ALICE)
+        assert reader.read() == 2
+    finally:
+        failures.close()  # closes the generation too
+        reader.close()
