@@ -79,8 +79,18 @@ def class_shape(schema: Schema, values: Sequence[bytes]) -> ClassShape:
     )
 
 
-def check_entry(schema: Schema, attributes: Mapping[str, Sequence[bytes]]) -> ObjectClass:
-    """Validate an entry; keys are primary attribute names. Returns the structural class."""
+def check_entry(
+    schema: Schema,
+    attributes: Mapping[str, Sequence[bytes]],
+    *,
+    stored: Mapping[str, Sequence[bytes]] | None = None,
+) -> ObjectClass:
+    """Validate an entry; keys are primary attribute names. Returns the structural class.
+
+    `stored`: the entry before a modify. Values of an attribute that the modify left as they
+    were passed these checks when they were stored, so only the object classes' rules are
+    applied to them: a one-attribute modify of a user spent a third of its loop time
+    validating every other value again (syntaxes, timestamps, duplicates)."""
     shape = schema.class_shape(attributes.get("objectClass") or ())
     for name in shape.required:
         if not attributes.get(name):
@@ -91,9 +101,15 @@ def check_entry(schema: Schema, attributes: Mapping[str, Sequence[bytes]]) -> Ob
         at = schema.attribute(name)
         if not (at.is_operational or is_extensible or at.name in allowed):
             raise ObjectClassViolation(f"attribute '{at.name}' not allowed by the object classes")
+        if stored is not None and _unchanged(values, stored.get(name)):
+            continue
         check_values(at, values)
     check_ixi_rules(attributes)
     return shape.structural
+
+
+def _unchanged(values: Sequence[bytes], before: Sequence[bytes] | None) -> bool:
+    return before is not None and tuple(values) == tuple(before)
 
 
 def check_values(at: AttributeType, values: Sequence[bytes]) -> None:

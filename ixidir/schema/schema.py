@@ -171,9 +171,15 @@ class Schema:
             raise InvalidDNSyntax(f"invalid DN: bad {at.name} value {value!r}") from None
 
     # --- entry checks ---
-    def check_entry(self, attributes: Mapping[str, Sequence[bytes]]) -> ObjectClass:
-        """Validate a whole entry against the schema; returns its structural object class."""
-        return checks.check_entry(self, attributes)
+    def check_entry(
+        self,
+        attributes: Mapping[str, Sequence[bytes]],
+        *,
+        stored: Mapping[str, Sequence[bytes]] | None = None,
+    ) -> ObjectClass:
+        """Validate a whole entry against the schema; returns its structural object class.
+        `stored`: the entry as it is stored (checks.check_entry)."""
+        return checks.check_entry(self, attributes, stored=stored)
 
     def class_shape(self, values: Sequence[bytes]) -> checks.ClassShape:
         """What these objectClass values decide (checks.class_shape), remembered per spelling

@@ -140,3 +140,18 @@ def test_rdn_attribute_needs_an_equality_rule(schema: Schema) -> None:
     entry = person(jpegPhoto=[b"\xff\xd8"])
     with pytest.raises(NamingViolation, match="equality"):
         schema.check_rdn(DN.parse("jpegPhoto=x,dc=com"), entry)
+
+
+def test_a_modify_revalidates_only_the_attributes_it_changed(schema: Schema) -> None:
+    """Values left as stored passed the checks when stored; a changed attribute is checked."""
+    stored = person(ixiVipUser=[b"yes"])  # as if stored under an older, laxer schema
+    changed = person(ixiVipUser=[b"yes"], description=[b"new"])
+    assert schema.check_entry(changed, stored=stored).name == "inetOrgPerson"
+    with pytest.raises(InvalidAttributeSyntax, match="ixiVipUser"):
+        schema.check_entry(changed)  # a whole check still refuses it
+    with pytest.raises(InvalidAttributeSyntax, match="ixiFaxPermission"):
+        schema.check_entry(person(ixiFaxPermission=[b"galactic"]), stored=stored)
+    with pytest.raises(AttributeOrValueExists, match="cn"):
+        schema.check_entry(person(cn=[b"Alice", b"ALICE  "]), stored=stored)
+    with pytest.raises(ObjectClassViolation, match="'company'"):  # class rules: every attribute
+        schema.check_entry(person(company=[b"ACME"]), stored=person(company=[b"ACME"]))

@@ -161,7 +161,7 @@ def finish_modified_entry(
             f"structural object class modification from '{before}' "
             f"to '{structural.name}' not allowed"
         )
-    state.schema.check_entry(attributes)
+    state.schema.check_entry(attributes, stored=entry.attributes)
     attributes[STRUCTURAL_OBJECT_CLASS] = [structural.name.encode("utf-8")]
     for name, values in modification_stamps(modifier=principal.dn, moment=state.clock()).items():
         attributes[name] = list(values)
