@@ -114,7 +114,8 @@ class EntryStore(Protocol):
     """Durable home of the entries: loaded whole at start, written one transaction per operation."""
 
     def load(self) -> Iterator[StoredEntry]:
-        """Every stored entry, in no particular order."""
+        """Every stored entry, in no particular order; each entry's attributes a dict of
+        tuples made for this call, which the caller keeps without copying."""
         ...
 
     def commit(self, writes: Sequence[EntryWrite]) -> int:

@@ -7,7 +7,7 @@ held by one uuid only → StorageConflict), so directory tests exercise real beh
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from ixidir.directory.ports import (
     BatchRefused,
@@ -30,7 +30,8 @@ class MemoryEntryStore:
         self.batches = 0  # group commits made with commit_many
 
     def load(self) -> Iterator[StoredEntry]:
-        return iter(list(self.entries.values()))
+        """Copies, as the port says: the caller keeps their attributes."""
+        return iter([_copy(entry, tuple) for entry in self.entries.values()])
 
     def commit(self, writes: Sequence[EntryWrite]) -> int:
         if self.fail_next is not None:
@@ -84,8 +85,10 @@ class MemoryEntryStore:
         return out
 
 
-def _copy(entry: StoredEntry) -> StoredEntry:
-    attributes = {name: list(values) for name, values in entry.attributes.items()}
+def _copy(
+    entry: StoredEntry, sequence: Callable[[Iterable[bytes]], Sequence[bytes]] = list
+) -> StoredEntry:
+    attributes = {name: sequence(values) for name, values in entry.attributes.items()}
     return StoredEntry(entry.uuid, entry.dn, entry.dn_key, attributes)
 
 

@@ -299,7 +299,7 @@ def test_a_right_pin_resets_the_counter(mailbox: Directory) -> None:
 def test_the_counter_persists_in_the_store(mailbox: Directory) -> None:
     mailbox.verify_pin(SERVICE, CAROL, b"999990")
     stored = [e for e in mailbox.state.store.load() if e.dn.startswith("uid=carol")]
-    assert stored[0].attributes[PIN_FAILED_COUNT] == [b"1"]
+    assert stored[0].attributes[PIN_FAILED_COUNT] == (b"1",)
 
 
 def test_the_threshold_comes_from_the_defaults_entry(directory: Directory) -> None:
