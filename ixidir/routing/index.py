@@ -217,27 +217,37 @@ class RoutingIndex(Generic[Owner]):
         Both are reported, never dropped silently. `dry_run` reports without changing anything.
         """
         owners: dict[str, Owner] = {}
-        keys: dict[Owner, set[str]] = {}
+        keys: dict[Owner, frozenset[str]] = {}
         conflicts: list[Conflict[Owner]] = []
         unreadable: list[UnreadableValue[Owner]] = []
+        remember = memo.__setitem__ if memo is not None else None
+        claim = owners.setdefault
+        # One loop without a call per value: a start keys 200,000 numbers at 100,000 users.
         for owner, values in owners_and_values:
-            mine = keys.setdefault(owner, set())
+            mine: list[str] = []
             for value in values:
-                key = _key_or_none(value, site, owner, unreadable)
-                if key is None:
+                try:
+                    key = canonicalize(value.decode("utf-8"), site)
+                except UnicodeDecodeError:
+                    unreadable.append(UnreadableValue(owner, value, "it is not UTF-8"))
                     continue
-                if memo is not None:
-                    memo[value] = key
-                holder = owners.setdefault(key, owner)
+                except InvalidNumber as error:
+                    unreadable.append(UnreadableValue(owner, value, error.reason))
+                    continue
+                if remember is not None:
+                    remember(value, key)
+                holder = claim(key, owner)
                 if holder == owner:
-                    mine.add(key)
+                    mine.append(key)
                 else:
                     conflicts.append(Conflict(key=key, holder=holder, claimant=owner))
+            if mine:
+                keys[owner] = keys.get(owner, frozenset()).union(mine)
         if not dry_run:
             self._owners = owners
-            self._keys = {owner: frozenset(mine) for owner, mine in keys.items() if mine}
+            self._keys = keys
         return RebuildReport(
-            owners=sum(1 for mine in keys.values() if mine),
+            owners=len(keys),
             keys=len(owners),
             conflicts=tuple(conflicts),
             unreadable=tuple(unreadable),
@@ -247,15 +257,3 @@ class RoutingIndex(Generic[Owner]):
 def route(index: RoutingIndex[Owner], number: str | bytes, site: SiteSettings) -> Owner | None:
     """The owner that a called number routes to, in any written form; None when nobody has it."""
     return index.lookup(assertion_key(number, site))
-
-
-def _key_or_none(
-    value: bytes, site: SiteSettings, owner: Owner, unreadable: list[UnreadableValue[Owner]]
-) -> str | None:
-    try:
-        return canonicalize(value.decode("utf-8"), site)
-    except UnicodeDecodeError:
-        unreadable.append(UnreadableValue(owner=owner, value=value, reason="it is not UTF-8"))
-    except InvalidNumber as error:
-        unreadable.append(UnreadableValue(owner=owner, value=value, reason=error.reason))
-    return None
