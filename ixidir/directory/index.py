@@ -64,7 +64,8 @@ class EqualityIndex:
             if rule is not None and name not in self._elsewhere
         }
         self._present: dict[str, set[EntryId]] = {name: set() for name in self._rules}
-        # Values added with `defer_values`, per attribute, until its table is first used.
+        # Values added with `defer_values`, per attribute, until its table is first used; the
+        # entries there are not in the attribute's presence set yet either (`_table`).
         self._pending: dict[str, list[tuple[EntryId, Sequence[bytes]]]] = {}
 
     @property
@@ -84,27 +85,31 @@ class EqualityIndex:
 
         objectClass, sn and givenName values repeat across entries; at 100,000 users this
         halved the indexing time of a load. `defer_values` (a start from the store) keeps
-        presence now and normalizes an attribute's values at the first use of its table: a
-        start that routes at once need not pay for uid, cn and mail tables first (~2 s at
-        100,000 users, a third of a cold start).
+        presence of attributes indexed elsewhere now, and an attribute's presence and values at
+        the first use of its table: a start that routes at once need not pay for uid, cn and
+        mail tables first (~2 s at 100,000 users, a third of a cold start), nor for a million
+        presence insertions (0.2 s).
         """
         for entry_id, attributes in items:
             for name, values in attributes.items():
                 if name not in self._rules or not values:
                     continue
-                self._present[name].add(entry_id)
                 if name in self._values:
                     self._pending.setdefault(name, []).append((entry_id, values))
+                else:
+                    self._present[name].add(entry_id)
         if not defer_values:
             for name in list(self._pending):
                 self._table(name)
 
     def _table(self, name: str) -> dict[Hashable, set[EntryId]] | None:
-        """The value table of `name` (None: not kept here), its deferred values added first."""
+        """The value table of `name` (None: not kept here), its deferred values added first
+        (and their entries to the presence set)."""
         table = self._values.get(name)
         pending = self._pending.pop(name, None)
         if table is None or pending is None:
             return table
+        self._present[name].update(entry_id for entry_id, _ in pending)
         rule = self._rules[name]
         if rule is None:
             return table
@@ -187,7 +192,7 @@ class EqualityIndex:
 
     def present(self, attr: str) -> frozenset[EntryId]:
         """Ids that have `attr` (a primary name)."""
-        return frozenset(self._present[attr])
+        return frozenset(self._presence(attr))
 
     def distinct_values(self, attr: str) -> int:
         """How many normalized values `attr` holds across all entries (for sizing and tests)."""
@@ -211,7 +216,7 @@ class EqualityIndex:
                 return self._narrow_keys((name,), rule, keys)
             case PresentNode(names):
                 if all(name in self._present for name in names):
-                    return _union([self._present[name] for name in names])
+                    return _union([self._presence(name) for name in names])
                 return None
             case AndNode(children):
                 return self._narrow_and(children)
@@ -261,8 +266,13 @@ class EqualityIndex:
 
     # --- maintenance -----------------------------------------------------------------------
 
+    def _presence(self, name: str) -> set[EntryId]:
+        """The ids that have `name`, its deferred entries added first."""
+        self._table(name)
+        return self._present[name]
+
     def _add(self, entry_id: EntryId, name: str, values: Sequence[bytes]) -> None:
-        self._present[name].add(entry_id)
+        self._presence(name).add(entry_id)
         rule = self._rules[name]
         table = self._table(name)
         if rule is None or table is None:
@@ -271,7 +281,7 @@ class EqualityIndex:
             table.setdefault(key, set()).add(entry_id)
 
     def _remove(self, entry_id: EntryId, name: str, values: Sequence[bytes]) -> None:
-        self._present[name].discard(entry_id)
+        self._presence(name).discard(entry_id)  # after the deferred ones were added
         rule = self._rules[name]
         table = self._table(name)
         if rule is None or table is None:

@@ -83,6 +83,20 @@ def test_narrowable_filters_give_exact_id_sets(
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [("(cn=*)", {"alice", "bob"}), ("(|(mail=*)(sn=jones))", {"alice", "bob"})],
+)
+def test_presence_right_after_a_deferred_load_counts_every_entry(
+    text: str, expected: set[str]
+) -> None:
+    """A load that defers value tables defers their presence sets too (add_many)."""
+    index = EqualityIndex(SCHEMA, INDEXED)
+    index.add_many([("alice", ALICE), ("bob", BOB)], defer_values=True)
+    assert candidates(index, text) == expected
+    assert index.present("mail") == {"alice"}
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "(!(sn=jones))",
