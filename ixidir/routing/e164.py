@@ -56,12 +56,16 @@ def canonicalize(number: str, site: SiteSettings) -> str:
     """Return the E.164 digits (no '+') of `number`, read against the site's numbering plan.
 
     Plain `+digits`, the form the ixi kernel sends (sometimes with spaces, even two in a row),
-    costs a few string checks and nothing else.
+    costs a few string checks and nothing else; so does `+digits` written with spaces, hyphens
+    and parentheses, unless a "(0" may be a trunk-prefix group (the written path drops those).
+    Whatever these shortcuts do not return goes the written path, which they equal.
     """
     if number[:1] == "+":
         digits = number[1:]
         if not digits.isdigit():
             digits = digits.replace(" ", "")
+            if not digits.isdigit() and "(0" not in digits:
+                digits = digits.replace("-", "").replace("(", "").replace(")", "")
         if (
             digits.isdigit()
             and digits.isascii()

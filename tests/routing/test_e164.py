@@ -11,6 +11,7 @@ from ixidir.routing.e164 import (
     MAX_KEY_DIGITS,
     MIN_KEY_DIGITS,
     InvalidNumber,
+    _canonicalize_written,
     assertion_key,
     canonicalize,
     is_plausible,
@@ -303,6 +304,23 @@ def test_any_text_gives_a_short_digit_key_or_a_reason(site: SiteSettings, text: 
         return
     assert refusal.reason
     assert repr(text) in refusal.message
+
+
+_COUNTRY_PART = st.text(st.sampled_from(list("0123456789 ()-")), max_size=5)
+_TRUNK_PART = st.sampled_from(["", "(0)", "( 0 )", "(0", "0)", "(\u00a00)", "(00)", "(01)"])
+
+
+@given(_sites(), _COUNTRY_PART, _TRUNK_PART, _NOISE)
+def test_the_plus_shortcuts_give_what_the_written_path_gives(
+    site: SiteSettings, country: str, trunk: str, rest: str
+) -> None:
+    """canonicalize's shortcuts for '+' numbers are pinned to the general path."""
+    number = "+" + country + trunk + rest
+    try:
+        expected: str | None = _canonicalize_written(number, site)
+    except InvalidNumber:
+        expected = None
+    assert assertion_key(number, site) == expected
 
 
 @given(_sites(), _NOISE)
