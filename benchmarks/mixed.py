@@ -13,7 +13,9 @@ alternate between the servers:
 - with `--throttles-off`, mix without bind throttles (ixidir only): the same mix while
   `cn=ums-defaults` switches the account lockout and the address throttle off
   (throttles.py), so what issue 12's guard costs the routing is measured in the same run (its
-  target: at most 10 % more).
+  target: at most 10 % more);
+- with `--split`, the binds alone and the modifies alone, on both servers: which of the two
+  costs the routing tail.
 
 Targets: under the mix, ixidir's routing p99 and p99.9 at most 1.5x slapd's. Figures are the
 median over `--rounds`. By default every routing request is a new spelling of its number, so no
@@ -43,14 +45,18 @@ APART = "mix + reservations"
 UNGUARDED = "mix without bind throttles"
 
 
-def phases(rate: float, *, throttles_off: bool) -> tuple[tuple[str, tuple[Client, ...], bool], ...]:
+def phases(
+    rate: float, *, throttles_off: bool, split: bool
+) -> tuple[tuple[str, tuple[Client, ...], bool], ...]:
     """(name, background clients, ixidir only) in the order each round runs them."""
     mix = (Client("binds", rate), Client("modifies", rate))
     unguarded = ((UNGUARDED, mix, True),) if throttles_off else ()
+    alone = tuple((f"{c.kind} alone", (c,), False) for c in mix) if split else ()
     return (
         ("quiet", (), False),
         ("mix", mix, False),
         *unguarded,
+        *alone,
         (APART, (*mix, Client("reservations", rate)), True),
     )
 
@@ -68,6 +74,9 @@ def report(args: argparse.Namespace, done: list[Phase]) -> int:
         ]
     if args.throttles_off:
         rows += guard_rows(done, "mix", UNGUARDED)
+    if args.split:
+        for kind in ("binds", "modifies"):
+            rows += routing_rows(done, f"{kind} alone")[2:]  # p99 and p99.9
     rows += [
         *routing_rows(done, APART),
         Row(
@@ -97,8 +106,13 @@ def main() -> None:
         action="store_true",
         help="add the mix with ixidir's bind throttles off (issue 12's cost)",
     )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="add phases with the binds alone and the modifies alone (which one costs the tail)",
+    )
     args = parser.parse_args()
-    chosen = phases(args.rate, throttles_off=args.throttles_off)
+    chosen = phases(args.rate, throttles_off=args.throttles_off, split=args.split)
     report(args, alternate(args, chosen, throttles_off_in(UNGUARDED)))
 
 
