@@ -3,6 +3,7 @@ records of LDAP changes."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from ixidir.directory.requests import (
@@ -117,6 +118,36 @@ def test_the_log_appends_and_rotates_by_size(tmp_path: Path) -> None:
     assert all(p.stat().st_size <= 600 for p in tmp_path.iterdir())
     assert "uid=user11," in path.read_text()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_many_records_fill_files_to_the_limit_and_a_larger_one_goes_alone(
+    tmp_path: Path,
+) -> None:
+    """An import's records come in chunks under the limit; one record over it is written into a
+    fresh file instead of rotating for ever (1,000,000 users did, with 300 MB of records)."""
+    path = tmp_path / "audit.ldif"
+    log = AuditLog(path, max_bytes=600, keep=100, clock=lambda: WHEN)
+    done = threading.Event()
+
+    def write() -> None:
+        log.record_many(ORIGIN, [Deletion(f"uid=user{n},{BASE}") for n in range(20)])
+        log.record(ORIGIN, Deletion(f"uid={'x' * 900},{BASE}"))
+        done.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    assert done.wait(10), "the audit log kept rotating"
+    files = sorted(tmp_path.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    text = "".join(p.read_text() for p in sorted(files, key=_age, reverse=True))
+    assert [f"uid=user{n}," in text for n in range(20)] == [True] * 20
+    assert path.stat().st_size > 600  # the large record, alone in the newest file
+    assert "uid=user" not in path.read_text()
+    assert all(p.stat().st_size <= 600 for p in files if p != path)
+
+
+def _age(path: Path) -> int:
+    """audit.ldif is the newest, audit.ldif.N older the larger N."""
+    suffix = path.name.rpartition(".")[2]
+    return int(suffix) if suffix.isdigit() else 0
 
 
 def test_the_writer_thread_writes_everything_by_close(tmp_path: Path) -> None:
