@@ -89,7 +89,7 @@ def reserve_many(address: tuple[str, int], count: int) -> int:
     granted = 0
     for _ in range(count):
         code, value = extended(connection, RESERVE, request_value(LIMITED, SMS))
-        assert code == 0
+        assert code == 0, f"a reservation was answered with resultCode {code}"
         assert value is not None
         granted += decode(value)[0]
     connection.unbind()
