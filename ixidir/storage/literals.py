@@ -3,7 +3,7 @@ rows costs less than firebird-driver's ~0.35 ms of Python per parameterized exec
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from ixidir.directory.ports import StorageError
 
@@ -26,10 +26,3 @@ def quoted(text: str) -> str:
 # Contexts of Relation/Procedure/Views"), and an import of 1,000 entries in one transaction
 # overran one block. A reservation takes 3 contexts (storage/writer.py), so 50 stay below it.
 BLOCK_STATEMENTS = 50
-
-
-def blocks(statements: Sequence[str]) -> Iterator[str]:
-    """EXECUTE BLOCKs running the statements in order, BLOCK_STATEMENTS at a time."""
-    for start in range(0, len(statements), BLOCK_STATEMENTS):
-        chunk = statements[start : start + BLOCK_STATEMENTS]
-        yield "EXECUTE BLOCK AS BEGIN\n" + "".join(f"{s};\n" for s in chunk) + "END"
