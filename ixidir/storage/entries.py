@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +42,7 @@ from ixidir.storage.changelog import HEAD, SELECT_HEADS, check_history
 from ixidir.storage.committed import CommittedSequence
 from ixidir.storage.database import RenewsConnection, is_lost_race, translate
 from ixidir.storage.migrations import utc_now
+from ixidir.storage.nodelock import NodeLock
 from ixidir.storage.prepared import PreparedStatements
 from ixidir.storage.rows import (
     DELETE,
@@ -128,6 +130,8 @@ class FirebirdEntryStore(RenewsConnection):
         Firebird server broke this one (RenewsConnection); without it, that failure stays."""
         self._committed_in = committed_in
         self._committed: CommittedSequence | None = None
+        # Writers and changelog reads of the node's processes take turns (nodelock.py).
+        self._node_lock = NodeLock(committed_in) if committed_in is not None else None
         self._reconnect = reconnect
         self._attach(connection)
         self._reported = 0  # the newest sequence this store has handed to its caller
@@ -167,6 +171,8 @@ class FirebirdEntryStore(RenewsConnection):
             return
         if self._committed is not None:
             self._committed.close()
+        if self._node_lock is not None:
+            self._node_lock.close()
         self._prepared.forget()
         try:
             self._connection.close()
@@ -212,6 +218,10 @@ class FirebirdEntryStore(RenewsConnection):
         """
         if not writes:
             return self.last_sequence()
+        with self._turn():
+            return self._commit(writes)
+
+    def _commit(self, writes: Sequence[EntryWrite]) -> int:
         self._renew()
         for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
             try:
@@ -240,6 +250,10 @@ class FirebirdEntryStore(RenewsConnection):
         nothing of the batch is written then and the caller commits the others again. Any other
         failure is raised as `commit` raises it.
         """
+        with self._turn():
+            return self._commit_many(changes)
+
+    def _commit_many(self, changes: Sequence[Sequence[EntryWrite]]) -> list[int]:
         self._renew()
         together = len(changes) > 1
         attempt = 1
@@ -269,6 +283,10 @@ class FirebirdEntryStore(RenewsConnection):
             if sequences:
                 self._publish(sequences[-1])
             return sequences
+
+    def _turn(self) -> AbstractContextManager[None]:
+        """This node's entry lock (nodelock.py), or nothing for a store outside a node."""
+        return nullcontext() if self._node_lock is None else self._node_lock.held()
 
     def _publish(self, sequence: int) -> None:
         """Raise the node's committed sequence to `sequence` (committed.py): before a write is
@@ -326,9 +344,10 @@ class FirebirdEntryStore(RenewsConnection):
         An entry written by a change and deleted since is reported among its `deleted`.
         HistoryPruned when some of them were pruned (storage.changelog): reload instead.
         """
-        heads, rows = self._reading(
-            "reading the changelog", lambda cursor: _changes(cursor, sequence)
-        )
+        with self._turn():
+            heads, rows = self._reading(
+                "reading the changelog", lambda cursor: _changes(cursor, sequence)
+            )
         check_history(heads, sequence)
         changes = _group_changes(rows)
         # The caller holds everything up to `sequence` already: a follower starting from a
