@@ -17,7 +17,7 @@ import fcntl
 import mmap
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 COMMITTED_FILE = "committed.seq"
@@ -92,11 +92,17 @@ class CommittedSequence:
         self._map.close()
         os.close(self._fd)
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> AbstractContextManager[None]:
         """An exclusive `flock` on the file, taken by writers only."""
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return exclusive(self._fd)
+
+
+@contextmanager
+def exclusive(fd: int) -> Iterator[None]:
+    """An exclusive `flock` on the open file `fd` while the block runs: it excludes other
+    openings of the file, in this process or another."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)

@@ -1,7 +1,7 @@
 """One entry writer or changelog reader at a time among a node's processes.
 
 With two workers on one embedded database (SuperClassic), `benchmarks/writes.py` (8 pipelined
-clients adding) hung in about 1 run of 10: a worker's changelog follower stuck in a fetch of its
+clients adding) hung in 1 run of 8: a worker's changelog follower stuck in a fetch of its
 changes query and a writer waiting in the engine's lock manager for good (firebird.log: "page
 278, page type 0 lock denied (216)"), a page-lock deadlock between attachments that the engine
 did not resolve. A writer's transaction and a follower's read of the changelog are the two
@@ -13,11 +13,11 @@ deadlock of its own: every taker takes it before its transaction begins.
 
 from __future__ import annotations
 
-import fcntl
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
+
+from ixidir.storage.committed import exclusive
 
 LOCK_FILE = "entries.lock"
 
@@ -29,15 +29,10 @@ class NodeLock:
         self._path = data_dir / LOCK_FILE
         self._fd: int | None = None
 
-    @contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self) -> AbstractContextManager[None]:
         if self._fd is None:
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return exclusive(self._fd)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -31,7 +31,7 @@ def test_two_holders_in_one_process_take_turns(tmp_path: Path) -> None:
     second.close()
 
 
-def test_a_commit_and_a_changelog_read_wait_for_the_nodes_lock(database: Database) -> None:
+def test_a_commit_waits_for_the_nodes_lock_and_a_read_after_it_sees_it(database: Database) -> None:
     database.data_dir.mkdir(parents=True, exist_ok=True)  # a node's folder, on either store
     with database.open(create=True) as store, database.open() as follower:
         held = NodeLock(database.data_dir)
