@@ -24,6 +24,11 @@ from ixidir.schema import MatchingRule, Schema
 
 EntryId = Hashable
 Attributes = Mapping[str, Sequence[bytes]]
+# A value table's bucket: the one id holding the value, or a set once two do. Most values
+# (uid, cn, mail, entryUUID) have one owner, and a set of one costs 216 bytes: at 100,000
+# users the sets were 86 MiB of each worker's memory. An id is never a set (ids are hashable).
+Bucket = EntryId | set[EntryId]
+Table = dict[Hashable, Bucket]
 _T = TypeVar("_T")
 # Finds the ids whose values equal a normalized key, for attributes indexed by someone else.
 KeyLookup = Callable[[Hashable], set[EntryId] | frozenset[EntryId]]
@@ -58,7 +63,7 @@ class EqualityIndex:
         for name in attributes:
             attr_type = schema.attribute(name)  # an unknown name is a configuration error
             self._rules[attr_type.name] = overrides.get(attr_type.name, attr_type.equality)
-        self._values: dict[str, dict[Hashable, set[EntryId]]] = {
+        self._values: dict[str, Table] = {
             name: {}
             for name, rule in self._rules.items()
             if rule is not None and name not in self._elsewhere
@@ -102,7 +107,7 @@ class EqualityIndex:
             for name in list(self._pending):
                 self._table(name)
 
-    def _table(self, name: str) -> dict[Hashable, set[EntryId]] | None:
+    def _table(self, name: str) -> Table | None:
         """The value table of `name` (None: not kept here), its deferred values added first
         (and their entries to the presence set)."""
         table = self._values.get(name)
@@ -120,7 +125,7 @@ class EqualityIndex:
                 if key is None:
                     key = seen[value] = _normal_or_unreadable(rule, value)
                 if key is not _UNREADABLE:
-                    table.setdefault(key, set()).add(entry_id)
+                    _put(table, key, entry_id)
         return table
 
     def remove(self, entry_id: EntryId, attributes: Attributes) -> None:
@@ -154,7 +159,7 @@ class EqualityIndex:
             if values:
                 self._add(entry_id, attr, values)
 
-    def export(self) -> tuple[dict[str, dict[Hashable, set[EntryId]]], dict[str, set[EntryId]]]:
+    def export(self) -> tuple[dict[str, Table], dict[str, set[EntryId]]]:
         """The tables themselves, not copies: read them before the next change."""
         for name in list(self._pending):
             self._table(name)
@@ -162,17 +167,15 @@ class EqualityIndex:
 
     def restore(
         self,
-        values: Mapping[str, Mapping[Hashable, Iterable[EntryId]]],
+        values: Mapping[str, Mapping[Hashable, Bucket]],
         present: Mapping[str, Iterable[EntryId]],
     ) -> None:
-        """Become what `export` returned; ValueError when it was made for other attributes."""
+        """Become what `export` returned; ValueError when it was made for other attributes.
+        The tables are taken as they are (an unmarshalled image's own dicts, no copy)."""
         if set(values) != set(self._values) or set(present) != set(self._present):
             raise ValueError("the index image covers other attributes than this index")
         self._pending.clear()
-        self._values = {
-            name: {key: _as_set(ids) for key, ids in table.items()}
-            for name, table in values.items()
-        }
+        self._values = {name: _as_table(table) for name, table in values.items()}
         self._present = {name: _as_set(ids) for name, ids in present.items()}
 
     def lookup(self, attr: str, value: bytes) -> frozenset[EntryId]:
@@ -187,8 +190,7 @@ class EqualityIndex:
         elsewhere = self._elsewhere.get(attr)
         if elsewhere is not None:
             return frozenset(elsewhere(key))
-        table = self._table(attr)
-        return frozenset(table.get(key, ()) if table is not None else ())
+        return frozenset(_ids(_get(self._table(attr), key)))
 
     def present(self, attr: str) -> frozenset[EntryId]:
         """Ids that have `attr` (a primary name)."""
@@ -240,7 +242,10 @@ class EqualityIndex:
                 return None
             elsewhere = self._elsewhere.get(name)
             for key in keys:
-                found = elsewhere(key) if elsewhere is not None else _get(self._table(name), key)
+                if elsewhere is not None:
+                    found = elsewhere(key)
+                else:
+                    found = _ids(_get(self._table(name), key))
                 if found:
                     buckets.append(found)
         return _union(buckets)
@@ -278,7 +283,7 @@ class EqualityIndex:
         if rule is None or table is None:
             return
         for key in _keys(rule, values):
-            table.setdefault(key, set()).add(entry_id)
+            _put(table, key, entry_id)
 
     def _remove(self, entry_id: EntryId, name: str, values: Sequence[bytes]) -> None:
         self._presence(name).discard(entry_id)  # after the deferred ones were added
@@ -288,10 +293,12 @@ class EqualityIndex:
             return
         for key in _keys(rule, values):
             bucket = table.get(key)
-            if bucket is not None:
+            if type(bucket) is set:
                 bucket.discard(entry_id)
-                if not bucket:
-                    del table[key]  # no empty buckets left behind by deletes
+                if len(bucket) == 1:
+                    table[key] = next(iter(bucket))  # back to one owner, stored bare
+            elif bucket is not None and bucket == entry_id:
+                del table[key]  # no empty buckets left behind by deletes
 
 
 _EMPTY: frozenset[EntryId] = frozenset()
@@ -308,8 +315,33 @@ def _keys(rule: MatchingRule, values: Sequence[bytes]) -> set[Hashable]:
     return keys
 
 
-def _get(table: Mapping[Hashable, set[EntryId]] | None, key: Hashable) -> set[EntryId] | None:
+def _get(table: Table | None, key: Hashable) -> Bucket | None:
     return None if table is None else table.get(key)
+
+
+def _ids(bucket: Bucket | None) -> set[EntryId] | frozenset[EntryId]:
+    """The ids of a bucket; never mutate a set this returns (it is the table's own)."""
+    if bucket is None:
+        return _EMPTY
+    if isinstance(bucket, set):
+        return bucket
+    return frozenset((bucket,))
+
+
+def _put(table: Table, key: Hashable, entry_id: EntryId) -> None:
+    bucket = table.get(key)
+    if bucket is None:
+        table[key] = entry_id
+    elif isinstance(bucket, set):
+        bucket.add(entry_id)
+    elif bucket != entry_id:
+        table[key] = {bucket, entry_id}
+
+
+def _as_table(table: Mapping[Hashable, Bucket]) -> Table:
+    """An image's table as it is (no copy of 400,000 buckets): images come only from this
+    very code (the snapshot's fingerprint), so their buckets already have this form."""
+    return table if type(table) is dict else dict(table)
 
 
 def _as_set(ids: Iterable[EntryId]) -> set[EntryId]:

@@ -33,6 +33,7 @@ from ixidir.directory.ports import (
 )
 from ixidir.directory.requests import AccessClass, Principal
 from ixidir.directory.settings import DirectorySettings
+from ixidir.directory.sharing import SharedValues
 from ixidir.dn import DN
 from ixidir.errors import (
     EntryAlreadyExists,
@@ -105,6 +106,7 @@ class DirectoryState:
         self.password_policy = settings.password_policy()
         self.bind_cache = BindCache()
         self.dit = DIT()
+        self.shared_values = SharedValues.for_schema(schema)
         self.defaults_key = schema.dn_key(
             DN.parse(settings.defaults_dn or f"cn=ums-defaults,{base_dn}")
         )
@@ -183,7 +185,8 @@ class DirectoryState:
     def make_entry(
         self, *, uuid: str, dn: DN, dn_key: str, attributes: EntryAttributes, dn_text: str = ""
     ) -> Entry:
-        return Entry(uuid, dn, dn_key, self.schema.parent_key(dn_key), attributes, dn_text)
+        shared = self.shared_values.shared_copy(attributes)
+        return Entry(uuid, dn, dn_key, self.schema.parent_key(dn_key), shared, dn_text)
 
     def from_stored(self, stored: StoredEntry, *, owned: bool = False) -> Entry:
         """The memory form of a stored entry; its DN is parsed only when needed (dit.Entry),
@@ -196,10 +199,13 @@ class DirectoryState:
             dn = DN.parse(text)
             text = str(dn)
         if owned:
-            attributes = cast(EntryAttributes, stored.attributes)
+            attributes = cast(dict[str, tuple[bytes, ...]], stored.attributes)
         else:
             attributes = {name: tuple(values) for name, values in stored.attributes.items()}
+        self.shared_values.share_in_place(attributes)
         key = stored.dn_key
+        if key == text:
+            key = text  # one string object for both (most DNs are written in their key form)
         return Entry(stored.uuid, dn, key, self.schema.parent_key(key), attributes, text)
 
     # --- the write path ---
