@@ -12,16 +12,18 @@ Layouts (ASCII digits for lengths, so CAST reads them without byte arithmetic):
 - entry: UUID (36) | len(DN) len(DN_KEY) len(ATTRS) (5 digits each) | DN | DN_KEY | hash (32) |
   ATTRS, the strings in UTF-8;
 - routing key: KEY (15, space-padded) | ENTRY_UUID (36);
+- an entry's routing keys: UUID (36) | len(KEYS) (5 digits) | KEYS, the keys between commas
+  (`,k1,k2,`; `,` for none), so `',' || KEY || ','` is found only as a whole key;
 - changelog item: SEQ (19 digits) | UUID (36) | KIND (1);
 - uuid: UUID (36).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ixidir.storage.rows import MAX_ROUTING_KEY, UUID_LENGTH
+from ixidir.storage.rows import MAX_ROUTING_KEY, UUID_LENGTH, check_routing_key
 
 # The parameter's size: the longest VARCHAR whose message still fits Firebird's 64 KiB limit
 # next to the statement's other parameters, and the inline ATTRS column's own limit. The
@@ -60,13 +62,40 @@ BEGIN
   END
 END"""
 
-_DELETE_ROUTING_KEYS = """EXECUTE BLOCK (D VARCHAR(32000) CHARACTER SET OCTETS = ?) AS
-DECLARE P INTEGER = 1;
+# An entry's write keeps the key rows it still holds and touches only the others: a modify that
+# leaves the numbers alone then writes no ROUTING_KEYS row and no index page (deleting and
+# inserting them again cost a quarter of a one-entry commit's CPU and wall time: 1.65 -> 1.27 ms
+# of CPU, 2.46 -> 1.83 ms, /tmp probe of single modifies, embedded 5). The end state is the
+# one deleting every key and inserting the new ones gives, read from the database, not from
+# memory that may lag behind another process.
+_DROP_STALE_ROUTING_KEYS = """EXECUTE BLOCK (D VARCHAR(32000) CHARACTER SET OCTETS = ?) AS
+DECLARE P INTEGER = 1; DECLARE L INTEGER;
+DECLARE U CHAR(36) CHARACTER SET ASCII;
+DECLARE S VARCHAR(32000) CHARACTER SET ASCII;
+DECLARE K VARCHAR(15) CHARACTER SET ASCII;
 BEGIN
   WHILE (:P < OCTET_LENGTH(:D)) DO BEGIN
-    DELETE FROM ROUTING_KEYS
-      WHERE ENTRY_UUID = CAST(SUBSTRING(:D FROM :P FOR 36) AS CHAR(36) CHARACTER SET ASCII);
-    P = :P + 36;
+    U = CAST(SUBSTRING(:D FROM :P FOR 36) AS CHAR(36) CHARACTER SET ASCII);
+    L = CAST(CAST(SUBSTRING(:D FROM :P + 36 FOR 5) AS VARCHAR(5) CHARACTER SET ASCII) AS INTEGER);
+    S = CAST(SUBSTRING(:D FROM :P + 41 FOR :L) AS VARCHAR(32000) CHARACTER SET ASCII);
+    FOR SELECT KEY FROM ROUTING_KEYS WHERE ENTRY_UUID = :U INTO :K DO
+      IF (POSITION(',' || :K || ',' IN :S) = 0) THEN
+        DELETE FROM ROUTING_KEYS WHERE KEY = :K;
+    P = :P + 41 + :L;
+  END
+END"""
+
+_ADD_ROUTING_KEYS = """EXECUTE BLOCK (D VARCHAR(32000) CHARACTER SET OCTETS = ?) AS
+DECLARE P INTEGER = 1;
+DECLARE K VARCHAR(15) CHARACTER SET ASCII;
+DECLARE U CHAR(36) CHARACTER SET ASCII;
+BEGIN
+  WHILE (:P < OCTET_LENGTH(:D)) DO BEGIN
+    K = TRIM(CAST(SUBSTRING(:D FROM :P FOR 15) AS VARCHAR(15) CHARACTER SET ASCII));
+    U = CAST(SUBSTRING(:D FROM :P + 15 FOR 36) AS CHAR(36) CHARACTER SET ASCII);
+    IF (NOT EXISTS (SELECT 1 FROM ROUTING_KEYS WHERE KEY = :K AND ENTRY_UUID = :U)) THEN
+      INSERT INTO ROUTING_KEYS (KEY, ENTRY_UUID) VALUES (:K, :U);
+    P = :P + 51;
   END
 END"""
 
@@ -140,10 +169,24 @@ def insert_routing_keys(cursor: Any, keys: Iterable[tuple[str, str]]) -> None:
         cursor.execute(_INSERT_ROUTING_KEYS, (chunk,))
 
 
-def delete_routing_keys(cursor: Any, uuids: Iterable[str]) -> None:
-    """Delete every routing key of the given entries."""
-    for chunk in _chunks(uuid.encode() for uuid in uuids):
-        cursor.execute(_DELETE_ROUTING_KEYS, (chunk,))
+def add_routing_keys(cursor: Any, keys: Iterable[tuple[str, str]]) -> None:
+    """`insert_routing_keys`, skipping a row the entry holds already."""
+    records = (key.ljust(MAX_ROUTING_KEY).encode() + uuid.encode() for key, uuid in keys)
+    for chunk in _chunks(records):
+        cursor.execute(_ADD_ROUTING_KEYS, (chunk,))
+
+
+def drop_stale_routing_keys(cursor: Any, keys: Mapping[str, Collection[str]]) -> None:
+    """Delete each entry's routing keys that are not among its new ones (`keys[uuid]`)."""
+    records = (_entry_keys(uuid, entry_keys) for uuid, entry_keys in keys.items())
+    for chunk in _chunks(records):
+        cursor.execute(_DROP_STALE_ROUTING_KEYS, (chunk,))
+
+
+def _entry_keys(uuid: str, keys: Collection[str]) -> bytes:
+    between = ",".join(sorted(map(check_routing_key, keys))).encode()
+    listed = b"," + between + b"," if between else b","
+    return b"%s%05d%s" % (uuid.encode(), len(listed), listed)
 
 
 def insert_changelog_items(cursor: Any, items: Iterable[tuple[int, str, str]]) -> None:

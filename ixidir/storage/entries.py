@@ -30,9 +30,9 @@ from ixidir.storage.attributes import decode_attributes
 from ixidir.storage.bulk import (
     UNPACKED_ENTRIES,
     EntryParameters,
-    delete_routing_keys,
+    add_routing_keys,
+    drop_stale_routing_keys,
     insert_changelog_items,
-    insert_routing_keys,
     key_chunks,
     packable,
     put_entries,
@@ -46,7 +46,6 @@ from ixidir.storage.nodelock import NodeLock
 from ixidir.storage.prepared import PreparedStatements
 from ixidir.storage.rows import (
     DELETE,
-    INSERT_ROUTING_KEY,
     SELECT_CHANGES,
     SELECT_KEY_HOLDER,
     UPSERT,
@@ -394,15 +393,16 @@ class FirebirdEntryStore(RenewsConnection):
         self, statements: _Statements, changes: Sequence[Sequence[EntryWrite]]
     ) -> list[int]:
         """Write the changes in phases, each in as few round trips as it allows (rows packed many
-        to a statement, storage/bulk.py): the entries, the old routing keys of every written
-        entry, the new keys, the changelog. Batched changes never share an
-        entry or a number (server/writes.py), so dropping all old keys first is what each
-        change alone would do. A unique key hit raises BatchRefused naming its change."""
+        to a statement, storage/bulk.py): the entries, the routing keys every written entry no
+        longer has, its new keys, the changelog. Batched changes never share an entry or a
+        number (server/writes.py), so dropping all stale keys first is what each change alone
+        would do. A unique key hit raises BatchRefused naming its change."""
         written = [
             _refusing(index, partial(self._write_entries, statements, writes))
             for index, writes in enumerate(changes)
         ]
-        delete_routing_keys(statements.drop_keys, [uuid for keys in written for uuid in keys])
+        every = {uuid: keys for change in written for uuid, keys in change.items()}
+        drop_stale_routing_keys(statements.drop_keys, every)
         for index, keys in enumerate(written):
             _refusing(index, partial(self._add_routing_keys, statements, keys))
         return self._record(statements, [_kinds(writes) for writes in changes])
@@ -420,7 +420,7 @@ class FirebirdEntryStore(RenewsConnection):
         every = [write for writes in changes for write in writes]
         try:
             keys = self._write_entries(statements, every)
-            delete_routing_keys(statements.drop_keys, keys)
+            drop_stale_routing_keys(statements.drop_keys, keys)
             self._add_routing_keys(statements, keys)
         except DriverError as exc:
             if is_lost_race(exc):
@@ -476,7 +476,8 @@ class FirebirdEntryStore(RenewsConnection):
         return sequences
 
     def _add_routing_keys(self, statements: _Statements, keys: dict[str, frozenset[str]]) -> None:
-        """Make `keys[uuid]` each written entry's routing keys (its old ones are gone).
+        """Make `keys[uuid]` each written entry's routing keys (the ones it no longer has are
+        gone; the ones it keeps stay as they are).
 
         The primary key on KEY is what refuses a second holder: a concurrent uncommitted insert
         of the same key makes ours wait (up to WRITE_LOCK_TIMEOUT) and fail once it commits.
@@ -491,7 +492,7 @@ class FirebirdEntryStore(RenewsConnection):
         cursor = statements.add_keys
         for chunk in key_chunks(rows):
             try:
-                insert_routing_keys(cursor, chunk)
+                add_routing_keys(cursor, chunk)
             except DriverError as exc:
                 if is_lost_race(exc):
                     raise  # the commit runs the whole change again
@@ -506,7 +507,7 @@ class FirebirdEntryStore(RenewsConnection):
         """Insert (key, uuid) rows singly; the first one refused raises naming its holder."""
         for key, uuid in rows:
             try:
-                statements.add_key.execute(INSERT_ROUTING_KEY, (key, uuid))
+                add_routing_keys(statements.add_key, [(key, uuid)])
             except DriverError as exc:
                 if is_lost_race(exc):
                     raise

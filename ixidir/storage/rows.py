@@ -28,7 +28,6 @@ DELETE = "DELETE FROM ENTRIES WHERE UUID = ?"
 
 # Routing keys of migration 3: E.164 digits, at most 15 (ITU-T E.164 §6).
 MAX_ROUTING_KEY = 15
-INSERT_ROUTING_KEY = "INSERT INTO ROUTING_KEYS (KEY, ENTRY_UUID) VALUES (?, ?)"
 # Who holds a key, and under which DN, as this transaction sees it (the winner of a race has
 # committed by the time our insert fails).
 SELECT_KEY_HOLDER = (

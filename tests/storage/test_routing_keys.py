@@ -124,6 +124,45 @@ def test_rewriting_an_entry_with_its_own_keys_is_no_conflict(store: FirebirdEntr
     assert store.commit([_put(holder, NUMBER)]) == 2
 
 
+def _key_rows(database: Database) -> dict[str, tuple[str, int]]:
+    """Each stored routing key's holder and the transaction that wrote its row."""
+    connection = database.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT KEY, ENTRY_UUID, RDB$RECORD_VERSION FROM ROUTING_KEYS")
+            return {key: (uuid, version) for key, uuid, version in cursor.fetchall()}
+    finally:
+        connection.close()
+
+
+def test_a_put_leaves_the_key_rows_it_keeps_untouched(
+    store: FirebirdEntryStore, database: Database
+) -> None:
+    holder, other = person("holder"), person("other")
+    store.commit([_put(holder, NUMBER, OTHER), _put(other, "4930123456")])
+    before = _key_rows(database)
+    store.commit([_put(holder, NUMBER, OTHER)])  # a modify that leaves the numbers alone
+    assert _key_rows(database) == before
+    store.commit([_put(holder, NUMBER, "4989111222")])  # one kept, one dropped, one new
+    after = _key_rows(database)
+    assert set(after) == {NUMBER, "4989111222", "4930123456"}
+    assert after[NUMBER] == before[NUMBER]
+    assert after["4989111222"][0] == holder.uuid
+    assert after["4930123456"] == before["4930123456"]
+    second = person("second")
+    store.commit([_put(second, OTHER)])  # the dropped key is free again
+
+
+def test_a_key_is_found_only_whole_among_the_kept_ones(
+    store: FirebirdEntryStore, database: Database
+) -> None:
+    """A key that is a part of another (`4981` in `49814`) is no kept key of its own."""
+    holder = person("holder")
+    store.commit([_put(holder, "4981", "498142")])
+    store.commit([_put(holder, "49814")])
+    assert {key: uuid for key, (uuid, _) in _key_rows(database).items()} == {"49814": holder.uuid}
+
+
 @pytest.mark.parametrize(
     "key", ["", "1234567890123456", "+4981424799123", "49 8142", "\uff14\uff19"]
 )
