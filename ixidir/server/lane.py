@@ -47,6 +47,7 @@ class RoutingLane:
         self._searches = searches if searches is not None else SearchReader()
         self._shapes: dict[ShapeKey, Shape | None] = {}
         self._number_attributes: dict[bytes, bool] = {}
+        self._memo_keys: dict[Hashable, tuple[str, Hashable]] = {}
         self._generation = -1
 
     def answer(
@@ -144,7 +145,12 @@ class RoutingLane:
         return shape
 
     def _encoded(self, shape: Shape, entry: Entry) -> bytes:
-        key = ("lane", shape.form)
+        key = self._memo_keys.get(shape.form)
+        if key is None:
+            # One key object per form, not one per entry that keeps an answer under it.
+            if len(self._memo_keys) >= MAX_SHAPES:
+                self._memo_keys.clear()
+            key = self._memo_keys[shape.form] = ("lane", shape.form)
         operation = entry.recall(key)
         if isinstance(operation, bytes):
             return operation

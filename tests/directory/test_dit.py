@@ -60,3 +60,26 @@ def test_iteration_survives_writes() -> None:
     dit.remove("3")
     dit.put(entry("5", "ou=c,dc=com"))
     assert [e.uuid for e in walk] == ["2", "4"]
+
+
+def test_an_entry_remembers_one_item_compactly_and_more_up_to_its_limit() -> None:
+    held = entry("1", "cn=x,dc=com")
+    assert held.recall("a") is None
+    assert held.remembered() == 0
+    held.remember("a", 1, limit=3)
+    assert isinstance(held.memo, tuple)  # one item: a pair, not a dict (memory per entry)
+    held.remember("a", 2, limit=3)
+    assert (held.recall("a"), held.recall("b"), held.remembered()) == (2, None, 1)
+    held.remember("b", 3, limit=3)
+    held.remember("c", 4, limit=3)
+    assert [held.recall(key) for key in "abc"] == [2, 3, 4]
+    held.remember("d", 5, limit=3)  # past the limit the memo starts afresh
+    assert [held.recall(key) for key in "abcd"] == [None, None, None, 5]
+    assert held.remembered() == 1
+
+
+def test_a_memo_limited_to_one_item_keeps_the_newest() -> None:
+    held = entry("1", "cn=x,dc=com")
+    held.remember("a", 1, limit=1)
+    held.remember("b", 2, limit=1)
+    assert (held.recall("a"), held.recall("b"), held.remembered()) == (None, 2, 1)

@@ -250,8 +250,7 @@ def test_an_entry_keeps_a_bounded_number_of_encoded_answers() -> None:
         assert answered == general(directory, SERVICE, request)
     entry = directory.route("+4981424799123")
     assert entry is not None
-    assert entry.memo is not None
-    assert 0 < len(entry.memo) <= lane.MAX_FORMS
+    assert 0 < entry.remembered() <= lane.MAX_FORMS
 
 
 def test_a_server_answers_through_the_lane_what_a_debug_server_answers_without() -> None:
