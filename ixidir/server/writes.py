@@ -10,17 +10,12 @@ under it. Writes to different entries share a batch; the database's unique keys 
 another process did meanwhile, and a write it refuses fails alone (`commit_batch`). Memory
 changes on the loop after the commit, then the writes are acknowledged: nothing is answered
 before it is durable, and a client's next request sees its write.
-
-With a clock (a server), each write's check and each answer is a slice of its own
-(slices.py): the loop reads its sockets between them, so a routing look-up never waits for a
-whole write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from twisted.internet.defer import Deferred
@@ -29,7 +24,6 @@ from ixidir.directory.ports import BatchRefused, EntryWrite, StorageError
 from ixidir.directory.state import PreparedWrite
 from ixidir.errors import LDAPError
 from ixidir.server.interfaces import Clock
-from ixidir.server.slices import LoopSlices
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -247,8 +241,6 @@ class WriteQueue:
         self._waiting: list[_Queued] = []
         self._marks = _Marks()  # of the unapplied and the waiting writes
         self._arrived = 0
-        self._arrivals = LoopSlices(clock)  # checks, in arrival order
-        self._answers = LoopSlices(clock)  # acknowledgements, in commit order
         # Changelog sequences this queue committed and the loop has not applied yet: written
         # by the writer thread, read by the changelog follower's (admin.serving.Follower), which
         # need not read back from the database what this loop is about to apply anyway.
@@ -273,19 +265,12 @@ class WriteQueue:
         return self._writer.batches
 
     def submit(self, prepare: Callable[[], PreparedWrite], done: Done) -> None:
-        """Check the write in its turn, or once what it conflicts with is applied; `done` on
-        the loop."""
+        """Check the write now, or once what it conflicts with is applied; `done` on the loop."""
         self._arrived += 1
-        self._arrivals.run(partial(self._admit, _Queued(prepare, done, self._arrived)))
+        self._admit(_Queued(prepare, done, self._arrived))
 
     def flushed(self) -> Deferred[None]:
-        """Fires once every write submitted so far is committed and answered."""
-        return Deferred.fromCoroutine(self._flushed())
-
-    async def _flushed(self) -> None:
-        self._arrivals.flush()
-        await self._writer.flushed()
-        self._answers.flush()
+        return self._writer.flushed()
 
     def _admit(self, job: _Queued) -> None:
         try:
@@ -335,7 +320,7 @@ class WriteQueue:
         for job in waiting:
             self._admit(job)
         for done, error in outcomes:
-            self._answers.run(partial(done, None, error))
+            done(None, error)
 
 
 def _step(counts: dict[str, int], marks: frozenset[str], step: int) -> None:

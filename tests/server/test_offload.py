@@ -3,8 +3,6 @@ by hand), other connections are served meanwhile, and each connection's replies 
 
 The real Directory over the in-memory store, `ThreadOffload` and `WriteQueue` as the server
 wires them, with `ManualThread` in place of the thread pools: a job runs when the test says.
-Every test runs twice: with the write queue's checks and answers at once, and in loop slices
-(server/slices.py) as a server runs them, the loop turning after each step of the test.
 """
 
 from __future__ import annotations
@@ -52,10 +50,8 @@ CAROL = {"objectClass": ["inetOrgPerson"], "cn": ["Carol"], "sn": ["C"], "uid": 
 class ManualThread:
     """Stands in for a thread pool: calls wait until `finish` runs them and fires the result."""
 
-    def __init__(self, after: Callable[[], None] = lambda: None) -> None:
-        """`after`: what the loop does once a result is back (its turns, in sliced mode)."""
+    def __init__(self) -> None:
         self.calls: list[tuple[Callable[[], Any], Deferred[Any]]] = []
-        self._after = after
 
     def __call__(self, call: Callable[[], Any]) -> Deferred[Any]:
         waiter: Deferred[Any] = Deferred()
@@ -65,54 +61,24 @@ class ManualThread:
     def finish(self) -> None:
         call, waiter = self.calls.pop(0)
         waiter.callback(call())
-        self._after()
-
-
-class SlicedConnection(Connection[Directory]):
-    """A connection whose every delivery is followed by the server loop's turns."""
-
-    def __init__(self, settle: Callable[[], None], directory: Directory, **factory: Any) -> None:
-        super().__init__(directory, **factory)
-        self._settle = settle
-
-    def send(self, *pdus: bytes) -> list[wire.Decoded]:
-        self.transport.reset()
-        self.protocol.dataReceived(b"".join(pdus))
-        self.drain()
-        self._settle()
-        self.drain()
-        return wire.decode_responses(self.transport.written())
 
 
 class Server:
     """One directory, its write queue and hash "threads", and connections to it."""
 
-    def __init__(self, *, sliced: bool = False) -> None:
+    def __init__(self) -> None:
         self.store = MemoryEntryStore()
         self.directory: Directory = make_directory(self.store, default_settings())
         populate(self.directory)
+        self.hashing = ManualThread()
+        self.writer = ManualThread()
+        self.writes = WriteQueue(self.directory, self.store, self.writer)
         self.clock = Clock()
-        self.sliced = sliced
-        self.hashing = ManualThread(self.settle)
-        self.writer = ManualThread(self.settle)
-        self.writes = WriteQueue(
-            self.directory, self.store, self.writer, clock=self.clock if sliced else None
-        )
         self.offload = ThreadOffload(compute=self.hashing, writes=self.writes, clock=self.clock)
 
     def connect(self) -> Connection[Directory]:
         extended = {**standard_handlers(), **pin_handlers()}
-        if self.sliced:
-            return SlicedConnection(
-                self.settle, self.directory, offload=self.offload, extended=extended
-            )
         return Connection(self.directory, offload=self.offload, extended=extended)
-
-    def settle(self) -> None:
-        """Turn the loop until no work is due now (later timers, such as a refusal's pause,
-        keep waiting for the test to advance the clock)."""
-        while any(call.getTime() <= self.clock.seconds() for call in self.clock.calls):
-            self.clock.advance(0)
 
     def bound(self, dn: str = ADMIN_DN) -> Connection[Directory]:
         connection = self.connect()
@@ -147,9 +113,9 @@ def set_bob(message_id: int, value: str, operation: int = REPLACE) -> bytes:
     return wire.modify(message_id, BOB, {"description": [(operation, [value])]})
 
 
-@pytest.fixture(params=["at once", "sliced"])
-def server(request: pytest.FixtureRequest) -> Server:
-    return Server(sliced=request.param == "sliced")
+@pytest.fixture
+def server() -> Server:
+    return Server()
 
 
 def test_a_bind_being_hashed_does_not_delay_another_connections_search(server: Server) -> None:
@@ -408,41 +374,3 @@ def test_a_repeated_wrong_password_is_refused_after_a_delay_without_hashing(
     assert client.send(wire.bind(3, ALICE, PASSWORDS[ALICE].decode())) == []
     server.hashing.finish()  # the right password is still checked
     assert [r.code for _, r, _ in replies(client) if isinstance(r, Result)] == [ResultCode.SUCCESS]
-
-
-def test_in_slices_a_write_waits_for_the_loop_to_read_other_connections_first() -> None:
-    """A write's check and its acknowledgement are slices of their own: a search the loop
-    reads meanwhile is answered before either (server/slices.py)."""
-    server = Server(sliced=True)
-    writer, reader = server.bound(), server.bound()
-    writer.transport.reset()
-    writer.protocol.dataReceived(set_bob(2, "sliced"))
-    assert server.writer.calls == []  # read, not checked yet
-    reader.transport.reset()
-    reader.protocol.dataReceived(read_bob(3))
-    assert descriptions(wire.decode_responses(reader.transport.written())) == [()]
-    server.settle()
-    assert len(server.writer.calls) == 1  # checked in the next turn, committing
-    call, waiter = server.writer.calls.pop(0)
-    waiter.callback(call())  # the commit is back: memory changes at once ...
-    reader.transport.reset()
-    reader.protocol.dataReceived(read_bob(4))
-    assert descriptions(wire.decode_responses(reader.transport.written())) == [(b"sliced",)]
-    assert wire.decode_responses(writer.transport.written()) == []  # ... the answer waits a turn
-    server.settle()
-    assert replies(writer) == [(2, Result(ResultKind.MODIFY, ResultCode.SUCCESS), ())]
-
-
-def test_in_slices_writes_are_checked_in_arrival_order_and_flushed_on_shutdown() -> None:
-    server = Server(sliced=True)
-    first, second = server.bound(), server.bound()
-    replies(first), replies(second)
-    first.protocol.dataReceived(set_bob(2, "same", ADD))
-    second.protocol.dataReceived(set_bob(2, "same", ADD))  # the same value: one must fail
-    flushed = server.writes.flushed()  # a shutdown: checks now, then commits, then answers
-    assert len(server.writer.calls) == 1  # the second meets the first: checked once it is in
-    server.writer.finish()
-    assert server.writer.calls == []  # ... and refused
-    assert flushed.called
-    codes = [[r.code for _, r, _ in replies(c) if isinstance(r, Result)] for c in (first, second)]
-    assert codes == [[ResultCode.SUCCESS], [ResultCode.ATTRIBUTE_OR_VALUE_EXISTS]]
