@@ -4,7 +4,8 @@ For each size: slapd gets `slapadd -q` of the users into a fresh back-mdb databa
 `ixidir init` + `ixidir import` into a fresh data directory (or, with --keep, a directory prepared
 by an earlier run, whose recorded import time is shown and marked "reused"). Then each server is
 started and timed until it accepts (slapd: first successful connect; ixidir: its
-`listening on` line), and its RSS is read from /proc. Every server is stopped before the next.
+`listening on` line), and its RSS is read from /proc (ixidir: every process, workers too,
+summed). Every server is stopped before the next.
 ixidir starts twice: cold (its snapshot removed: every entry read from Firebird) and warm (from
 the snapshot the cold run's clean stop wrote, plus the changes since).
 
@@ -54,8 +55,8 @@ def report(results: list[tuple[int, SlapdFigures, IxidirFigures, IxidirFigures]]
             ("load s (slapadd/import)", slapd.slapadd_seconds, ixidir.import_seconds),
             (f"start-up s ({ixidir.start})", slapd.startup_seconds, ixidir.startup_seconds),
             (f"start-up s ({warm.start})", slapd.startup_seconds, warm.startup_seconds),
-            ("RSS after cold start MiB", slapd.rss_mib, ixidir.rss_mib),
-            ("RSS after warm start MiB", slapd.rss_mib, warm.rss_mib),
+            ("RSS after cold start MiB (all processes)", slapd.rss_mib, ixidir.rss_mib),
+            ("RSS after warm start MiB (all processes)", slapd.rss_mib, warm.rss_mib),
             ("database on disk MiB", slapd.db_mib, ixidir.db_mib),
         ]
         for label, left, right in rows:
