@@ -16,13 +16,13 @@ from typing import Any
 from ixidir.directory.dit import Entry
 from ixidir.directory.state import DirectoryState
 
-IMAGE_FORMAT = 1
+IMAGE_FORMAT = 2  # 2: presence of attributes with a value table is their buckets
 
 
 def capture(state: DirectoryState) -> dict[str, Any]:
     """The state as builtins; the index tables are shared, so serialize before the next write."""
     entries, children = state.dit.export()
-    values, present = state.index.export()
+    values, present, unreadable = state.index.export()
     return {
         "format": IMAGE_FORMAT,
         "sequence": state.sequence,
@@ -33,6 +33,7 @@ def capture(state: DirectoryState) -> dict[str, Any]:
         "children": children,
         "values": values,
         "present": present,
+        "unreadable": unreadable,
         "owners": state.routing.index.export(),
         "irregular": set(state.routing.irregular),
         "memo": state.routing.memo,
@@ -55,7 +56,7 @@ def restore(state: DirectoryState, image: Mapping[str, Any]) -> int:
         if entry.dn_key == state.defaults_key:
             state.configure_site(entry.attributes)  # routing rules first, on an empty index
     state.dit.restore(entries, image["children"])
-    state.index.restore(image["values"], image["present"])
+    state.index.restore(image["values"], image["present"], image["unreadable"])
     state.routing.index.restore(image["owners"])
     state.routing.irregular = set(image["irregular"])
     state.routing.memo.update(image["memo"])

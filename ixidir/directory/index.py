@@ -29,6 +29,12 @@ Attributes = Mapping[str, Sequence[bytes]]
 # users the sets were 86 MiB of each worker's memory. An id is never a set (ids are hashable).
 Bucket = EntryId | set[EntryId]
 Table = dict[Hashable, Bucket]
+# Presence of an attribute with a value table is its buckets (plus the entries holding a value
+# its rule cannot read): a set of 100,000 ids, which nearly every user has for uid, cn, mail,
+# sn, givenName and entryUUID, cost 4 MiB each per worker and narrowed nothing. `(attr=*)`
+# narrows by the buckets while the table has at most this many keys; beyond, a scan decides
+# (as for any filter that cannot narrow), which costs about what checking 100,000 candidates did.
+PRESENCE_UNION_LIMIT = 4096
 _T = TypeVar("_T")
 # Finds the ids whose values equal a normalized key, for attributes indexed by someone else.
 KeyLookup = Callable[[Hashable], set[EntryId] | frozenset[EntryId]]
@@ -68,9 +74,13 @@ class EqualityIndex:
             for name, rule in self._rules.items()
             if rule is not None and name not in self._elsewhere
         }
-        self._present: dict[str, set[EntryId]] = {name: set() for name in self._rules}
-        # Values added with `defer_values`, per attribute, until its table is first used; the
-        # entries there are not in the attribute's presence set yet either (`_table`).
+        # Presence sets only for attributes without a value table (see PRESENCE_UNION_LIMIT);
+        # for those with one, the ids holding a value the rule cannot read (no bucket has them).
+        self._present: dict[str, set[EntryId]] = {
+            name: set() for name in self._rules if name not in self._values
+        }
+        self._unreadable: dict[str, set[EntryId]] = {name: set() for name in self._values}
+        # Values added with `defer_values`, per attribute, until its table is first used.
         self._pending: dict[str, list[tuple[EntryId, Sequence[bytes]]]] = {}
 
     @property
@@ -108,23 +118,24 @@ class EqualityIndex:
                 self._table(name)
 
     def _table(self, name: str) -> Table | None:
-        """The value table of `name` (None: not kept here), its deferred values added first
-        (and their entries to the presence set)."""
+        """The value table of `name` (None: not kept here), its deferred values added first."""
         table = self._values.get(name)
         pending = self._pending.pop(name, None)
         if table is None or pending is None:
             return table
-        self._present[name].update(entry_id for entry_id, _ in pending)
         rule = self._rules[name]
         if rule is None:
             return table
+        unreadable = self._unreadable[name]
         seen: dict[bytes, Hashable] = {}
         for entry_id, values in pending:
             for value in values:
                 key = seen.get(value)
                 if key is None:
                     key = seen[value] = _normal_or_unreadable(rule, value)
-                if key is not _UNREADABLE:
+                if key is _UNREADABLE:
+                    unreadable.add(entry_id)
+                else:
                     _put(table, key, entry_id)
         return table
 
@@ -153,30 +164,42 @@ class EqualityIndex:
         self._pending.pop(attr, None)  # every entry is added again below
         if attr not in self._elsewhere:
             self._values[attr] = {}
-        self._present[attr] = set()
+            self._unreadable[attr] = set()
+            self._present.pop(attr, None)
+        else:
+            self._present[attr] = set()
         for entry_id, attributes in entries:
             values = attributes.get(attr)
             if values:
                 self._add(entry_id, attr, values)
 
-    def export(self) -> tuple[dict[str, Table], dict[str, set[EntryId]]]:
-        """The tables themselves, not copies: read them before the next change."""
+    def export(
+        self,
+    ) -> tuple[dict[str, Table], dict[str, set[EntryId]], dict[str, set[EntryId]]]:
+        """The value tables, presence sets and unreadable-value sets themselves, not copies:
+        read them before the next change."""
         for name in list(self._pending):
             self._table(name)
-        return self._values, self._present
+        return self._values, self._present, self._unreadable
 
     def restore(
         self,
         values: Mapping[str, Mapping[Hashable, Bucket]],
         present: Mapping[str, Iterable[EntryId]],
+        unreadable: Mapping[str, Iterable[EntryId]],
     ) -> None:
         """Become what `export` returned; ValueError when it was made for other attributes.
         The tables are taken as they are (an unmarshalled image's own dicts, no copy)."""
-        if set(values) != set(self._values) or set(present) != set(self._present):
+        if (
+            set(values) != set(self._values)
+            or set(present) != set(self._present)
+            or set(unreadable) != set(self._unreadable)
+        ):
             raise ValueError("the index image covers other attributes than this index")
         self._pending.clear()
         self._values = {name: _as_table(table) for name, table in values.items()}
         self._present = {name: _as_set(ids) for name, ids in present.items()}
+        self._unreadable = {name: _as_set(ids) for name, ids in unreadable.items()}
 
     def lookup(self, attr: str, value: bytes) -> frozenset[EntryId]:
         """Ids whose `attr` (a primary name) holds a value equal to `value` under its rule."""
@@ -217,9 +240,10 @@ class EqualityIndex:
             case ClassNode(name, rule, keys):
                 return self._narrow_keys((name,), rule, keys)
             case PresentNode(names):
-                if all(name in self._present for name in names):
-                    return _union([self._presence(name) for name in names])
-                return None
+                parts = [self._narrow_presence(name) for name in names]
+                if any(part is None for part in parts):
+                    return None
+                return _union([part for part in parts if part is not None])
             case AndNode(children):
                 return self._narrow_and(children)
             case OrNode(children):
@@ -271,26 +295,44 @@ class EqualityIndex:
 
     # --- maintenance -----------------------------------------------------------------------
 
-    def _presence(self, name: str) -> set[EntryId]:
-        """The ids that have `name`, its deferred entries added first."""
-        self._table(name)
-        return self._present[name]
+    def _presence(self, name: str) -> set[EntryId] | frozenset[EntryId]:
+        """The ids that have `name` (never mutate what this returns)."""
+        present = self._present.get(name)
+        if present is not None:
+            return present
+        table = self._table(name)
+        if table is None:
+            return _EMPTY
+        return _union([*map(_ids, table.values()), self._unreadable[name]])
+
+    def _narrow_presence(self, name: str) -> set[EntryId] | frozenset[EntryId] | None:
+        """The ids that have `name`, or None when only a scan can tell cheaply."""
+        if name in self._present:
+            return self._present[name]
+        table = self._table(name)
+        if table is None or len(table) > PRESENCE_UNION_LIMIT:
+            return None
+        return self._presence(name)
 
     def _add(self, entry_id: EntryId, name: str, values: Sequence[bytes]) -> None:
-        self._presence(name).add(entry_id)
         rule = self._rules[name]
         table = self._table(name)
         if rule is None or table is None:
+            self._present[name].add(entry_id)
             return
-        for key in _keys(rule, values):
+        keys = _keys(rule, values)
+        for key in keys:
             _put(table, key, entry_id)
+        if len(keys) < len(values) and _any_unreadable(rule, values):
+            self._unreadable[name].add(entry_id)
 
     def _remove(self, entry_id: EntryId, name: str, values: Sequence[bytes]) -> None:
-        self._presence(name).discard(entry_id)  # after the deferred ones were added
         rule = self._rules[name]
-        table = self._table(name)
+        table = self._table(name)  # the deferred values added first
         if rule is None or table is None:
+            self._present[name].discard(entry_id)
             return
+        self._unreadable[name].discard(entry_id)
         for key in _keys(rule, values):
             bucket = table.get(key)
             if type(bucket) is set:
@@ -347,6 +389,10 @@ def _as_table(table: Mapping[Hashable, Bucket]) -> Table:
 def _as_set(ids: Iterable[EntryId]) -> set[EntryId]:
     """Sets from an unmarshalled image are taken as they are (no copy of 400,000 sets)."""
     return ids if type(ids) is set else set(ids)
+
+
+def _any_unreadable(rule: MatchingRule, values: Sequence[bytes]) -> bool:
+    return any(_normal_or_unreadable(rule, value) is _UNREADABLE for value in values)
 
 
 def _normal_or_unreadable(rule: MatchingRule, value: bytes) -> Hashable:

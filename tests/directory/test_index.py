@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ixidir.directory import index as index_module
 from ixidir.directory.evaluate import FilterCompiler
 from ixidir.directory.filter import Filter
 from ixidir.directory.filtertext import parse_filter
@@ -148,7 +149,7 @@ def test_a_value_of_one_owner_is_kept_without_a_set() -> None:
     index.add("alice", ALICE)
     index.add("carol", {"sn": (b"smith",)})
     index.add("bob", BOB)
-    values, _ = index.export()
+    values, _, _ = index.export()
     assert values["sn"] == {"smith": {"alice", "carol"}, "jones": "bob"}
     index.remove("carol", {"sn": (b"smith",)})
     assert index.export()[0]["sn"] == {"smith": "alice", "jones": "bob"}
@@ -159,6 +160,37 @@ def test_a_value_of_one_owner_is_kept_without_a_set() -> None:
     index.remove("alice", ALICE)
     assert index.lookup("sn", b"smith") == frozenset()
     assert index.export()[0]["sn"] == {"jones": "bob"}
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_presence_counts_an_entry_whose_values_the_rule_cannot_read(deferred: bool) -> None:
+    """Presence of an attribute with a value table comes from its buckets, and a value the
+    rule cannot read is in no bucket: such entries are remembered apart."""
+    index = EqualityIndex(SCHEMA, INDEXED)
+    odd = {"ixiFaxMaxPages": (b"x1",)}
+    mixed = {"ixiFaxMaxPages": (b"5", b"x1")}
+    if deferred:
+        index.add_many([("odd", odd), ("mixed", mixed)], defer_values=True)
+    else:
+        index.add("odd", odd)
+        index.add("mixed", mixed)
+    index.add("plain", {"ixiFaxMaxPages": (b"5",)})
+    assert candidates(index, "(ixiFaxMaxPages=*)") == {"odd", "mixed", "plain"}
+    assert index.present("ixiFaxMaxPages") == {"odd", "mixed", "plain"}
+    index.replace("mixed", mixed, {"ixiFaxMaxPages": (b"7",)})
+    index.remove("odd", odd)
+    assert candidates(index, "(ixiFaxMaxPages=*)") == {"mixed", "plain"}
+    assert index.export()[2]["ixiFaxMaxPages"] == set()
+
+
+def test_presence_of_an_attribute_with_many_values_is_left_to_a_scan(
+    index: EqualityIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert candidates(index, "(sn=*)") == {"alice", "bob"}
+    monkeypatch.setattr(index_module, "PRESENCE_UNION_LIMIT", 1)
+    assert candidates(index, "(sn=*)") is None  # two keys: a scan decides
+    assert candidates(index, "(&(sn=*)(mail=alice@example.com))") == {"alice"}
+    assert candidates(index, "(facsimileTelephoneNumber=*)") == {"alice"}  # a presence set
 
 
 def test_values_equal_under_the_rule_share_one_key() -> None:
