@@ -113,6 +113,12 @@ class Directory:
         """Changes with every write applied to memory (own or another process's)."""
         return self.state.generation
 
+    @property
+    def layout(self) -> int:
+        """Changes with every write that may change a search plan or routing shape: an add,
+        delete or rename, the site settings (DirectoryState.layout)."""
+        return self.state.layout
+
     def apply_changes(self, changes: Iterable[Change]) -> int:
         """Apply changes other processes committed; idempotent by sequence."""
         return self.state.apply_changes(changes)

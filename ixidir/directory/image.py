@@ -62,4 +62,5 @@ def restore(state: DirectoryState, image: Mapping[str, Any]) -> int:
     state.routing.memo.update(image["memo"])
     state.sequence = int(image["sequence"])
     state.generation += 1
+    state.layout += 1
     return len(entries)

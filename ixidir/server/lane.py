@@ -48,18 +48,19 @@ class RoutingLane:
         self._shapes: dict[ShapeKey, Shape | None] = {}
         self._number_attributes: dict[bytes, bool] = {}
         self._memo_keys: dict[Hashable, tuple[str, Hashable]] = {}
-        self._generation = -1
+        self._layout = -1
 
     def answer(
-        self, principal: Principal, operation: bytes, generation: int
+        self, principal: Principal, operation: bytes, layout: int
     ) -> tuple[bytes, ...] | None:
         """The encoded protocolOps answering the SearchRequest protocolOp `operation` (as
-        fastpath.split_search gives it), or None when the general search must answer."""
-        if generation != self._generation:
+        fastpath.split_search gives it), or None when the general search must answer.
+        `layout`: the directory's (Directory.layout), which the settled shapes depend on."""
+        if layout != self._layout:
             # A write may create or remove a search base, or change the site's number rule.
             self._shapes.clear()
             self._number_attributes.clear()
-            self._generation = generation
+            self._layout = layout
         bounds = self._number(operation)
         if bounds is None:
             return None

@@ -316,12 +316,13 @@ class LDAPServerProtocol(Protocol):
         started = perf_counter_ns()
         search = split_search(pdu) if self._barriers == 0 else None
         principal = self._session.principal
-        generation = self._config.directory.generation
+        directory = self._config.directory
+        generation = directory.generation
         if search is not None:
             answers, routing = self._config.answers, self._config.lane
             answer = answers.get(principal, search.operation, generation)
             if answer is None and routing is not None:
-                answer = routing.answer(principal, search.operation, generation)
+                answer = routing.answer(principal, search.operation, directory.layout)
                 if answer is not None:
                     answers.put(principal, search.operation, generation, answer)
             if answer is not None:

@@ -223,6 +223,10 @@ class FakeDirectory:
         """Never changes: the fake's tests don't write through the fast path's cache."""
         return 0
 
+    @property
+    def layout(self) -> int:
+        return 0
+
     def who_am_i(self, principal: Principal) -> str:
         return f"dn:{principal.dn}" if principal.dn else ""
 

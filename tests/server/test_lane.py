@@ -154,7 +154,7 @@ def encoded(request: SearchRequest) -> bytes:
 def answer(
     routing: lane.RoutingLane, directory: Directory, principal: Principal, request: SearchRequest
 ) -> tuple[bytes, ...] | None:
-    return routing.answer(principal, encoded(request), directory.generation)
+    return routing.answer(principal, encoded(request), directory.layout)
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +220,7 @@ def test_a_filter_wrapped_around_the_number_still_counts(directory: Directory) -
     [b"", b"\x63", b"\x63\x05\x04\x00", b"\x63\x03\x04\x01", b"\x63\x02\x04\x00"],
 )
 def test_bytes_the_lane_cannot_read_go_to_the_codec(directory: Directory, operation: bytes) -> None:
-    assert lane.RoutingLane(directory).answer(SERVICE, operation, directory.generation) is None
+    assert lane.RoutingLane(directory).answer(SERVICE, operation, directory.layout) is None
 
 
 def test_a_write_replaces_what_the_entry_kept() -> None:
@@ -237,6 +237,33 @@ def test_a_write_replaces_what_the_entry_kept() -> None:
     assert second is not None
     assert b"new@example.com" in second[0]
     assert second == general(directory, SERVICE, request)
+
+
+def test_shapes_outlive_a_modify_and_are_settled_again_when_a_base_comes_or_goes() -> None:
+    """A modify keeps the directory's layout (the shapes stay); an add or delete of a search
+    base changes it, so a shape that was no routing shape (no base) is settled again."""
+    directory = _directory()
+    routing = lane.RoutingLane(directory)
+    carol = SearchRequest(PEOPLE, Scope.SUB, Equality("fax", b"+4981424799123"), ("mail",))
+    before = (directory.layout, directory.generation)
+    assert answer(routing, directory, SERVICE, carol) is not None
+    change = Modification(ModOp.REPLACE, "mail", (b"new@example.com",))
+    directory.modify(ADMIN, ModifyRequest(f"uid=carol,{PEOPLE}", (change,)))
+    assert directory.layout == before[0]
+    assert directory.generation != before[1]
+    assert answer(routing, directory, SERVICE, carol) == general(directory, SERVICE, carol)
+
+    unit = f"ou=fax,{BASE}"
+    elsewhere = SearchRequest(unit, Scope.SUB, Equality("fax", b"+4981424799123"), ("mail",))
+    assert answer(routing, directory, SERVICE, elsewhere) is None  # no such base: the codec's
+    unit_attributes = (("objectClass", (b"organizationalUnit",)), ("ou", (b"fax",)))
+    directory.add(ADMIN, AddRequest(unit, unit_attributes))
+    assert directory.layout != before[0]
+    answered = answer(routing, directory, SERVICE, elsewhere)
+    assert answered is not None
+    assert answered == general(directory, SERVICE, elsewhere)  # only the done: carol is not there
+    directory.delete(ADMIN, unit)
+    assert answer(routing, directory, SERVICE, elsewhere) is None
 
 
 def test_an_entry_keeps_a_bounded_number_of_encoded_answers() -> None:

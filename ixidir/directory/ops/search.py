@@ -34,8 +34,8 @@ _ANY_DN = DN()  # given to filters that do not read the DN
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What a search needs that depends on neither its filter nor the time: valid while the
-    directory's generation is unchanged (a write may create or remove the base); kept in
-    `DirectoryState.search_plans`."""
+    directory's layout is unchanged (an add, delete or rename may create or remove the base);
+    kept in `DirectoryState.search_plans`."""
 
     base: DN
     base_key: str
@@ -66,7 +66,7 @@ def search(
 
 
 def prepared(state: DirectoryState, principal: Principal, request: SearchRequest) -> Plan | None:
-    """The search's plan (remembered per generation), or None for the root DSE and subschema
+    """The search's plan (remembered per layout), or None for the root DSE and subschema
     entry, which are built per request; NoSuchObject and InvalidDNSyntax raise here."""
     plans = state.search_plans
     # int(scope): an IntEnum's own hash is Python code.
@@ -78,7 +78,7 @@ def prepared(state: DirectoryState, principal: Principal, request: SearchRequest
         request.size_limit,
         request.time_limit,
     )
-    plan = plans.get(state.generation, key)
+    plan = plans.get(state.layout, key)
     if plan is None:
         base, base_key = state.parse_dn(request.base)
         if request.scope is Scope.BASE and base_key in ("", state.subschema_key):
