@@ -559,6 +559,7 @@ class Follower:
         self._directory = directory
         self._reactor = reactor
         self._store = store
+        store.polls_often()  # it reads at least every FOLLOW_POLL_SECONDS
         self._committed = committed
         self._ours = ours
         self._local = local

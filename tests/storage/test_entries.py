@@ -181,6 +181,31 @@ def test_a_commit_between_a_read_and_the_next_wait_wakes_that_wait(
         assert not follower.wait_for_change(0.2)  # and then nothing more
 
 
+def test_a_store_that_polls_often_reads_every_commit_in_one_read_transaction(
+    store: FirebirdEntryStore, database: Database
+) -> None:
+    """A follower's connection keeps its read-only transaction between polls (saving its
+    begin and commit); each read still sees what was committed since. Any other store ends
+    its read transaction at once: an idle one holds back garbage collection."""
+    with database.open() as follower, database.open() as occasional:
+        follower.polls_often()
+        seen = follower.last_sequence()
+        occasional.last_sequence()
+        transaction = follower._read.info.id
+        for number in range(3):
+            store.commit([PutEntry(person(f"polled{number}"))])
+            changes = follower.changes_since(seen + number)
+            assert [change.sequence for change in changes] == [seen + number + 1]
+            assert follower._read.info.id == transaction  # the same transaction throughout
+        assert not occasional._read.is_active()
+        assert [c.sequence for c in occasional.changes_since(seen)] == [
+            seen + 1,
+            seen + 2,
+            seen + 3,
+        ]
+        assert not occasional._read.is_active()
+
+
 def test_close_is_idempotent_and_the_store_is_a_context_manager(
     database: Database,
 ) -> None:
