@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext, suppress
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -562,10 +562,23 @@ class FirebirdEntryStore(RenewsConnection):
                 self._read.commit()
             return result
         except DriverError as exc:
-            with suppress(DriverError):
+            error = self._failed(exc, doing)
+            try:
                 if self._read.is_active():
                     self._read.rollback()
-            raise self._failed(exc, doing) from exc
+            except DriverError as ended:
+                # After a Firebird server restart a read in a kept transaction may fail first on
+                # the driver's own cursor state ("attempt to reopen an open cursor", "cursor is
+                # not open"); the rollback then finds the connection gone. Report that: a
+                # follower renews an unavailable connection and stops on any other error.
+                gone = self._failed(ended, doing)
+                if isinstance(gone, StorageUnavailable):
+                    error = gone
+            if self._polling:
+                # Such a statement keeps its cursor open for good: prepare afresh.
+                self._prepared.forget()
+                self._prepared = PreparedStatements()
+            raise error from exc
 
 
 class _Statements:

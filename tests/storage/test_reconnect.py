@@ -38,10 +38,14 @@ def database(own_server: PrivateFirebird, tmp_path: Path, runtime_root: Path) ->
     return Database.on_server(own_server, tmp_path / "data", runtime_root)
 
 
+@pytest.mark.parametrize("polls_often", [False, True])
 def test_entry_stores_reconnect_after_the_server_restarted(
-    own_server: PrivateFirebird, database: Database
+    own_server: PrivateFirebird, database: Database, polls_often: bool
 ) -> None:
+    """Also a follower's store that keeps its read transaction between polls."""
     with database.open(create=True) as writer, database.open() as follower:
+        if polls_often:
+            follower.polls_often()
         writer.commit([PutEntry(person("before"))])
         seen = follower.last_sequence()
         follower.changes_since(seen)
