@@ -596,8 +596,8 @@ class Follower:
             while not self._stopping.is_set():
                 try:
                     self._follow(store)
-                except StorageUnavailable as lost:
-                    self._unreachable(lost)
+                except StorageError as failed:  # lost, or any other failed read: try again
+                    self._unreachable(failed)
                     continue
                 if self._lost_since is not None:
                     log.info(
@@ -660,15 +660,18 @@ class Follower:
         ours = self._ours
         return all(sequence in ours for sequence in range(applied + 1, acknowledged + 1))
 
-    def _unreachable(self, lost: StorageUnavailable) -> None:
-        """The database is out of reach: say so once, then try again every few moments (the
-        store reconnects at its next call) instead of never following again."""
+    def _unreachable(self, failed: StorageError) -> None:
+        """The database is out of reach, or a read of it failed: say so once, then try again
+        every few moments (the store reconnects at its next call) instead of never following
+        again. A follower that stopped at the first unexpected error left its worker serving
+        stale entries for good: a driver error after a Firebird server restart did (fcfc74a)."""
         if self._lost_since is None:
             self._lost_since = time.monotonic()
+            lost = isinstance(failed, StorageUnavailable)
             log.warn(
-                "the changelog follower lost the database ({why}); trying again every "
-                "{seconds:.0f} s",
-                why=lost,
+                "the changelog follower {what} ({why}); trying again every {seconds:.0f} s",
+                what="lost the database" if lost else "could not read the changelog",
+                why=failed,
                 seconds=FOLLOW_RETRY_SECONDS,
             )
         self._stopping.wait(FOLLOW_RETRY_SECONDS)

@@ -4,37 +4,56 @@ events, says when another process wrote; this process's own writes are never rea
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 # The retention tests' data directory: a copy on this process's Firebird runtime.
 from admin.test_retention import PEOPLE, ImmediateReactor, _add, data_dir, prepared  # noqa: F401
 
-from ixidir.admin.runtime import open_store, opened
+from ixidir.admin import serving
+from ixidir.admin.runtime import Opened, open_store, opened
 from ixidir.admin.serving import Follower
-from ixidir.directory.ports import Change
+from ixidir.directory.directory import Directory
+from ixidir.directory.ports import Change, StorageError
+from ixidir.storage import FirebirdEntryStore
 from ixidir.storage.committed import CommittedSequence
+
+
+def _another_process_adds(folder: Path, uid: str) -> int:
+    """Its commit raises the node's committed sequence; returns the sequence."""
+    with opened(folder) as other:
+        _add(other, uid)
+        return other.store.last_sequence()
+
+
+@contextmanager
+def _following(data: Opened, store: FirebirdEntryStore) -> Iterator[None]:
+    """A local follower of `data`'s directory on `store` while the block runs."""
+    committed = CommittedSequence.open(data.data_dir)
+    follower = Follower(data.directory, ImmediateReactor(), store, committed=committed, local=True)
+    follower.start()
+    try:
+        yield
+    finally:
+        follower.stop()
+        committed.close()
+
+
+def _wait_until_applied(directory: Directory, head: int) -> None:
+    deadline = time.monotonic() + 20
+    while directory.sequence < head and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_a_local_follower_applies_what_another_process_committed(
     data_dir: Path,  # noqa: F811 (the fixture imported above)
 ) -> None:
-    with opened(data_dir) as data:
-        committed = CommittedSequence.open(data_dir)
-        store = open_store(data_dir, data.config)
-        follower = Follower(
-            data.directory, ImmediateReactor(), store, committed=committed, local=True
-        )
-        follower.start()
-        try:
-            with opened(data_dir) as other:  # another process's commit raises the sequence
-                _add(other, "elsewhere")
-                head = other.store.last_sequence()
-            deadline = time.monotonic() + 20
-            while data.directory.sequence < head and time.monotonic() < deadline:
-                time.sleep(0.01)
-        finally:
-            follower.stop()
-            committed.close()
+    with opened(data_dir) as data, _following(data, open_store(data_dir, data.config)):
+        head = _another_process_adds(data_dir, "elsewhere")
+        _wait_until_applied(data.directory, head)
         assert data.directory.sequence == head
         assert data.directory.state.dit.get(f"uid=elsewhere,{PEOPLE}".lower()) is not None
 
@@ -70,3 +89,28 @@ def test_a_local_follower_does_not_read_back_this_process_own_writes(
             committed.close()
         assert read == []
         assert data.directory.sequence == before  # left to this process's loop
+
+
+def test_a_follower_tries_again_after_a_failed_read_instead_of_stopping(
+    data_dir: Path,  # noqa: F811 (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A read that fails with a storage error other than a lost connection (a driver error
+    after a Firebird server restart, say) is tried again; the follower goes on."""
+    monkeypatch.setattr(serving, "FOLLOW_RETRY_SECONDS", 0.05)
+    with opened(data_dir) as data:
+        store = open_store(data_dir, data.config)
+        changes_since = store.changes_since
+        failures = [StorageError("reading the changelog: attempt to reopen an open cursor")]
+
+        def failing_once(sequence: int) -> list[Change]:
+            if failures:
+                raise failures.pop()
+            return changes_since(sequence)
+
+        store.changes_since = failing_once  # type: ignore[method-assign]
+        with _following(data, store):
+            head = _another_process_adds(data_dir, "after-a-failure")
+            _wait_until_applied(data.directory, head)
+        assert failures == []  # the failure happened
+        assert data.directory.sequence == head
