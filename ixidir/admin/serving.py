@@ -597,7 +597,7 @@ class Follower:
                 try:
                     self._follow(store)
                 except StorageError as failed:  # lost, or any other failed read: try again
-                    self._unreachable(failed)
+                    self._retry_later(failed)
                     continue
                 if self._lost_since is not None:
                     log.info(
@@ -660,7 +660,7 @@ class Follower:
         ours = self._ours
         return all(sequence in ours for sequence in range(applied + 1, acknowledged + 1))
 
-    def _unreachable(self, failed: StorageError) -> None:
+    def _retry_later(self, failed: StorageError) -> None:
         """The database is out of reach, or a read of it failed: say so once, then try again
         every few moments (the store reconnects at its next call) instead of never following
         again. A follower that stopped at the first unexpected error left its worker serving

@@ -569,15 +569,13 @@ class FirebirdEntryStore(RenewsConnection):
             except DriverError as ended:
                 # After a Firebird server restart a read in a kept transaction may fail first on
                 # the driver's own cursor state ("attempt to reopen an open cursor", "cursor is
-                # not open"); the rollback then finds the connection gone. Report that: a
-                # follower renews an unavailable connection and stops on any other error.
+                # not open"); the rollback then finds the connection gone. Report that, so the
+                # connection is renewed before the next read.
                 gone = self._failed(ended, doing)
                 if isinstance(gone, StorageUnavailable):
                     error = gone
             if self._polling:
-                # Such a statement keeps its cursor open for good: prepare afresh.
-                self._prepared.forget()
-                self._prepared = PreparedStatements()
+                self._prepared.forget()  # such a statement keeps its cursor open: prepare afresh
             raise error from exc
 
 
