@@ -88,11 +88,13 @@ def alternate(
     args: argparse.Namespace,
     phases: Sequence[tuple[str, Sequence[Client], bool]],
     around: Callable[[str, int], AbstractContextManager[object]] | None = None,
+    *,
+    around_both: Callable[[str], AbstractContextManager[object]] | None = None,
 ) -> list[Phase]:
     """Run the (name, background clients, ixidir only) PHASES on slapd, then ixidir, per
     round; routing on 1 connection x 1 in flight, each server seeing the same requests.
     `around(phase name, ixidir's port)`, when given, wraps each ixidir phase (settings
-    changed for that phase only)."""
+    changed for that phase only); `around_both(phase name)` wraps each phase of either."""
     queries = fair_queries(args.users)
     done: list[Phase] = []
     with running_pair(args, passwords=True) as servers:
@@ -106,7 +108,10 @@ def alternate(
                     if ixidir_only and server.name != "ixidir":
                         continue
                     wrap = around if around is not None and server.name == "ixidir" else None
-                    with nullcontext() if wrap is None else wrap(name, server.port):
+                    with (
+                        nullcontext() if around_both is None else around_both(name),
+                        nullcontext() if wrap is None else wrap(name, server.port),
+                    ):
                         phase = routing_under(
                             server.name, name, server.port, args.users, queries, clients,
                             seconds=args.seconds, unique=not args.repeats,
