@@ -19,6 +19,7 @@ from twisted.logger import Logger
 from ixidir.directory.directory import Directory
 from ixidir.directory.ports import Change, StorageError, StoredEntry
 from ixidir.directory.state import DirectoryState
+from ixidir.server.priority import lower_this_thread
 from ixidir.storage import FirebirdEntryStore
 from ixidir.storage.changelog import (
     DEFAULT_KEEP_DAYS,
@@ -113,6 +114,7 @@ class Pruner:
         return pruned.through
 
     def _run(self) -> None:
+        lower_this_thread()  # pruning can wait for routing (server.priority)
         while not self._stopping.wait(self._interval):
             try:
                 self.prune_once()

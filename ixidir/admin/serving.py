@@ -73,6 +73,7 @@ from ixidir.server.metrics import WorkerMetrics
 from ixidir.server.offload import Offload
 from ixidir.server.pending import Guard
 from ixidir.server.pin_ext import pin_handlers
+from ixidir.server.priority import lower_this_thread
 from ixidir.server.protocol import LDAPServerFactory
 from ixidir.storage import FirebirdEntryStore
 from ixidir.storage.bindfailures import GENERATION_FILE, FirebirdBindFailures
@@ -591,6 +592,7 @@ class Follower:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        lower_this_thread()  # following can wait for routing (server.priority)
         store = self._store
         try:
             while not self._stopping.is_set():

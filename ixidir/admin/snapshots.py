@@ -31,6 +31,7 @@ from ixidir.admin.warmstart import fingerprint, snapshot_path
 from ixidir.config import Config
 from ixidir.directory.directory import Directory
 from ixidir.directory.ports import StorageError
+from ixidir.server.priority import lower_this_thread
 from ixidir.storage.snapshot import write_snapshot
 
 log = Logger(namespace="ixidir")
@@ -164,8 +165,10 @@ def periodic_snapshots(
 
 def _write_and_exit(path: Path, directory: Directory, *, fingerprint: str, stamp: str) -> None:
     """In the forked child: no collector (it would touch, so copy, every object), no Firebird,
-    no reactor; the exit status is the only report."""
+    no reactor; the exit status is the only report. It yields the cores to the server's
+    reactor (server.priority): the snapshot can wait, the look-ups cannot."""
     gc.disable()
+    lower_this_thread()
     code = _CHILD_FAILED
     try:
         write_snapshot(path, directory.capture_image(), fingerprint=fingerprint, stamp=stamp)

@@ -22,6 +22,7 @@ from ixidir.directory.lockout import GuardOp
 from ixidir.limits.ports import CounterBatch, CounterOp
 from ixidir.server.metrics import WorkerMetrics
 from ixidir.server.offload import GuardStore, ThreadOffload, counted
+from ixidir.server.priority import lower_this_thread
 from ixidir.server.writes import BatchEntryStore, GroupCommit, Runner, WriteQueue
 
 # PBKDF2 releases the GIL: one hash per core runs in parallel, more would only queue in the CPU.
@@ -56,6 +57,8 @@ class ServerThreads:
             ThreadPool(minthreads=1, maxthreads=1, name="ixidir-counter-writer"),
         ]
         hashing, entry_writer, counter_writer = (self._runner(reactor, p) for p in self._pools)
+        # The writers' commits can wait for routing; a bind waits for its hash (server.priority).
+        entry_writer, counter_writer = lowered_runner(entry_writer), lowered_runner(counter_writer)
         self.writes = WriteQueue(
             directory,
             entry_store,
@@ -109,3 +112,16 @@ class ServerThreads:
                 await batches.flushed()
         for pool in self._pools:
             pool.stop()
+
+
+def lowered_runner(run: Runner) -> Runner:
+    """`run`, with each job lowering its thread first (once per thread: server.priority)."""
+
+    def lowered(job: Callable[[], Any]) -> Deferred[Any]:
+        def in_thread() -> Any:
+            lower_this_thread()
+            return job()
+
+        return run(in_thread)
+
+    return lowered

@@ -42,6 +42,7 @@ from ixidir.errors import LDAPError, ResultCode
 from ixidir.ldif import format_value
 from ixidir.server.extended import PASSWORD_MODIFY_OID, decode_passwd_modify
 from ixidir.server.messages import DeleteRequest, ExtendedRequest
+from ixidir.server.priority import lower_this_thread
 
 AUDIT_FILE = "audit.ldif"  # DATA/audit.ldif unless `audit_log` names another file (DESIGN.md)
 MASK = "*****"
@@ -266,6 +267,7 @@ class AuditLog:
             self._queue = None
 
     def _run(self, records: queue.SimpleQueue[_Record | None]) -> None:
+        lower_this_thread()  # the record can wait for routing (server.priority)
         while (record := records.get()) is not None:
             try:
                 self._append(record.text())

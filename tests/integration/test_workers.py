@@ -91,6 +91,38 @@ def test_a_write_on_one_worker_is_seen_by_all(workers: tuple[int, subprocess.Pop
     assert found == [["worker-test@example.com"]] * CONNECTIONS
 
 
+SCHED_OTHER, SCHED_IDLE = 0, 5  # Linux's policy numbers (field 41 of /proc/PID/task/TID/stat)
+
+
+def policies(pid: int) -> dict[int, int]:
+    """Each thread of process `pid`: its scheduling policy."""
+    found = {}
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended while we looked
+        found[int(stat.parent.name)] = int(fields[38])
+    return found
+
+
+def test_background_threads_yield_the_cores_to_the_reactors(
+    workers: tuple[int, subprocess.Popen[str]],
+) -> None:
+    """server.priority: in every worker the reactor keeps its priority while the changelog
+    follower and the audit log run SCHED_IDLE (the writers' own lowering: test_threads)."""
+    port, parent = workers
+    writer = connect(port)
+    dn = f"uid=priority-test,ou=people,{BASE_DN}"
+    assert writer.add(dn, ["inetOrgPerson"], {"cn": "p", "sn": "P"})
+    processes = [parent.pid, *worker_pids(parent.pid)]
+    assert len(processes) == 2
+    for pid in processes:
+        threads = policies(pid)
+        assert threads[pid] == SCHED_OTHER  # the main thread: the reactor
+        assert list(threads.values()).count(SCHED_IDLE) >= 2
+
+
 def test_stopping_the_parent_stops_every_worker(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     init_data_dir(data_dir, demo=False)
