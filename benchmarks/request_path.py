@@ -5,15 +5,17 @@ loads a prepared data folder (`ixidir_server.py N --keep DIR`), builds the LDAPS
 `ixidir serve` does, binds as the administrator and feeds the connector's search PDUs to one
 connection, one `dataReceived` each (1 x 1) or DEPTH at a time (a pipelined client), and prints
 the CPU microseconds per answer of what is ours: protocol, codec, lane, directory. Every answer
-is checked (one entry, the expected mail). `--profile` adds cProfile's top functions.
-
-    python benchmarks/request_path.py --data /tmp/ixidir-bench-data/ixidir-20000 --users 20000
+is checked (one entry, the expected mail). `--profile` adds cProfile's top functions. The
+directory is loaded as `ixidir serve` loads it (collector off, then what the load made frozen),
+and a line counts the garbage collector's passes while the answers ran, per generation, with
+their mean and longest pause.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import pstats
 import statistics
 import time
@@ -69,6 +71,39 @@ def check(replies: bytearray, requests: list[tuple[bytes, bytes]]) -> None:
             raise SystemExit(f"an answer lacks {mail!r}")
 
 
+class _Pauses:
+    """The garbage collector's passes, timed, per generation (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def record(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds[info["generation"]].append(time.perf_counter() - self._started)
+
+    def describe(self) -> str:
+        parts = []
+        for generation, pauses in self.seconds.items():
+            if pauses:
+                mean, longest = statistics.mean(pauses) * 1e6, max(pauses) * 1e6
+                parts.append(
+                    f"generation {generation}: {len(pauses)} passes, mean {mean:.0f} us,"
+                    f" longest {longest:.0f} us"
+                )
+            else:
+                parts.append(f"generation {generation}: no pass")
+        return "garbage collector while answering: " + "; ".join(parts)
+
+
+def collector_pauses() -> _Pauses:
+    pauses = _Pauses()
+    gc.callbacks.append(pauses.record)
+    return pauses
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="a prepared ixidir data folder")
@@ -79,6 +114,7 @@ def main() -> None:
     args = parser.parse_args()
     with opened(args.data) as site:
         factory = LDAPServerFactory(site.directory, reactor=Clock(), log_searches=False)
+        pauses = collector_pauses()
         protocol, transport = connect(factory)
         queries = fair_queries(args.users)
         encode = _Requests(queries, unique=True)
@@ -98,6 +134,8 @@ def main() -> None:
                     f"{label:8} depth {depth:2}: {statistics.median(figures):6.2f} us/answer"
                     f" (rounds {' '.join(f'{f:.2f}' for f in figures)})"
                 )
+        gc.callbacks.remove(pauses.record)
+        print(pauses.describe())
         if args.profile:
             batch = []
             for number in range(args.requests):

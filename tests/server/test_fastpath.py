@@ -3,6 +3,8 @@ served to someone with other rights."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from directory.memory_store import MemoryEntryStore
 from directory.tree import ADMIN_DN, ALICE, BOB, PASSWORDS, PEOPLE, make_directory, populate
@@ -11,8 +13,8 @@ from hypothesis import strategies as st
 from twisted.logger import LogLevel
 
 from ixidir.directory.directory import Directory
-from ixidir.directory.requests import SearchResultEntry
-from ixidir.server import ber
+from ixidir.directory.requests import AccessClass, Principal, SearchResultEntry
+from ixidir.server import ber, fastpath
 from ixidir.server.fastpath import (
     AnswerCache,
     SearchFrame,
@@ -109,6 +111,30 @@ def test_cache_forgets_everything_when_the_generation_changes() -> None:
     assert cache.get("who", b"op", 1) == (b"answer",)
     assert cache.get("who", b"op", 2) is None
     assert cache.get("someone else", b"op", 2) is None
+
+
+def test_cache_keys_are_left_alone_by_the_garbage_collector() -> None:
+    """Who asks is kept as a number: a key holding the Principal stayed tracked for good."""
+    cache = AnswerCache()
+    admin = Principal(ADMIN_DN, AccessClass.ADMIN)
+    assert cache.get(admin, b"op", 1) is None
+    cache.put(admin, b"op", 1, (b"answer",))
+    assert cache.get(admin, b"op", 1) == (b"answer",)
+    gc.collect()
+    assert not any(gc.is_tracked(key) for key in cache._answers)
+
+
+def test_a_cache_that_forgets_who_asked_forgets_their_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fastpath, "MAX_ASKERS", 2)
+    cache = AnswerCache()
+    assert cache.get("a", b"op", 1) is None  # the generation the answers are for
+    for who in ("a", "b", "c"):  # c's number would be a's again after the askers are cleared
+        cache.put(who, b"op", 1, (who.encode(),))
+    assert cache.get("a", b"op", 1) is None
+    assert cache.get("b", b"op", 1) is None
+    assert cache.get("c", b"op", 1) == (b"c",)
 
 
 def test_repeated_search_is_answered_from_the_cache(directory: Directory) -> None:

@@ -82,7 +82,9 @@ def shape_of(state: DirectoryState, principal: Principal, request: SearchRequest
                 return None  # nothing matches: rare, left to the general search
             continue
         others.append(node)
-    form = (request.attributes, plan.reader.hidden, request.types_only)
+    # Strings and flags only: an entry's memo (form, answer) is then an object the garbage
+    # collector stops tracking after one pass (a frozenset in it kept 20,000 of them tracked).
+    form = (request.attributes, tuple(sorted(plan.reader.hidden)), request.types_only)
     return Shape(resolved, tuple(others), plan, request.scope, form, request.types_only)
 
 
