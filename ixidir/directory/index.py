@@ -307,11 +307,10 @@ class EqualityIndex:
 
     def _narrow_presence(self, name: str) -> set[EntryId] | frozenset[EntryId] | None:
         """The ids that have `name`, or None when only a scan can tell cheaply."""
-        if name in self._present:
-            return self._present[name]
-        table = self._table(name)
-        if table is None or len(table) > PRESENCE_UNION_LIMIT:
-            return None
+        if name not in self._present:
+            table = self._table(name)
+            if table is None or len(table) > PRESENCE_UNION_LIMIT:
+                return None
         return self._presence(name)
 
     def _add(self, entry_id: EntryId, name: str, values: Sequence[bytes]) -> None:
