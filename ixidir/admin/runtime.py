@@ -63,13 +63,19 @@ def settings_from(config: Config, *, extended_oids: list[str] | None = None) -> 
 
 
 def open_store(
-    data_dir: Path, config: Config, *, create: bool = False, cache_pages: int | None = None
+    data_dir: Path,
+    config: Config,
+    *,
+    create: bool = False,
+    cache_pages: int | None = None,
+    acknowledges: bool = True,
 ) -> FirebirdEntryStore:
-    """The configured store: the embedded file in `data_dir`, or the Firebird server's DSN."""
+    """The configured store: the embedded file in `data_dir`, or the Firebird server's DSN.
+    `acknowledges`: see FirebirdEntryStore (False for a server's entry writer)."""
     user, password = _login(data_dir, config)
     return open_entry_store(
         data_dir, config.storage_dsn, create=create, user=user, password=password,
-        cache_pages=cache_pages,
+        cache_pages=cache_pages, acknowledges=acknowledges,
     )  # fmt: skip
 
 

@@ -96,6 +96,8 @@ MAX_OWN_PENDING = 1024
 # How often a follower on an embedded database reads the node's committed sequence (a memory
 # read): the lag behind another worker's write, and the bound of a held request's wait.
 LOCAL_POLL_SECONDS = 0.002
+# How long a local follower waits for this process's commit before it looks anyway (_only_ours).
+MAX_DEFER_SECONDS = 0.02
 # How often the follower tries again while the database is unreachable (a Firebird server
 # restarting, a cut network); each try is one connection attempt on the follower's thread.
 FOLLOW_RETRY_SECONDS = 1.0
@@ -161,7 +163,7 @@ def serve(
         clear_stale(data_dir)  # files of killed servers (a running one keeps its own)
     metrics = WorkerMetrics()
     published = PublishedCounters(worker_file(data_dir, os.getpid()))
-    committed = _open_committed(data_dir, store)
+    committed, acknowledged = _open_committed(data_dir, store)
     counters = open_counters(data_dir, config)
     if count > 1:
         # Once the database opened (a failure is said once, not by every worker), and before
@@ -178,7 +180,8 @@ def serve(
     # The loop's counter connection only reads (ixi…SentToday) and purges; reservations go to
     # the counters writer's own connection.
     limits = DailyLimits(directory=directory, counters=counters, clock=utc_now)
-    writer_store = open_store(data_dir, config)  # the entry writer thread's own connection
+    # The entry writer thread's own connection; this loop acknowledges its writes once applied.
+    writer_store = open_store(data_dir, config, acknowledges=False)
     counter_writer = CounterWriter(open_counters(data_dir, config))
     # Failed binds are counted on the counters writer's thread, on a connection of their own.
     # On an embedded database (one node) its commits advance the node's failed-bind counter,
@@ -203,11 +206,13 @@ def serve(
         reactor,
         open_store(data_dir, config),
         committed=committed,
+        acknowledged=acknowledged,
         ours=threads.writes.committed_here,
+        committing=lambda: threads.writes.committing,
         local=not config.storage_dsn,
     )
     freshness = Freshness(
-        committed=committed.read,
+        committed=acknowledged.read,
         applied=lambda: directory.sequence,
         kick=follower.kick,
         clock=reactor,
@@ -215,6 +220,7 @@ def serve(
     )
     follower.on_applied = freshness.caught_up
     threads.writes.on_applied = freshness.caught_up  # this worker's own writes, applied
+    threads.writes.acknowledge = acknowledged.raise_to
     purge = LoopingCall(_purge, limits)
     purge.clock = reactor
     purge.start(PURGE_INTERVAL_SECONDS, now=True)
@@ -337,6 +343,7 @@ def serve(
     counters.close()
     store.close()
     committed.close()
+    acknowledged.close()
     # firebird-driver's event thread is not a daemon and can outlive a connection that was
     # shut down under it (seen when SIGTERM arrives right after start): leave without waiting
     # for it. Everything acknowledged is committed; the stores are closed above.
@@ -348,12 +355,20 @@ def serve(
 Children = list[subprocess.Popen[bytes]]
 
 
-def _open_committed(data_dir: Path, store: FirebirdEntryStore) -> CommittedSequence:
-    """The node's committed sequence, lowered to the database's if a restore left it ahead."""
-    committed = CommittedSequence.open(data_dir)
-    if committed.settle(store.last_sequence):
+def _open_committed(
+    data_dir: Path, store: FirebirdEntryStore
+) -> tuple[CommittedSequence, CommittedSequence]:
+    """The node's committed and acknowledged sequences, each lowered to the database's if a
+    restore left it ahead."""
+    shared = CommittedSequence.open(data_dir), CommittedSequence.open_acknowledged(data_dir)
+    if _settle(shared, store.last_sequence):
         log.warn("the node's committed sequence was ahead of the database; lowered to it")
-    return committed
+    return shared
+
+
+def _settle(shared: tuple[CommittedSequence, ...], last_sequence: Callable[[], int]) -> bool:
+    """Lower each of `shared` that is ahead of the database (only a restore leaves one so)."""
+    return any([sequence.settle(last_sequence) for sequence in shared])
 
 
 def _reserve(host: str, port: int) -> socket.socket:
@@ -550,11 +565,14 @@ class Follower:
         store: FirebirdEntryStore,
         *,
         committed: CommittedSequence,
+        acknowledged: CommittedSequence | None = None,
         ours: Collection[int] = (),
+        committing: Callable[[], bool] = lambda: False,
         local: bool = False,
     ) -> None:
         """`store` is the follower's own connection, used only by its thread. `ours`: the
-        sequences this process committed and its loop has yet to apply (WriteQueue); `local`:
+        sequences this process committed and its loop has yet to apply (WriteQueue), and
+        `committing` whether its writer is inside a commit that `ours` may not name yet; `local`:
         the database is this node's alone (embedded), so the node's committed sequence names
         every commit (`_local_news`); several nodes on a Firebird server poll its changelog head."""
         self._directory = directory
@@ -562,7 +580,11 @@ class Follower:
         self._store = store
         store.polls_often()  # it reads at least every FOLLOW_POLL_SECONDS
         self._committed = committed
+        # Settled with the committed one after a restore (the freshness barrier reads it).
+        self._shared = (committed,) if acknowledged is None else (committed, acknowledged)
         self._ours = ours
+        self._committing = committing
+        self._deferred_since: float | None = None  # when a look first waited for a commit
         self._local = local
         self._looked = time.monotonic()  # when the database was last asked for changes
         self.on_applied: Callable[[], None] = lambda: None  # on the reactor, after each apply
@@ -622,7 +644,7 @@ class Follower:
             store.wait_for_change(FOLLOW_POLL_SECONDS)
         self._kicked.clear()
         self._looked = time.monotonic()
-        acknowledged = self._committed.read()
+        committed = self._committed.read()
         # This server's own writes are in memory already (applied in order, so the
         # directory's sequence has no gap below it): read only what comes after.
         try:
@@ -633,12 +655,12 @@ class Follower:
         if changes:
             self._seen = changes[-1].sequence
             self._reactor.callFromThread(self._apply, changes)
-        if self._seen < acknowledged and self._committed.settle(store.last_sequence):
+        if self._seen < committed and _settle(self._shared, store.last_sequence):
             log.warn("the node's committed sequence was ahead of the database; lowered")
 
     def _local_news(self) -> bool:
         """On an embedded database (the node's alone) every commit raises the node's committed
-        sequence before it is acknowledged (storage.committed), so that memory-mapped number,
+        sequence as soon as it returns (storage.committed), so that memory-mapped number,
         read every LOCAL_POLL_SECONDS, says when another process committed: no Firebird events.
         Measured under 20 modifies/s (mixed.py-like, one worker): routing p99 ~1.0 ms with the
         event follower, ~0.45 ms with no follower at all: each event woke the driver's event
@@ -655,7 +677,19 @@ class Follower:
 
     def _only_ours(self, acknowledged: int) -> bool:
         """Whether every change the node committed beyond memory is this process's own (its
-        loop applies them; nothing to read)."""
+        loop applies them; nothing to read). While this process's writer is inside a commit,
+        a sequence `ours` does not name yet may be that commit's: look again after it (read
+        `acknowledged` first, then `committing`: a commit that published before the read and
+        has ended has named its sequences). Another process's change waits for that, at most
+        MAX_DEFER_SECONDS under back-to-back commits; a request waiting for it kicks the
+        follower (Freshness)."""
+        if self._committing():
+            now = time.monotonic()
+            if self._deferred_since is None:
+                self._deferred_since = now
+            if now - self._deferred_since < MAX_DEFER_SECONDS:
+                return True
+        self._deferred_since = None
         applied = self._directory.sequence
         if acknowledged - applied > MAX_OWN_PENDING:
             return False

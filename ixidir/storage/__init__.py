@@ -39,6 +39,7 @@ def open_entry_store(
     password: str | None = None,
     runtime_root: Path | None = None,
     cache_pages: int | None = None,
+    acknowledges: bool = True,
 ) -> FirebirdEntryStore:
     """Open (or create) the entry store, with its schema migrated to SCHEMA_VERSION.
 
@@ -47,7 +48,8 @@ def open_entry_store(
     `user`/`password` authenticate to that server. The Firebird runtime root lives in
     `data_dir/firebird-root` unless `runtime_root` says otherwise. Every process sharing a
     database file must use the same root: its `lock` folder is where they coordinate. A process
-    has one root (see `embedded.prepare_embedded_runtime`).
+    has one root (see `embedded.prepare_embedded_runtime`). `acknowledges`: see
+    FirebirdEntryStore.
     """
     connection = open_connection(
         data_dir, dsn, create=create, user=user, password=password, runtime_root=runtime_root,
@@ -60,7 +62,9 @@ def open_entry_store(
     # The node's committed sequence lives beside the configuration (a data directory that
     # does not exist, e.g. a DSN-only test store's, has no node to share it with).
     node = data_dir if data_dir is not None and data_dir.is_dir() else None
-    return FirebirdEntryStore(connection, committed_in=node, reconnect=reconnect)
+    return FirebirdEntryStore(
+        connection, committed_in=node, acknowledges=acknowledges, reconnect=reconnect
+    )
 
 
 def open_connection(

@@ -120,15 +120,21 @@ class FirebirdEntryStore(RenewsConnection):
         connection: Connection,
         *,
         committed_in: Path | None = None,
+        acknowledges: bool = True,
         reconnect: Callable[[], Connection] | None = None,
     ) -> None:
         """`committed_in`: the data directory whose committed sequence (committed.py) every
         commit raises before it returns, so before the write is acknowledged; opened at the
         first commit (a store that only reads leaves no file). None where no server reads it.
+        `acknowledges`: a commit also raises the node's acknowledged sequence, as a CLI's write
+        is acknowledged once committed; a server's writer says False (its loop acknowledges
+        after applying the write: server.writes.WriteQueue).
         `reconnect` opens a new connection to the same database, after a restart of the
         Firebird server broke this one (RenewsConnection); without it, that failure stays."""
         self._committed_in = committed_in
         self._committed: CommittedSequence | None = None
+        self._acknowledges = acknowledges
+        self._acknowledged: CommittedSequence | None = None
         # Writers and changelog reads of the node's processes take turns (nodelock.py).
         self._node_lock = NodeLock(committed_in) if committed_in is not None else None
         self._reconnect = reconnect
@@ -169,8 +175,9 @@ class FirebirdEntryStore(RenewsConnection):
         """Detach from the database; idempotent."""
         if self._connection.is_closed():
             return
-        if self._committed is not None:
-            self._committed.close()
+        for shared in (self._committed, self._acknowledged):
+            if shared is not None:
+                shared.close()
         if self._node_lock is not None:
             self._node_lock.close()
         self._prepared.forget()
@@ -304,12 +311,17 @@ class FirebirdEntryStore(RenewsConnection):
         return nullcontext() if self._node_lock is None else self._node_lock.held()
 
     def _publish(self, sequence: int) -> None:
-        """Raise the node's committed sequence to `sequence` (committed.py): before a write is
-        acknowledged, so every worker of the node answers only once it has applied it."""
-        if self._committed_in is not None:
-            if self._committed is None:
-                self._committed = CommittedSequence.open(self._committed_in)
-            self._committed.raise_to(sequence)
+        """Raise the node's committed sequence to `sequence` (committed.py), and its
+        acknowledged one when this store's commits are acknowledged as they return."""
+        if self._committed_in is None:
+            return
+        if self._committed is None:
+            self._committed = CommittedSequence.open(self._committed_in)
+        self._committed.raise_to(sequence)
+        if self._acknowledges:
+            if self._acknowledged is None:
+                self._acknowledged = CommittedSequence.open_acknowledged(self._committed_in)
+            self._acknowledged.raise_to(sequence)
 
     def last_sequence(self) -> int:
         """The sequence number of the newest committed change (0 for none)."""

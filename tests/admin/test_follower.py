@@ -58,6 +58,28 @@ def test_a_local_follower_applies_what_another_process_committed(
         assert data.directory.state.dit.get(f"uid=elsewhere,{PEOPLE}".lower()) is not None
 
 
+def _counting_reads(store: FirebirdEntryStore) -> list[int]:
+    read: list[int] = []
+    changes_since = store.changes_since
+
+    def counted(sequence: int) -> list[Change]:
+        read.append(sequence)
+        return changes_since(sequence)
+
+    store.changes_since = counted  # type: ignore[method-assign]
+    return read
+
+
+def _poll_a_while(follower: Follower, committed: CommittedSequence) -> None:
+    """Let the started `follower` poll many times, under FOLLOW_POLL_SECONDS (so no safety-net
+    look), then stop it."""
+    try:
+        time.sleep(0.3)
+    finally:
+        follower.stop()
+        committed.close()
+
+
 def test_a_local_follower_does_not_read_back_this_process_own_writes(
     data_dir: Path,  # noqa: F811 (the fixture imported above)
 ) -> None:
@@ -68,25 +90,14 @@ def test_a_local_follower_does_not_read_back_this_process_own_writes(
             _add(other, "mine")  # stands for a write this process's writer committed
             head = other.store.last_sequence()
         before = data.directory.sequence
-        read: list[int] = []
         store = open_store(data_dir, data.config)
-        changes_since = store.changes_since
-
-        def counted(sequence: int) -> list[Change]:
-            read.append(sequence)
-            return changes_since(sequence)
-
-        store.changes_since = counted  # type: ignore[method-assign]
+        read = _counting_reads(store)
         ours = set(range(before + 1, head + 1))
         follower = Follower(
             data.directory, ImmediateReactor(), store, committed=committed, ours=ours, local=True
         )
         follower.start()
-        try:
-            time.sleep(0.3)  # many polls; under FOLLOW_POLL_SECONDS, so no safety-net look
-        finally:
-            follower.stop()
-            committed.close()
+        _poll_a_while(follower, committed)
         assert read == []
         assert data.directory.sequence == before  # left to this process's loop
 
@@ -113,4 +124,60 @@ def test_a_follower_tries_again_after_a_failed_read_instead_of_stopping(
             head = _another_process_adds(data_dir, "after-a-failure")
             _wait_until_applied(data.directory, head)
         assert failures == []  # the failure happened
+        assert data.directory.sequence == head
+
+
+def _always_committing(
+    data: Opened, store: FirebirdEntryStore, committed: CommittedSequence
+) -> Follower:
+    """A started local follower whose process's writer is always inside a commit."""
+    follower = Follower(
+        data.directory,
+        ImmediateReactor(),
+        store,
+        committed=committed,
+        committing=lambda: True,
+        local=True,
+    )
+    follower.start()
+    return follower
+
+
+def test_a_local_follower_waits_for_this_process_commit_in_flight_before_it_looks(
+    data_dir: Path,  # noqa: F811 (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store publishes a commit's sequence before the writer thread can name it as this
+    process's own: while the writer is inside a commit, a sequence nobody named yet is taken
+    for that commit's, not read back from the database."""
+    monkeypatch.setattr(serving, "MAX_DEFER_SECONDS", 60.0)
+    with opened(data_dir) as data:
+        committed = CommittedSequence.open(data_dir)
+        before = data.directory.sequence
+        head = _another_process_adds(data_dir, "in-flight")  # stands for the commit in flight
+        store = open_store(data_dir, data.config)
+        read = _counting_reads(store)
+        _poll_a_while(_always_committing(data, store, committed), committed)
+        assert read == []
+        assert data.directory.sequence == before < head
+
+
+def test_a_local_follower_looks_anyway_when_this_process_commits_back_to_back(
+    data_dir: Path,  # noqa: F811 (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Waiting for this process's commits is bounded (MAX_DEFER_SECONDS): a writer that is
+    always committing must not hide another process's change until the safety-net poll."""
+    monkeypatch.setattr(serving, "MAX_DEFER_SECONDS", 0.05)
+    monkeypatch.setattr(serving, "FOLLOW_POLL_SECONDS", 60.0)
+    with opened(data_dir) as data:
+        committed = CommittedSequence.open(data_dir)
+        store = open_store(data_dir, data.config)
+        follower = _always_committing(data, store, committed)
+        try:
+            head = _another_process_adds(data_dir, "elsewhere-meanwhile")
+            _wait_until_applied(data.directory, head)
+        finally:
+            follower.stop()
+            committed.close()
         assert data.directory.sequence == head

@@ -374,3 +374,46 @@ def test_a_repeated_wrong_password_is_refused_after_a_delay_without_hashing(
     assert client.send(wire.bind(3, ALICE, PASSWORDS[ALICE].decode())) == []
     server.hashing.finish()  # the right password is still checked
     assert [r.code for _, r, _ in replies(client) if isinstance(r, Result)] == [ResultCode.SUCCESS]
+
+
+def test_a_batch_is_acknowledged_once_applied_and_before_any_answer(server: Server) -> None:
+    """The node's acknowledged sequence (storage.committed) rises on the loop with the batch's
+    newest sequence, after memory has it and before a client hears of it: other workers hold
+    requests only for acknowledged writes, this worker never for its own commits."""
+    seen: list[tuple[int, int, list[wire.Decoded]]] = []
+    first, second = server.bound(), server.bound()
+    batches = iter((first, second))  # the first commits alone, the add in the next batch
+
+    def acknowledge(sequence: int) -> None:
+        seen.append((sequence, server.directory.sequence, replies(next(batches))))
+
+    server.writes.acknowledge = acknowledge
+    first.send(set_bob(2, "one"))
+    second.send(wire.add(2, CAROL_DN, CAROL))
+    server.writer.finish()
+    server.writer.finish()
+    assert [sequence for sequence, _, _ in seen] == [
+        server.store.changelog[-2][0],
+        server.store.changelog[-1][0],
+    ]
+    for sequence, applied, answered in seen:
+        assert applied == sequence  # in memory already
+        assert answered == []  # its client not answered yet
+    assert replies(second) == [(2, Result(ResultKind.ADD, ResultCode.SUCCESS), ())]
+
+
+def test_a_refused_write_acknowledges_nothing(server: Server) -> None:
+    acknowledged: list[int] = []
+    server.writes.acknowledge = acknowledged.append
+    writer = server.bound()
+    writer.send(wire.add(2, CAROL_DN, CAROL))
+    # Another process takes carol's DN in the store meanwhile: the add is refused.
+    other = make_directory(server.store, default_settings())
+    other.load()
+    carol = tuple((name, tuple(v.encode() for v in values)) for name, values in CAROL.items())
+    other.add(ADMIN, AddRequest(CAROL_DN, carol))
+    server.writer.finish()
+    assert [r.code for _, r, _ in replies(writer) if isinstance(r, Result)] == [
+        ResultCode.ENTRY_ALREADY_EXISTS
+    ]
+    assert acknowledged == []
