@@ -675,11 +675,11 @@ class Follower:
             return True
         return not self._only_ours(self._committed.read())
 
-    def _only_ours(self, acknowledged: int) -> bool:
+    def _only_ours(self, committed: int) -> bool:
         """Whether every change the node committed beyond memory is this process's own (its
         loop applies them; nothing to read). While this process's writer is inside a commit,
         a sequence `ours` does not name yet may be that commit's: look again after it (read
-        `acknowledged` first, then `committing`: a commit that published before the read and
+        `committed` first, then `committing`: a commit that published before the read and
         has ended has named its sequences). Another process's change waits for that, at most
         MAX_DEFER_SECONDS under back-to-back commits; a request waiting for it kicks the
         follower (Freshness)."""
@@ -691,10 +691,10 @@ class Follower:
                 return True
         self._deferred_since = None
         applied = self._directory.sequence
-        if acknowledged - applied > MAX_OWN_PENDING:
+        if committed - applied > MAX_OWN_PENDING:
             return False
         ours = self._ours
-        return all(sequence in ours for sequence in range(applied + 1, acknowledged + 1))
+        return all(sequence in ours for sequence in range(applied + 1, committed + 1))
 
     def _retry_later(self, failed: StorageError) -> None:
         """The database is out of reach, or a read of it failed: say so once, then try again

@@ -1,10 +1,11 @@
 """The freshness barrier: a worker answers only once it has applied every acknowledged write.
 
 Each worker holds its own copy of the directory and applies other processes' writes when its
-changelog follower fetches them. The node's committed sequence (raised by every local commit
-before its write is acknowledged) tells a worker that it is behind; a connection then stops
-reading until the follower has caught up, so a client that wrote on one connection reads its
-write on the next, whichever worker answers it.
+changelog follower fetches them. The node's acknowledged sequence (storage.committed: raised
+just before a write is acknowledged, by the worker that applied it or by a CLI's commit) tells
+a worker that it is behind; a connection then stops reading until the follower has caught up,
+so a client that wrote on one connection reads its write on the next, whichever worker answers
+it. A write committed and not yet acknowledged holds nobody: no client can expect to see it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class _Waiter:
 
 
 class Freshness:
-    """Compares the node's committed sequence with this worker's and holds requests between."""
+    """Compares the node's acknowledged sequence with this worker's and holds requests
+    between."""
 
     def __init__(
         self,
@@ -43,7 +45,7 @@ class Freshness:
         log: Logger,
         hold_seconds: float = HOLD_SECONDS,
     ) -> None:
-        """`committed` reads the node's committed sequence (cheap, lock-free), `applied` this
+        """`committed` reads the node's acknowledged sequence (lock-free), `applied` this
         worker's directory sequence; `kick` asks the follower to fetch at once."""
         self.committed = committed
         self._applied = applied
