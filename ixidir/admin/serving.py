@@ -367,8 +367,16 @@ def _open_committed(
 
 
 def _settle(shared: tuple[CommittedSequence, ...], last_sequence: Callable[[], int]) -> bool:
-    """Lower each of `shared` that is ahead of the database (only a restore leaves one so)."""
-    return any([sequence.settle(last_sequence) for sequence in shared])
+    """Lower each of `shared` that is ahead of the database (only a restore leaves one so).
+
+    One read of the database's last sequence decides whether any is ahead, without a lock: a
+    value raised meanwhile is covered by a commit, so not ahead. Only one that is ahead is
+    settled, under its `flock` (CommittedSequence.settle reads the database again there). The
+    serving loop takes the acknowledged value's `flock` to raise it, so this query must not
+    run under that lock on the common path, when nothing is ahead."""
+    last = last_sequence()
+    ahead = [sequence for sequence in shared if sequence.read() > last]
+    return any([sequence.settle(last_sequence) for sequence in ahead])
 
 
 def _reserve(host: str, port: int) -> socket.socket:

@@ -12,7 +12,7 @@ Two values, each in a file of its own:
   not wait for a write that worker has committed and not acknowledged yet: measured, under 20
   modifies/s routing requests were held behind the writer's own commits that way.
 
-The value lives in an 8-byte file in the data directory (`committed.seq`, mode 0600), mapped
+Each value lives in an 8-byte file in the data directory (mode 0600), mapped
 into every process. Raising is a max-update under `flock` (writes are rare and take
 milliseconds anyway); reading is lock-free, one aligned 8-byte load read twice until equal, so
 a store that some platform splits in two is never taken for a value.

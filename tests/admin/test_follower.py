@@ -181,3 +181,31 @@ def test_a_local_follower_looks_anyway_when_this_process_commits_back_to_back(
             follower.stop()
             committed.close()
         assert data.directory.sequence == head
+
+
+def test_a_start_lowers_the_node_sequences_a_restore_left_ahead_and_no_others(
+    data_dir: Path,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """A database restored under the data directory ends its changelog earlier: a committed or
+    acknowledged value beyond it would hold every request (the freshness barrier) for ever."""
+    with opened(data_dir) as data:
+        last = data.store.last_sequence()
+        committed = CommittedSequence.open(data_dir)
+        acknowledged = CommittedSequence.open_acknowledged(data_dir)
+        committed.raise_to(last)  # not ahead: left as it is
+        acknowledged.raise_to(last + 50)
+        assert _started_with(data) == [last, last]
+        committed.raise_to(last + 7)
+        acknowledged.raise_to(last + 7)
+        assert _started_with(data) == [last, last]
+        committed.close()
+        acknowledged.close()
+
+
+def _started_with(data: Opened) -> list[int]:
+    """The node's committed and acknowledged sequences as a server start leaves them."""
+    opened_now = serving._open_committed(data.data_dir, data.store)
+    values = [shared.read() for shared in opened_now]
+    for shared in opened_now:
+        shared.close()
+    return values
