@@ -53,6 +53,7 @@ from ixidir.admin.runtime import (
     open_store,
     utc_now,
 )
+from ixidir.admin.siblings import WorkerSequences
 from ixidir.admin.snapshots import periodic_snapshots
 from ixidir.admin.threads import ServerThreads
 from ixidir.admin.tls_serving import bind_policy, check_ldaps, load_tls, watch_certificate
@@ -218,9 +219,16 @@ def serve(
         clock=reactor,
         log=log,
     )
-    follower.on_applied = freshness.caught_up
-    threads.writes.on_applied = freshness.caught_up  # this worker's own writes, applied
     threads.writes.acknowledge = acknowledged.raise_to
+    # With other workers on the node, each publishes what it applied, and a write is answered
+    # once the others have it too (server.writes: SIBLING_WAIT_SECONDS).
+    siblings = WorkerSequences(data_dir, directory.sequence) if count > 1 or is_worker else None
+    if siblings is not None:
+        threads.writes.siblings_caught_up = siblings.caught_up
+        threads.writes.siblings_late = siblings.late
+    follower.on_applied = threads.writes.on_applied = partial(
+        _applied, directory, freshness, siblings
+    )
     purge = LoopingCall(_purge, limits)
     purge.clock = reactor
     purge.start(PURGE_INTERVAL_SECONDS, now=True)
@@ -344,6 +352,8 @@ def serve(
     store.close()
     committed.close()
     acknowledged.close()
+    if siblings is not None:
+        siblings.close()
     # firebird-driver's event thread is not a daemon and can outlive a connection that was
     # shut down under it (seen when SIGTERM arrives right after start): leave without waiting
     # for it. Everything acknowledged is committed; the stores are closed above.
@@ -377,6 +387,13 @@ def _settle(shared: tuple[CommittedSequence, ...], last_sequence: Callable[[], i
     last = last_sequence()
     ahead = [sequence for sequence in shared if sequence.read() > last]
     return any([sequence.settle(last_sequence) for sequence in ahead])
+
+
+def _applied(directory: Directory, freshness: Freshness, siblings: WorkerSequences | None) -> None:
+    """On the loop, after this worker applied writes (its own or its follower's)."""
+    if siblings is not None:
+        siblings.publish(directory.sequence)
+    freshness.caught_up()
 
 
 def _reserve(host: str, port: int) -> socket.socket:

@@ -3,7 +3,12 @@ request on any connection, whichever worker answers it (the freshness barrier)."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ldap3
+
+from ixidir.admin.siblings import WORKERS_DIR
+from ixidir.storage.committed import ACKNOWLEDGED_FILE, CommittedSequence
 
 from .conftest import ADMIN_DN, ADMIN_PASSWORD, BASE_DN, RunningServer, ixidir
 
@@ -49,3 +54,25 @@ def test_a_user_added_by_the_command_is_found_by_the_next_search(
             admin = _connect(server)
             assert admin.search(PEOPLE, f"(sn={surname})", attributes=["uid"]), surname
             admin.unbind()
+
+
+def test_every_worker_applied_a_write_before_it_is_answered(server: RunningServer) -> None:
+    """So the other worker's requests need not wait for it (server.writes: siblings)."""
+    workers = sorted((server.data_dir / WORKERS_DIR).glob("applied-*.seq"))
+    assert len(workers) == SERVER_WORKERS
+    admin = _connect(server)
+    for round_ in range(5):
+        dn = f"uid=seen{round_},{PEOPLE}"
+        assert admin.add(dn, ["inetOrgPerson"], {"cn": "seen", "sn": "seen"}), admin.result
+        acknowledged = _read(server.data_dir / ACKNOWLEDGED_FILE)
+        assert acknowledged > 0
+        assert [_read(path) >= acknowledged for path in workers] == [True] * SERVER_WORKERS
+    admin.unbind()
+
+
+def _read(path: Path) -> int:
+    sequence = CommittedSequence(path)
+    try:
+        return sequence.read()
+    finally:
+        sequence.close()

@@ -36,7 +36,12 @@ from ixidir.server.extended import standard_handlers
 from ixidir.server.messages import ExtendedResult, Result, ResultKind
 from ixidir.server.offload import ThreadOffload
 from ixidir.server.pin_ext import VERIFY_PIN_OID, pin_handlers
-from ixidir.server.writes import WriteQueue
+from ixidir.server.writes import (
+    MAX_LINGER_SECONDS,
+    SIBLING_LOOK_SECONDS,
+    SIBLING_WAIT_SECONDS,
+    WriteQueue,
+)
 
 from . import wire
 from .test_protocol import WHO_AM_I, Connection
@@ -66,14 +71,17 @@ class ManualThread:
 class Server:
     """One directory, its write queue and hash "threads", and connections to it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clocked: bool = False) -> None:
+        """`clocked`: the write queue gets the clock (it lingers, and waits for siblings)."""
         self.store = MemoryEntryStore()
         self.directory: Directory = make_directory(self.store, default_settings())
         populate(self.directory)
         self.hashing = ManualThread()
         self.writer = ManualThread()
-        self.writes = WriteQueue(self.directory, self.store, self.writer)
         self.clock = Clock()
+        self.writes = WriteQueue(
+            self.directory, self.store, self.writer, clock=self.clock if clocked else None
+        )
         self.offload = ThreadOffload(compute=self.hashing, writes=self.writes, clock=self.clock)
 
     def connect(self) -> Connection[Directory]:
@@ -417,3 +425,97 @@ def test_a_refused_write_acknowledges_nothing(server: Server) -> None:
         ResultCode.ENTRY_ALREADY_EXISTS
     ]
     assert acknowledged == []
+
+
+class Siblings:
+    """The node's other workers as the write queue sees them: what they applied."""
+
+    def __init__(self, server: Server) -> None:
+        self.applied = 0
+        self.late: list[int] = []
+        server.writes.siblings_caught_up = lambda sequence: self.applied >= sequence
+        server.writes.siblings_late = self.late.append
+
+
+@pytest.fixture
+def clocked() -> Server:
+    return Server(clocked=True)
+
+
+def answered(connection: Connection[Directory]) -> list[ResultCode]:
+    return [r.code for _, r, _ in replies(connection) if isinstance(r, Result)]
+
+
+def test_a_write_is_answered_once_the_other_workers_applied_it(clocked: Server) -> None:
+    """Their requests then never wait for it (server.freshness); it is acknowledged together."""
+    siblings = Siblings(clocked)
+    acknowledged: list[int] = []
+    clocked.writes.acknowledge = acknowledged.append
+    client = clocked.bound()
+    client.send(set_bob(2, "one"))
+    clocked.writer.finish()
+    sequence = clocked.store.changelog[-1][0]
+    assert clocked.directory.sequence == sequence  # in this worker's memory at once
+    clocked.clock.advance(SIBLING_LOOK_SECONDS)
+    assert (answered(client), acknowledged) == ([], [])
+    siblings.applied = sequence
+    clocked.clock.advance(SIBLING_LOOK_SECONDS)
+    assert (answered(client), acknowledged) == ([ResultCode.SUCCESS], [sequence])
+    assert siblings.late == []
+
+
+def test_a_write_the_other_workers_do_not_apply_in_time_is_answered_anyway(
+    clocked: Server,
+) -> None:
+    """A worker loading, stuck or gone delays answers by the bound at most; the freshness
+    barrier still keeps read-your-writes."""
+    siblings = Siblings(clocked)
+    client = clocked.bound()
+    client.send(set_bob(2, "one"))
+    clocked.writer.finish()
+    clocked.clock.advance(SIBLING_WAIT_SECONDS - SIBLING_LOOK_SECONDS)
+    assert answered(client) == []
+    clocked.clock.advance(2 * SIBLING_LOOK_SECONDS)
+    assert answered(client) == [ResultCode.SUCCESS]
+    assert siblings.late == [clocked.store.changelog[-1][0]]
+
+
+def test_batches_waiting_for_the_other_workers_are_answered_in_commit_order(
+    clocked: Server,
+) -> None:
+    siblings = Siblings(clocked)
+    acknowledged: list[int] = []
+    clocked.writes.acknowledge = acknowledged.append
+    first, second = clocked.bound(), clocked.bound()
+    first.send(set_bob(2, "one"))
+    clocked.writer.finish()
+    second.send(wire.add(2, CAROL_DN, CAROL))
+    clocked.clock.advance(MAX_LINGER_SECONDS)  # the add waited for company, then committed
+    clocked.writer.finish()
+    one, two = (entry[0] for entry in clocked.store.changelog[-2:])
+    siblings.applied = two  # the newer batch is applied: both are answered, the older first
+    clocked.clock.advance(SIBLING_LOOK_SECONDS)
+    assert acknowledged == [one, two]
+    assert (answered(first), answered(second)) == ([ResultCode.SUCCESS], [ResultCode.SUCCESS])
+
+
+def test_a_refused_write_does_not_wait_for_the_other_workers(clocked: Server) -> None:
+    Siblings(clocked)
+    client = clocked.bound()
+    client.send(wire.add(2, BOB, CAROL))  # bob exists: refused before any commit
+    assert answered(client) == [ResultCode.ENTRY_ALREADY_EXISTS]
+
+
+def test_a_flush_waits_for_answers_that_wait_for_the_other_workers(clocked: Server) -> None:
+    """A clean stop answers every committed write before the threads stop."""
+    siblings = Siblings(clocked)
+    client = clocked.bound()
+    client.send(set_bob(2, "one"))
+    clocked.writer.finish()
+    flushed: list[None] = []
+    clocked.writes.flushed().addCallback(flushed.append)
+    assert flushed == []
+    siblings.applied = clocked.store.changelog[-1][0]
+    clocked.clock.advance(SIBLING_LOOK_SECONDS)
+    assert flushed == [None]
+    assert answered(client) == [ResultCode.SUCCESS]
