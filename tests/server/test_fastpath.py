@@ -104,13 +104,35 @@ def test_searches_with_controls_and_other_operations_take_the_normal_path() -> N
     assert split_search(b"\x30\x03\x02\x01") is None  # truncated: the codec decides
 
 
-def test_cache_forgets_everything_when_the_generation_changes() -> None:
+def test_an_answer_of_another_generation_is_a_miss_and_is_replaced() -> None:
     cache = AnswerCache()
     assert cache.get("who", b"op", 1) is None
     cache.put("who", b"op", 1, (b"answer",))
     assert cache.get("who", b"op", 1) == (b"answer",)
     assert cache.get("who", b"op", 2) is None
     assert cache.get("someone else", b"op", 2) is None
+    cache.put("who", b"op", 2, (b"new answer",))
+    assert cache.get("who", b"op", 2) == (b"new answer",)
+    assert cache.get("who", b"op", 1) is None
+    assert (cache.hits, cache.misses) == (2, 4)
+
+
+def test_a_write_leaves_the_answers_in_place_until_each_is_made_again() -> None:
+    """Nothing is freed at once in the look-up after a write (up to MAX_ANSWERS of them)."""
+    cache = AnswerCache()
+    for n in range(100):
+        cache.put("who", b"op%d" % n, 1, (b"answer",))
+    assert cache.get("who", b"op0", 2) is None
+    assert len(cache._answers) == 100
+
+
+def test_an_answer_made_again_is_the_last_to_be_forgotten() -> None:
+    cache = AnswerCache(max_answers=2)
+    cache.put("who", b"a", 1, (b"1",))
+    cache.put("who", b"b", 1, (b"2",))
+    cache.put("who", b"a", 2, (b"3",))  # made again after a write
+    cache.put("who", b"c", 2, (b"4",))  # the oldest goes: b
+    assert [cache.get("who", op, 2) for op in (b"a", b"b", b"c")] == [(b"3",), None, (b"4",)]
 
 
 def test_cache_keys_are_left_alone_by_the_garbage_collector() -> None:
@@ -122,6 +144,7 @@ def test_cache_keys_are_left_alone_by_the_garbage_collector() -> None:
     assert cache.get(admin, b"op", 1) == (b"answer",)
     gc.collect()
     assert not any(gc.is_tracked(key) for key in cache._answers)
+    assert not any(gc.is_tracked(value) for value in cache._answers.values())
 
 
 def test_a_cache_that_forgets_who_asked_forgets_their_answers(
