@@ -55,6 +55,7 @@ from ixidir.admin.runtime import (
 )
 from ixidir.admin.siblings import WorkerSequences
 from ixidir.admin.snapshots import periodic_snapshots
+from ixidir.admin.storeproc import StoreProcess
 from ixidir.admin.threads import ServerThreads
 from ixidir.admin.tls_serving import bind_policy, check_ldaps, load_tls, watch_certificate
 from ixidir.admin.warmstart import Loaded, load_directory, save_snapshot, snapshot_path
@@ -170,6 +171,9 @@ def serve(
         # Once the database opened (a failure is said once, not by every worker), and before
         # the load, so the workers load the directory while this process does.
         children = _start_workers(data_dir, addresses, count - 1, ldaps=ldaps)
+    # The entry writer's connection lives in a process of its own (admin.storeproc), started
+    # now so that it opens the database while this process loads the directory.
+    writer_store = StoreProcess(data_dir)
     oids = [*standard_handlers(), RESERVE_OID, RELEASE_OID, *pin_handlers()]
     started = time.monotonic()
     with loading_heap():
@@ -181,8 +185,7 @@ def serve(
     # The loop's counter connection only reads (ixi…SentToday) and purges; reservations go to
     # the counters writer's own connection.
     limits = DailyLimits(directory=directory, counters=counters, clock=utc_now)
-    # The entry writer thread's own connection; this loop acknowledges its writes once applied.
-    writer_store = open_store(data_dir, config, acknowledges=False)
+    writer_store.ready()  # a database it could not open is said now, not at the first write
     counter_writer = CounterWriter(open_counters(data_dir, config))
     # Failed binds are counted on the counters writer's thread, on a connection of their own.
     # On an embedded database (one node) its commits advance the node's failed-bind counter,

@@ -95,6 +95,10 @@ class NumberConflict(StorageConflict):
         self.holder_uuid = holder_uuid
         self.holder_dn = holder_dn
 
+    def __reduce__(self) -> tuple[type[NumberConflict], tuple[str, str | None, str | None]]:
+        # Pickled whole: the entry writer's store answers from another process (storeproc).
+        return (type(self), (self.key, self.holder_uuid, self.holder_dn))
+
 
 class BatchRefused(StorageError):
     """Change `index` of a group commit was refused with `error` (a StorageConflict); nothing of
@@ -104,6 +108,9 @@ class BatchRefused(StorageError):
         super().__init__(f"change {index} of the batch: {error}")
         self.index = index
         self.error = error
+
+    def __reduce__(self) -> tuple[type[BatchRefused], tuple[int, StorageError]]:
+        return (type(self), (self.index, self.error))
 
 
 class StorageUnavailable(StorageError):

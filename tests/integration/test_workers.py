@@ -39,7 +39,10 @@ def workers(
     process.wait(timeout=30)
 
 
-def worker_pids(parent: int) -> list[int]:
+STORE_PROCESS = b"ixidir.admin.storeproc"  # in the cmdline of a worker's entry-writer process
+
+
+def child_pids(parent: int) -> list[int]:
     """Children of `parent`, from /proc (field 4 of /proc/PID/stat is the parent's pid)."""
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -50,6 +53,19 @@ def worker_pids(parent: int) -> list[int]:
         if int(fields[1]) == parent:
             children.append(int(stat.parent.name))
     return children
+
+
+def is_store_process(pid: int) -> bool:
+    """Whether `pid` is a worker's entry-writer process (admin.storeproc), not a worker."""
+    try:
+        return STORE_PROCESS in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False  # ended while we looked
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The workers `parent` started (its other children are its entry-writer process)."""
+    return [pid for pid in child_pids(parent) if not is_store_process(pid)]
 
 
 def connect(port: int) -> ldap3.Connection:
@@ -121,6 +137,9 @@ def test_background_threads_yield_the_cores_to_the_reactors(
         threads = policies(pid)
         assert threads[pid] == SCHED_OTHER  # the main thread: the reactor
         assert list(threads.values()).count(SCHED_IDLE) >= 2
+        # Each worker's entry writer is a process of its own, lowered whole (admin.storeproc).
+        (writer,) = [child for child in child_pids(pid) if is_store_process(child)]
+        assert set(policies(writer).values()) == {SCHED_IDLE}
 
 
 def test_stopping_the_parent_stops_every_worker(tmp_path: Path) -> None:
@@ -133,7 +152,10 @@ def test_stopping_the_parent_stops_every_worker(tmp_path: Path) -> None:
     )  # fmt: skip
     assert process.stdout is not None
     process.stdout.readline()
-    children = worker_pids(process.pid)
+    workers = worker_pids(process.pid)
+    # Every process of the site: the workers and each one's entry-writer process.
+    children = [*child_pids(process.pid), *(pid for w in workers for pid in child_pids(w))]
+    assert len(children) == 3  # a worker, and two writers (the parent's, the worker's)
     process.terminate()
     assert process.wait(timeout=30) == 0
     for pid in children:
