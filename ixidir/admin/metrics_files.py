@@ -95,9 +95,18 @@ def running_workers(data_dir: Path) -> int:
 
 def _alive(path: Path) -> bool:
     try:
-        os.kill(int(path.stem.removeprefix("worker-")), 0)
+        pid = int(path.stem.removeprefix("worker-"))
+    except ValueError:
+        return False
+    return process_alive(pid)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (another user's counts as running: the service's)."""
+    try:
+        os.kill(pid, 0)
     except PermissionError:
-        return True  # another user's process (the service's): alive
-    except (ProcessLookupError, ValueError):
+        return True
+    except ProcessLookupError:
         return False
     return True

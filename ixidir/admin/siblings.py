@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ixidir.admin.metrics_files import process_alive
 from ixidir.storage.committed import CommittedSequence
 
 WORKERS_DIR = "workers"
@@ -104,7 +105,7 @@ class WorkerSequences:
                 continue
             if pid == self._pid:
                 continue
-            if not _alive(pid):
+            if not process_alive(pid):
                 path.unlink(missing_ok=True)
                 continue
             present.add(pid)
@@ -116,13 +117,3 @@ class WorkerSequences:
         for pid in set(self._others) - present:
             self._others.pop(pid).close()
             self._late.pop(pid, None)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except PermissionError:
-        return True  # another user's process (the service's): alive
-    except ProcessLookupError:
-        return False
-    return True

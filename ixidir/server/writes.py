@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from twisted.internet.defer import Deferred
@@ -197,8 +197,8 @@ class _Release:
     """A batch applied to memory whose answers wait for the node's other workers."""
 
     newest: int  # the batch's newest sequence; 0 when none of its writes committed
-    outcomes: list[tuple[Done, Exception | None]] = field(default_factory=list)
-    deadline: float = 0.0
+    outcomes: list[tuple[Done, Exception | None]]
+    deadline: float  # answered then even if the other workers have not applied it
 
 
 @dataclass(eq=False, slots=True)
